@@ -1,0 +1,911 @@
+/**
+ * Our own reader of the WebAssembly binary format.
+ *
+ * It reads every section into a {@linkcode ModuleInfo} (types, imports, exports, code body
+ * locations, names) so the runtime can link and report errors without V8's help. Structural
+ * damage (bad magic or version, truncation, sizes that lie, bad LEBs) throws a
+ * {@linkcode LoadError} with WAMR's wording; constructs the reader does not model (a newer
+ * const-expr opcode, an unknown type form) mark the section `opaque` and are left for
+ * `WebAssembly.compile` to judge.
+ *
+ * @module
+ */
+
+import { LoadError } from "./errors.ts";
+
+/** A value type as text: `"i32"`, `"funcref"`, `"anyref"`, `"(ref null 3)"`, `"(ref func)"`. */
+export type ValType = string;
+
+/** A function signature. */
+export interface FuncType {
+  /** Parameter types, in order. */
+  params: ValType[];
+  /** Result types, in order (more than one with multi-value). */
+  results: ValType[];
+}
+
+/** Limits of a memory or a table. */
+export interface Limits {
+  /** Minimum size, in pages for memories and elements for tables. */
+  min: number;
+  /** Maximum size, when declared. */
+  max?: number;
+  /** Shared memory (threads proposal). */
+  shared: boolean;
+  /** 64-bit index type (memory64 proposal; also table64). */
+  memory64: boolean;
+}
+
+/** The type of a table. */
+export interface TableType {
+  /** The reference type of its elements. */
+  element: ValType;
+  /** Its size limits. */
+  limits: Limits;
+}
+
+/** The type of a global. */
+export interface GlobalType {
+  /** The value type it holds. */
+  type: ValType;
+  /** Whether it is `mut`. */
+  mutable: boolean;
+}
+
+/** What an import brings in, by kind. */
+export type ImportDesc =
+  | { kind: "function"; typeIndex: number; type: FuncType | undefined }
+  | { kind: "table"; type: TableType }
+  | { kind: "memory"; type: Limits }
+  | { kind: "global"; type: GlobalType }
+  | { kind: "tag"; typeIndex: number };
+
+/** One import: `module`.`name` and what it describes. */
+export type Import = { module: string; name: string } & ImportDesc;
+
+/** One export. */
+export interface Export {
+  /** The export name. */
+  name: string;
+  /** The index space it points into. */
+  kind: "function" | "table" | "memory" | "global" | "tag";
+  /** Index in that space (imports first). */
+  index: number;
+}
+
+/** Where a section sits in the binary. */
+export interface SectionInfo {
+  /** Section id, 0 for custom sections. */
+  id: number;
+  /** The custom section's name. */
+  name?: string;
+  /** Byte offset of the section body (after its id and size). */
+  offset: number;
+  /** Size of the body in bytes. */
+  size: number;
+  /** Set when the reader met a construct it does not model and skipped the rest. */
+  opaque?: boolean;
+}
+
+/** Where one function body sits in the binary. */
+export interface CodeBody {
+  /** Byte offset of the body (its local declarations), after the body size. */
+  offset: number;
+  /** Size of the body in bytes. */
+  size: number;
+  /** Number of declared locals (parameters not included). */
+  localCount: number;
+  /** Set when a local's type could not be read; `localCount` is then incomplete. */
+  opaque?: boolean;
+}
+
+/** The kind of a defined type: function, or a GC struct or array. */
+export type TypeKind = "func" | "struct" | "array";
+
+/** A data segment. */
+export interface DataSegment {
+  /** Active segments are copied at instantiation; passive ones by `memory.init`. */
+  mode: "active" | "passive";
+  /** Target memory index (0 for passive segments). */
+  memory: number;
+  /** Number of bytes. */
+  size: number;
+  /** Byte offset of the segment's bytes in the binary. */
+  offset: number;
+}
+
+/** The contents of a `dylink.0` (or legacy `dylink`) custom section. */
+export interface DylinkInfo {
+  /** Bytes of memory the module needs. */
+  memorySize: number;
+  /** Memory alignment, as a power of two. */
+  memoryAlign: number;
+  /** Table slots the module needs. */
+  tableSize: number;
+  /** Table alignment, as a power of two. */
+  tableAlign: number;
+  /** Names of the shared libraries it depends on. */
+  needed: string[];
+}
+
+/** Everything the reader learned from a binary. */
+export interface ModuleInfo {
+  /** Every section in binary order, custom sections included. */
+  sections: SectionInfo[];
+  /** Type index space; `undefined` for non-function (struct/array) types. */
+  types: (FuncType | undefined)[];
+  /** The kind of each entry of `types`. */
+  typeKinds: TypeKind[];
+  /** Imports in order. */
+  imports: Import[];
+  /** Type index per defined function. */
+  functions: number[];
+  /** Defined tables. */
+  tables: TableType[];
+  /** Defined memories. */
+  memories: Limits[];
+  /** Defined globals. */
+  globals: GlobalType[];
+  /** Exports in order. */
+  exports: Export[];
+  /** The start function index, when present. */
+  start: number | undefined;
+  /** Number of element segments. */
+  elementCount: number;
+  /** The data count section's value, when present. */
+  dataCount: number | undefined;
+  /** One entry per defined function body. */
+  codes: CodeBody[];
+  /** Data segments. */
+  data: DataSegment[];
+  /** Type index per defined tag. */
+  tags: number[];
+  /** Custom sections: name and body location. */
+  customs: { name: string; offset: number; size: number }[];
+  /** The `name` custom section: module name, function names, local names. */
+  names: {
+    module?: string;
+    functions: Map<number, string>;
+    locals: Map<number, Map<number, string>>;
+  };
+  /** The `dylink.0` custom section, when present and well formed. */
+  dylink: DylinkInfo | undefined;
+  /** Number of imported functions (they come first in the function index space). */
+  importedFunctionCount: number;
+}
+
+/** Thrown inside the reader when it meets a construct it does not model; never escapes. */
+class _Deferred {
+  constructor(readonly offset: number) {}
+}
+
+const _MAGIC = [0x00, 0x61, 0x73, 0x6d];
+const _VERSION = [0x01, 0x00, 0x00, 0x00];
+
+const _SECTION_NAMES = [
+  "custom",
+  "type",
+  "import",
+  "function",
+  "table",
+  "memory",
+  "global",
+  "export",
+  "start",
+  "element",
+  "code",
+  "data",
+  "data count",
+  "tag",
+];
+
+/** Position of each known section id in the required order (tag sits between memory and global). */
+const _SECTION_RANK: Record<number, number> = {
+  1: 1,
+  2: 2,
+  3: 3,
+  4: 4,
+  5: 5,
+  13: 6,
+  6: 7,
+  7: 8,
+  8: 9,
+  9: 10,
+  12: 11,
+  10: 12,
+  11: 13,
+};
+
+/** Abstract heap types by their one-byte code. */
+const _HEAP_TYPES: Record<number, string> = {
+  0x70: "func",
+  0x6f: "extern",
+  0x6e: "any",
+  0x6d: "eq",
+  0x6c: "i31",
+  0x6b: "struct",
+  0x6a: "array",
+  0x69: "exn",
+  0x73: "nofunc",
+  0x72: "noextern",
+  0x71: "none",
+  0x74: "noexn",
+};
+
+/** One-byte value types, including the reference-type shorthands. */
+const _VALUE_TYPES: Record<number, string> = {
+  0x7f: "i32",
+  0x7e: "i64",
+  0x7d: "f32",
+  0x7c: "f64",
+  0x7b: "v128",
+  0x70: "funcref",
+  0x6f: "externref",
+  0x6e: "anyref",
+  0x6d: "eqref",
+  0x6c: "i31ref",
+  0x6b: "structref",
+  0x6a: "arrayref",
+  0x69: "exnref",
+  0x73: "nullfuncref",
+  0x72: "nullexternref",
+  0x71: "nullref",
+  0x74: "nullexnref",
+};
+
+const _EXPORT_KINDS = ["function", "table", "memory", "global", "tag"] as const;
+
+const _utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A cursor over `bytes[pos, end)` whose every read is bounds-checked. */
+class _Reader {
+  pos: number;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+    readonly end: number,
+    readonly endReason: string,
+  ) {
+    this.pos = start;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  fail(reason: string, offset: number = this.pos): never {
+    throw new LoadError(reason, offset);
+  }
+
+  u8(): number {
+    if (this.pos >= this.end) this.fail(this.endReason);
+    return this.bytes[this.pos++]!;
+  }
+
+  skip(n: number): void {
+    if (n > this.remaining) this.fail(this.endReason);
+    this.pos += n;
+  }
+
+  /** An unsigned LEB128 of at most `bits` bits, as a number (exact up to 2^53). */
+  unsigned(bits: 32 | 64): number {
+    const maxBytes = Math.ceil(bits / 7);
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < maxBytes; i++) {
+      const byte = this.u8();
+      if (i === maxBytes - 1) {
+        if (byte & 0x80) this.fail("integer representation too long", this.pos - 1);
+        const unused = bits - 7 * i;
+        if (byte >> unused) this.fail("integer too large", this.pos - 1);
+      }
+      result += (byte & 0x7f) * scale;
+      if (!(byte & 0x80)) return result;
+      scale *= 128;
+    }
+    return this.fail("integer representation too long");
+  }
+
+  u32(): number {
+    return this.unsigned(32);
+  }
+
+  /** A signed LEB128 of at most `bits` bits (32, 33 or 64); exact when it fits a double. */
+  signed(bits: 32 | 33 | 64): number {
+    const maxBytes = Math.ceil(bits / 7);
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < maxBytes; i++) {
+      const byte = this.u8();
+      if (i === maxBytes - 1) {
+        if (byte & 0x80) this.fail("integer representation too long", this.pos - 1);
+        // Bits past the value's width must repeat its sign bit.
+        const used = bits - 7 * i;
+        const sign = (byte >> (used - 1)) & 1;
+        const rest = (byte & 0x7f) >> used;
+        const expected = sign ? 0x7f >> used : 0;
+        if (rest !== expected) this.fail("integer too large", this.pos - 1);
+      }
+      result += (byte & 0x7f) * scale;
+      scale *= 128;
+      if (!(byte & 0x80)) return byte & 0x40 ? result - scale : result;
+    }
+    return this.fail("integer representation too long");
+  }
+
+  /** A vector length, rejected early when even `minItemSize`-byte items cannot fit. */
+  count(minItemSize = 1): number {
+    const at = this.pos;
+    const n = this.u32();
+    if (n * minItemSize > this.remaining) this.fail(this.endReason, at);
+    return n;
+  }
+
+  name(): string {
+    const length = this.count();
+    const start = this.pos;
+    this.skip(length);
+    try {
+      return _utf8.decode(this.bytes.subarray(start, start + length));
+    } catch {
+      return this.fail("malformed UTF-8 encoding", start);
+    }
+  }
+}
+
+function _heapType(r: _Reader): string {
+  const at = r.pos;
+  const value = r.signed(33);
+  if (value >= 0) return String(value);
+  const name = value >= -64 ? _HEAP_TYPES[value + 0x80] : undefined;
+  if (name === undefined) throw new _Deferred(at);
+  return name;
+}
+
+function _valType(r: _Reader): ValType {
+  const at = r.pos;
+  const code = r.u8();
+  const known = _VALUE_TYPES[code];
+  if (known !== undefined) return known;
+  if (code === 0x63) return `(ref null ${_heapType(r)})`;
+  if (code === 0x64) return `(ref ${_heapType(r)})`;
+  // Type codes are negative one-byte s7 values; other bytes cannot be a type in any proposal.
+  if (code < 0x40 || code > 0x7f) r.fail("invalid value type", at);
+  throw new _Deferred(at);
+}
+
+function _mutability(r: _Reader): boolean {
+  const at = r.pos;
+  const flag = r.u8();
+  if (flag > 1) throw new _Deferred(at); // e.g. shared-everything's shared flag
+  return flag === 1;
+}
+
+function _limits(r: _Reader): Limits {
+  const at = r.pos;
+  const flags = r.u8();
+  if (flags > 0x07) throw new _Deferred(at); // e.g. custom page sizes
+  const memory64 = (flags & 0x04) !== 0;
+  const bits = memory64 ? 64 : 32;
+  const limits: Limits = { min: r.unsigned(bits), shared: (flags & 0x02) !== 0, memory64 };
+  if (flags & 0x01) limits.max = r.unsigned(bits);
+  return limits;
+}
+
+function _tableType(r: _Reader): TableType {
+  const element = _valType(r);
+  return { element, limits: _limits(r) };
+}
+
+function _globalType(r: _Reader): GlobalType {
+  const type = _valType(r);
+  return { type, mutable: _mutability(r) };
+}
+
+/** Skips a constant expression up to and including its `end`. */
+function _constExpr(r: _Reader): void {
+  for (;;) {
+    const at = r.pos;
+    const op = r.u8();
+    switch (op) {
+      case 0x0b: // end
+        return;
+      case 0x41: // i32.const
+        r.signed(32);
+        break;
+      case 0x42: // i64.const
+        r.signed(64);
+        break;
+      case 0x43: // f32.const
+        r.skip(4);
+        break;
+      case 0x44: // f64.const
+        r.skip(8);
+        break;
+      case 0x23: // global.get
+      case 0xd2: // ref.func
+        r.u32();
+        break;
+      case 0xd0: // ref.null
+        _heapType(r);
+        break;
+      case 0x6a: // extended-const i32.add, i32.sub, i32.mul, i64.add, i64.sub, i64.mul
+      case 0x6b:
+      case 0x6c:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
+        break;
+      case 0xfd: { // SIMD prefix: only v128.const is constant
+        const sub = r.u32();
+        if (sub !== 12) throw new _Deferred(at);
+        r.skip(16);
+        break;
+      }
+      case 0xfb: { // GC prefix
+        const sub = r.u32();
+        if (sub <= 1 || sub === 6 || sub === 7) {
+          r.u32(); // struct.new(_default), array.new(_default): type index
+        } else if (sub === 8) {
+          r.u32(); // array.new_fixed: type index, length
+          r.u32();
+        } else if (sub < 0x1a || sub > 0x1c) {
+          throw new _Deferred(at); // not any.convert_extern, extern.convert_any, ref.i31
+        }
+        break;
+      }
+      default:
+        throw new _Deferred(at);
+    }
+  }
+}
+
+function _emptyInfo(): ModuleInfo {
+  return {
+    sections: [],
+    types: [],
+    typeKinds: [],
+    imports: [],
+    functions: [],
+    tables: [],
+    memories: [],
+    globals: [],
+    exports: [],
+    start: undefined,
+    elementCount: 0,
+    dataCount: undefined,
+    codes: [],
+    data: [],
+    tags: [],
+    customs: [],
+    names: { functions: new Map(), locals: new Map() },
+    dylink: undefined,
+    importedFunctionCount: 0,
+  };
+}
+
+function _compositeType(r: _Reader, info: ModuleInfo): void {
+  const at = r.pos;
+  const form = r.u8();
+  if (form === 0x60) {
+    const params: ValType[] = [];
+    for (let n = r.count(); n > 0; n--) params.push(_valType(r));
+    const results: ValType[] = [];
+    for (let n = r.count(); n > 0; n--) results.push(_valType(r));
+    info.types.push({ params, results });
+    info.typeKinds.push("func");
+  } else if (form === 0x5f || form === 0x5e) {
+    const fields = form === 0x5f ? r.count(2) : 1;
+    for (let i = 0; i < fields; i++) {
+      const peek = r.bytes[r.pos];
+      if (peek === 0x78 || peek === 0x77) r.u8(); // packed i8 / i16
+      else _valType(r);
+      _mutability(r);
+    }
+    info.types.push(undefined);
+    info.typeKinds.push(form === 0x5f ? "struct" : "array");
+  } else {
+    throw new _Deferred(at);
+  }
+}
+
+function _subType(r: _Reader, info: ModuleInfo): void {
+  const form = r.bytes[r.pos];
+  if (form === 0x50 || form === 0x4f) {
+    r.u8();
+    for (let n = r.count(); n > 0; n--) r.u32();
+  }
+  _compositeType(r, info);
+}
+
+function _typeSection(r: _Reader, info: ModuleInfo): void {
+  for (let n = r.count(); n > 0; n--) {
+    if (r.pos < r.end && r.bytes[r.pos] === 0x4e) {
+      r.u8();
+      for (let m = r.count(); m > 0; m--) _subType(r, info);
+    } else {
+      _subType(r, info);
+    }
+  }
+}
+
+function _importSection(r: _Reader, info: ModuleInfo): void {
+  for (let n = r.count(3); n > 0; n--) {
+    const module = r.name();
+    const name = r.name();
+    const at = r.pos;
+    const kind = r.u8();
+    switch (kind) {
+      case 0: {
+        const typeIndex = r.u32();
+        info.imports.push({
+          module,
+          name,
+          kind: "function",
+          typeIndex,
+          type: info.types[typeIndex],
+        });
+        info.importedFunctionCount++;
+        break;
+      }
+      case 1:
+        info.imports.push({ module, name, kind: "table", type: _tableType(r) });
+        break;
+      case 2:
+        info.imports.push({ module, name, kind: "memory", type: _limits(r) });
+        break;
+      case 3:
+        info.imports.push({ module, name, kind: "global", type: _globalType(r) });
+        break;
+      case 4:
+        info.imports.push({ module, name, kind: "tag", typeIndex: _tagType(r) });
+        break;
+      default:
+        throw new _Deferred(at);
+    }
+  }
+}
+
+function _tagType(r: _Reader): number {
+  const at = r.pos;
+  if (r.u8() !== 0) throw new _Deferred(at); // the only attribute is 0, "exception"
+  return r.u32();
+}
+
+function _tableSection(r: _Reader, info: ModuleInfo): void {
+  for (let n = r.count(2); n > 0; n--) {
+    if (r.pos < r.end && r.bytes[r.pos] === 0x40) {
+      const at = r.pos;
+      r.u8();
+      if (r.u8() !== 0x00) throw new _Deferred(at);
+      info.tables.push(_tableType(r));
+      _constExpr(r);
+    } else {
+      info.tables.push(_tableType(r));
+    }
+  }
+}
+
+function _elementSection(r: _Reader, info: ModuleInfo): void {
+  for (let n = r.count(); n > 0; n--) {
+    const at = r.pos;
+    const flags = r.u32();
+    if (flags > 7) throw new _Deferred(at);
+    const active = (flags & 0x01) === 0;
+    const explicitTable = (flags & 0x02) !== 0;
+    const expressions = (flags & 0x04) !== 0;
+    if (active && explicitTable) r.u32();
+    if (active) _constExpr(r);
+    if (!active || explicitTable) {
+      if (expressions) {
+        _valType(r);
+      } else {
+        const kindAt = r.pos;
+        if (r.u8() !== 0x00) throw new _Deferred(kindAt); // elemkind: only funcref
+      }
+    }
+    for (let m = r.count(); m > 0; m--) {
+      if (expressions) _constExpr(r);
+      else r.u32();
+    }
+    info.elementCount++;
+  }
+}
+
+function _codeSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void {
+  for (let n = r.count(); n > 0; n--) {
+    const size = r.u32();
+    const offset = r.pos;
+    r.skip(size);
+    const body = new _Reader(r.bytes, offset, offset + size, r.endReason);
+    const code: CodeBody = { offset, size, localCount: 0 };
+    try {
+      for (let d = body.count(2); d > 0; d--) {
+        code.localCount += body.u32();
+        _valType(body);
+      }
+    } catch (e) {
+      if (!(e instanceof _Deferred)) throw e;
+      code.opaque = true;
+      section.opaque = true;
+    }
+    info.codes.push(code);
+  }
+}
+
+function _dataSection(r: _Reader, info: ModuleInfo): void {
+  for (let n = r.count(); n > 0; n--) {
+    const at = r.pos;
+    const flags = r.u32();
+    if (flags > 2) throw new _Deferred(at);
+    const memory = flags === 2 ? r.u32() : 0;
+    if (flags !== 1) _constExpr(r);
+    const size = r.count();
+    info.data.push({ mode: flags === 1 ? "passive" : "active", memory, size, offset: r.pos });
+    r.skip(size);
+  }
+}
+
+function _readSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void {
+  switch (section.id) {
+    case 1:
+      return _typeSection(r, info);
+    case 2:
+      return _importSection(r, info);
+    case 3:
+      for (let n = r.count(); n > 0; n--) info.functions.push(r.u32());
+      return;
+    case 4:
+      return _tableSection(r, info);
+    case 5:
+      for (let n = r.count(); n > 0; n--) info.memories.push(_limits(r));
+      return;
+    case 6:
+      for (let n = r.count(3); n > 0; n--) {
+        info.globals.push(_globalType(r));
+        _constExpr(r);
+      }
+      return;
+    case 7:
+      for (let n = r.count(3); n > 0; n--) {
+        const name = r.name();
+        const at = r.pos;
+        const kind = _EXPORT_KINDS[r.u8()];
+        if (kind === undefined) throw new _Deferred(at);
+        info.exports.push({ name, kind, index: r.u32() });
+      }
+      return;
+    case 8:
+      info.start = r.u32();
+      return;
+    case 9:
+      return _elementSection(r, info);
+    case 10:
+      return _codeSection(r, info, section);
+    case 11:
+      return _dataSection(r, info);
+    case 12:
+      info.dataCount = r.u32();
+      return;
+    case 13:
+      for (let n = r.count(2); n > 0; n--) info.tags.push(_tagType(r));
+      return;
+  }
+}
+
+function _nameMap(r: _Reader): Map<number, string> {
+  const map = new Map<number, string>();
+  for (let n = r.count(2); n > 0; n--) {
+    const index = r.u32();
+    map.set(index, r.name());
+  }
+  return map;
+}
+
+function _nameSection(r: _Reader, info: ModuleInfo): void {
+  while (r.pos < r.end) {
+    const id = r.u8();
+    const size = r.u32();
+    const start = r.pos;
+    r.skip(size);
+    const sub = new _Reader(r.bytes, start, start + size, r.endReason);
+    if (id === 0) {
+      info.names.module = sub.name();
+    } else if (id === 1) {
+      info.names.functions = _nameMap(sub);
+    } else if (id === 2) {
+      for (let n = sub.count(2); n > 0; n--) {
+        const func = sub.u32();
+        info.names.locals.set(func, _nameMap(sub));
+      }
+    }
+  }
+}
+
+function _dylinkMemInfo(r: _Reader, dylink: DylinkInfo): void {
+  dylink.memorySize = r.u32();
+  dylink.memoryAlign = r.u32();
+  dylink.tableSize = r.u32();
+  dylink.tableAlign = r.u32();
+}
+
+function _dylinkNeeded(r: _Reader, dylink: DylinkInfo): void {
+  for (let n = r.count(); n > 0; n--) dylink.needed.push(r.name());
+}
+
+function _dylinkSection(r: _Reader, legacy: boolean): DylinkInfo {
+  const dylink: DylinkInfo = {
+    memorySize: 0,
+    memoryAlign: 0,
+    tableSize: 0,
+    tableAlign: 0,
+    needed: [],
+  };
+  if (legacy) {
+    _dylinkMemInfo(r, dylink);
+    _dylinkNeeded(r, dylink);
+    return dylink;
+  }
+  while (r.pos < r.end) {
+    const id = r.u8();
+    const size = r.u32();
+    const start = r.pos;
+    r.skip(size);
+    const sub = new _Reader(r.bytes, start, start + size, r.endReason);
+    if (id === 1) _dylinkMemInfo(sub, dylink);
+    else if (id === 2) _dylinkNeeded(sub, dylink);
+  }
+  return dylink;
+}
+
+function _customSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void {
+  const name = r.name();
+  section.name = name;
+  info.customs.push({ name, offset: r.pos, size: r.end - r.pos });
+  // A malformed custom body never fails the load: the section is just left unparsed.
+  try {
+    if (name === "name") _nameSection(r, info);
+    else if (name === "dylink.0" || name === "dylink") {
+      info.dylink = _dylinkSection(r, name === "dylink");
+    }
+  } catch (e) {
+    if (!(e instanceof LoadError || e instanceof _Deferred)) throw e;
+  }
+  r.pos = r.end;
+}
+
+/**
+ * Reads every section of a WebAssembly binary.
+ *
+ * @param bytes the binary
+ * @returns what the module declares: types, imports, functions, exports, code locations, names
+ * @throws {LoadError} for structural damage: bad magic or version, truncation, sizes that lie,
+ *   malformed LEBs or UTF-8, sections out of order
+ *
+ * @example Read a minimal module
+ * ```ts
+ * import { readModule } from "./binary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const info = readModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+ * assert.equal(info.sections.length, 0);
+ * ```
+ */
+export function readModule(bytes: Uint8Array): ModuleInfo {
+  const top = new _Reader(bytes, 0, bytes.length, "unexpected end");
+  for (const byte of _MAGIC) {
+    if (top.remaining === 0) top.fail("unexpected end");
+    if (top.u8() !== byte) top.fail("magic header not detected", 0);
+  }
+  for (const byte of _VERSION) {
+    if (top.remaining === 0) top.fail("unexpected end");
+    if (top.u8() !== byte) top.fail("unknown binary version", 4);
+  }
+
+  const info = _emptyInfo();
+  const seen = new Set<number>();
+  let lastRank = 0;
+  let codeSection: SectionInfo | undefined;
+  let functionSection: SectionInfo | undefined;
+  let dataSection: SectionInfo | undefined;
+  while (top.remaining > 0) {
+    const idAt = top.pos;
+    const id = top.u8();
+    if (id >= 0x80) top.fail("malformed section id", idAt);
+    if (id >= _SECTION_NAMES.length) top.fail("invalid section id", idAt);
+    const sizeAt = top.pos;
+    const size = top.u32();
+    if (size > top.remaining) top.fail("unexpected end", sizeAt);
+    const section: SectionInfo = { id, offset: top.pos, size };
+    if (id !== 0) {
+      if (seen.has(id)) top.fail("duplicate section", idAt);
+      const rank = _SECTION_RANK[id]!;
+      if (rank < lastRank) top.fail("section out of order", idAt);
+      seen.add(id);
+      lastRank = rank;
+    }
+    info.sections.push(section);
+    const r = new _Reader(bytes, top.pos, top.pos + size, "unexpected end of section or function");
+    try {
+      if (id === 0) _customSection(r, info, section);
+      else _readSection(r, info, section);
+    } catch (e) {
+      if (!(e instanceof _Deferred)) throw e;
+      section.opaque = true;
+      r.pos = r.end;
+    }
+    if (r.pos !== r.end) r.fail("section size mismatch");
+    top.pos = r.end;
+    if (id === 3) functionSection = section;
+    if (id === 10) codeSection = section;
+    if (id === 11) dataSection = section;
+  }
+
+  if (info.functions.length !== info.codes.length) {
+    top.fail(
+      "function and code section have inconsistent lengths",
+      codeSection?.offset ?? functionSection?.offset ?? bytes.length,
+    );
+  }
+  if (
+    info.dataCount !== undefined && !dataSection?.opaque && info.dataCount !== info.data.length
+  ) {
+    top.fail(
+      "data count and data section have inconsistent lengths",
+      dataSection?.offset ?? bytes.length,
+    );
+  }
+  return info;
+}
+
+/**
+ * The wasm type of a function, by index in the function index space (imports first).
+ *
+ * @param info a read module
+ * @param funcIndex the function index
+ * @returns its type, or `undefined` when the index or its type index is out of range
+ */
+export function functionType(info: ModuleInfo, funcIndex: number): FuncType | undefined {
+  if (funcIndex < info.importedFunctionCount) {
+    let seen = 0;
+    for (const imp of info.imports) {
+      if (imp.kind !== "function") continue;
+      if (seen++ === funcIndex) return imp.type;
+    }
+    return undefined;
+  }
+  const typeIndex = info.functions[funcIndex - info.importedFunctionCount];
+  return typeIndex === undefined ? undefined : info.types[typeIndex];
+}
+
+/**
+ * The type of an exported function, by export name.
+ *
+ * @param info a read module
+ * @param name the export name
+ * @returns its type, or `undefined` when there is no function export of that name
+ */
+export function exportedFunctionType(info: ModuleInfo, name: string): FuncType | undefined {
+  const exp = info.exports.find((e) => e.name === name && e.kind === "function");
+  return exp === undefined ? undefined : functionType(info, exp.index);
+}
+
+/**
+ * Formats a function type the way messages print it.
+ *
+ * @param type the function type
+ * @returns text like `(i32, i32) -> i32`, `() -> ()` or `(f64) -> (i32, i64)`
+ *
+ * @example Format a signature
+ * ```ts
+ * import { formatFuncType } from "./binary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatFuncType({ params: ["i32", "i32"], results: ["i32"] }), "(i32, i32) -> i32");
+ * ```
+ */
+export function formatFuncType(type: FuncType): string {
+  const results = type.results.length === 1 ? type.results[0]! : `(${type.results.join(", ")})`;
+  return `(${type.params.join(", ")}) -> ${results}`;
+}

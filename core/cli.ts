@@ -1,0 +1,416 @@
+/**
+ * The command line, in the spirit of WAMR's iwasm:
+ * `deno run mod.ts [options] app.wasm [args...]`.
+ *
+ * Kept free of `node:` imports: this is the path that runs every app, and start-up counts.
+ *
+ * @module
+ */
+
+import { LinkError, LoadError, TrapError } from "./errors.ts";
+import type { AppInstance, WasmValue } from "./instance.ts";
+import { isNativeLibrary, type NativeLibrary } from "./native.ts";
+import { Runtime } from "./runtime.ts";
+import { formatG7 } from "./c_format.ts";
+import type { FuncType } from "./binary.ts";
+
+/** The product version printed by `--version`. */
+export const VERSION = "0.1.0";
+
+/** What the CLI needs from its embedder. */
+export interface CliOptions {
+  /** Built-in plugins by name (`--plugin libc`); `libc` is always registered first. */
+  builtins: Record<string, NativeLibrary>;
+  /** Where app output goes (default `Deno.stdout`). */
+  stdout?: (bytes: Uint8Array) => void;
+  /** Where usage errors and warnings go (default `Deno.stderr`). */
+  stderr?: (text: string) => void;
+  /** Lines for `--repl` (default: standard input). */
+  stdin?: AsyncIterable<string>;
+}
+
+/** Parsed command-line options. */
+interface _Args {
+  function?: string;
+  heapSize?: number;
+  stackSize?: number;
+  repl: boolean;
+  plugins: string[];
+  env: Record<string, string>;
+  verbose: number;
+  file: string | undefined;
+  args: string[];
+  help: boolean;
+  version: boolean;
+}
+
+/** iwasm-style usage text. */
+export const USAGE = `Usage: deno run mod.ts [options] wasm_file [args...]
+
+Runs a WebAssembly app, like WAMR's iwasm. The libc natives are always available.
+
+Options:
+  -f, --function <name>    Call the export <name> with the remaining arguments and print
+                           its result (0x2:i32, 3:f32, ...) instead of running main
+  --heap-size=<n>          App heap size in bytes (default 16384; 0 for WASI apps)
+  --stack-size=<n>         Accepted for iwasm compatibility; V8 sizes the wasm stack
+  --repl                   Read "FUNC ARG..." lines and call the exports
+  --plugin <path|URL|name> Load a native library (repeatable): a module whose default
+                           export is a native library, or a built-in name (libc)
+  --env=<k=v>              Set an environment variable for the app (repeatable)
+  -v=<n>                   Log level 0-5 (default 2)
+  --version                Print the version
+  -h, --help               Print this help
+
+Permissions: --allow-read for the app and local plugins; --allow-net or --allow-import
+for plugins or apps loaded from URLs.`;
+
+class _UsageError extends Error {}
+
+function _parseSize(flag: string, text: string | undefined): number {
+  if (text === undefined || !/^\d+$/.test(text)) {
+    throw new _UsageError(`Invalid value for ${flag}: "${text ?? ""}" (expected a byte count)`);
+  }
+  return Number(text);
+}
+
+/** Parses argv like iwasm: options stop at the first argument not starting with "-". */
+function _parseArgs(argv: readonly string[]): _Args {
+  const out: _Args = {
+    file: undefined,
+    repl: false,
+    plugins: [],
+    env: {},
+    verbose: 2,
+    args: [],
+    help: false,
+    version: false,
+  };
+  let i = 0;
+  const value = (flag: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const next = argv[++i];
+    if (next === undefined) throw new _UsageError(`Missing value for ${flag}`);
+    return next;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("-") || arg === "-") break;
+    if (arg === "--") {
+      i++;
+      break;
+    }
+    const eq = arg.indexOf("=");
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    switch (flag) {
+      case "-f":
+      case "--function":
+        out.function = value(flag, inline);
+        break;
+      case "--heap-size":
+        out.heapSize = _parseSize(flag, value(flag, inline));
+        break;
+      case "--stack-size":
+        out.stackSize = _parseSize(flag, value(flag, inline));
+        break;
+      case "--repl":
+        out.repl = true;
+        break;
+      case "--plugin":
+        out.plugins.push(value(flag, inline));
+        break;
+      case "--env": {
+        const kv = value(flag, inline);
+        const at = kv.indexOf("=");
+        if (at <= 0) throw new _UsageError(`Invalid value for --env: "${kv}" (expected k=v)`);
+        out.env[kv.slice(0, at)] = kv.slice(at + 1);
+        break;
+      }
+      case "-v": {
+        const level = inline ?? "3";
+        if (!/^[0-5]$/.test(level)) throw new _UsageError(`Invalid value for -v: "${level}"`);
+        out.verbose = Number(level);
+        break;
+      }
+      case "-h":
+      case "--help":
+        out.help = true;
+        break;
+      case "--version":
+        out.version = true;
+        break;
+      default:
+        throw new _UsageError(`Unknown option "${arg}"`);
+    }
+  }
+  out.file = argv[i];
+  out.args = argv.slice(i + 1);
+  return out;
+}
+
+/**
+ * Loads a plugin by built-in name, path or URL.
+ *
+ * @param spec `libc`, `./x.ts`, `/abs/x.ts` or `https://…/mod.ts`
+ * @param builtins built-in plugins by name
+ * @returns the plugin's native library
+ * @throws {Error} naming the plugin when it cannot be loaded or exports no library
+ */
+export async function loadPlugin(
+  spec: string,
+  builtins: Record<string, NativeLibrary>,
+): Promise<NativeLibrary> {
+  const builtin = builtins[spec];
+  if (builtin) return builtin;
+  const isPath = /^(\.{0,2}\/|[A-Za-z]:[\\/])/.test(spec) || /\.(ts|js|mjs|mts)$/.test(spec);
+  const isUrl = /^(https?|file|data|jsr|npm):/.test(spec);
+  if (!isPath && !isUrl) {
+    throw new Error(
+      `Cannot load plugin "${spec}": no built-in plugin of that name ` +
+        `(built-ins: ${Object.keys(builtins).join(", ")}); use a path like ./${spec}.ts`,
+    );
+  }
+  const url = isUrl ? spec : new URL(spec, `file://${Deno.cwd()}/`).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(url);
+  } catch (e) {
+    throw new Error(`Cannot load plugin "${spec}": ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (!isNativeLibrary(mod.default)) {
+    throw new Error(
+      `Cannot load plugin "${spec}": its default export is not a native library ` +
+        `(use defineNativeLibrary)`,
+    );
+  }
+  return mod.default;
+}
+
+/** Parses one `-f`/REPL argument per the parameter's wasm type (strtoul/strtod rules). */
+function _parseArg(text: string, type: string, index: number): WasmValue {
+  if (text === "") throw new TrapError(`invalid input argument ${index}`);
+  const bad = () => new TrapError(`invalid input argument ${index}: ${text}`);
+  if (type === "i32" || type === "i64") {
+    const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
+    if (!m) throw bad();
+    const digits = m[2]!;
+    let v = /^0[xX]/.test(digits)
+      ? BigInt(digits)
+      : digits.length > 1 && digits[0] === "0"
+      ? BigInt("0o" + digits.slice(1))
+      : BigInt(digits);
+    if (m[1] === "-") v = -v;
+    return type === "i32" ? Number(BigInt.asIntN(32, v)) : BigInt.asIntN(64, v);
+  }
+  if (type === "f32" || type === "f64") {
+    const nan = /^([+-]?)nan(?::(0x[0-9a-fA-F]+))?$/i.exec(text);
+    if (nan) {
+      if (nan[2] === undefined) return nan[1] === "-" ? -NaN : NaN;
+      // A NaN with a payload can only be passed as bits; JS numbers canonicalise NaNs.
+      return NaN;
+    }
+    const inf = /^([+-]?)inf(inity)?$/i.exec(text);
+    if (inf) return inf[1] === "-" ? -Infinity : Infinity;
+    const v = /^[+-]?0[xX]/.test(text) ? _hexFloat(text) : Number(text.trim());
+    if (Number.isNaN(v) || text.trim() === "") throw bad();
+    return type === "f32" ? Math.fround(v) : v;
+  }
+  throw new TrapError(`invalid input argument ${index}: ${type} parameters are not supported`);
+}
+
+function _hexFloat(text: string): number {
+  const m = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/.exec(text);
+  if (!m || (m[2] === "" && (m[3] ?? "") === "")) return NaN;
+  const frac = m[3] ?? "";
+  const mantissa = parseInt((m[2] || "0") + frac, 16);
+  const v = mantissa * 2 ** (Number(m[4] ?? 0) - 4 * frac.length);
+  return m[1] === "-" ? -v : v;
+}
+
+/**
+ * Formats results like iwasm: `0x2:i32`, `0xc:i64`, `3:f32`, `2.5:f64`, comma-separated.
+ *
+ * @param type the function's type
+ * @param result what the call returned
+ * @returns the line to print (without newline)
+ */
+export function formatResults(type: FuncType, result: WasmValue): string {
+  const values = type.results.length > 1 ? result as WasmValue[] : [result];
+  return type.results.map((t, i) => {
+    const v = values[i];
+    switch (t) {
+      case "i32":
+        return `0x${((v as number) >>> 0).toString(16)}:i32`;
+      case "i64":
+        return `0x${BigInt.asUintN(64, v as bigint).toString(16)}:i64`;
+      case "f32":
+      case "f64":
+        return `${formatG7(v as number)}:${t}`;
+      default:
+        return v === null ? `ref.null:${t}` : `ref:${t}`;
+    }
+  }).join(",");
+}
+
+/**
+ * Calls an export with text arguments and formats the result (`-f` and the REPL).
+ *
+ * @param app the instance
+ * @param name export name
+ * @param args argument texts
+ * @returns the formatted result line
+ * @throws {TrapError} for unknown functions, bad arguments and traps
+ */
+export function callWithTextArgs(app: AppInstance, name: string, args: readonly string[]): string {
+  const type = app.functionType(name);
+  if (!type || typeof app.exports[name] !== "function") {
+    throw new TrapError(`lookup function ${name} failed`);
+  }
+  if (args.length !== type.params.length) throw new TrapError("invalid input argument count");
+  const values = args.map((a, i) => _parseArg(a, type.params[i]!, i));
+  return formatResults(type, app.call(name, ...values));
+}
+
+async function* _stdinLines(): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of Deno.stdin.readable) {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      yield pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+    }
+  }
+  if (pending) yield pending;
+}
+
+/**
+ * Runs the command line and returns the exit status: 0 success, 1 app failure (load, link,
+ * trap: printed as `Exception: ...` on stdout like iwasm), 2 usage error.
+ *
+ * @param argv the arguments after `mod.ts`
+ * @param options built-in plugins and I/O
+ * @returns the exit status
+ */
+export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
+  const encoder = new TextEncoder();
+  const writeOut = options.stdout ??
+    ((b: Uint8Array) => {
+      let off = 0;
+      while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
+    });
+  const writeErr = options.stderr ??
+    ((t: string) => {
+      Deno.stderr.writeSync(encoder.encode(t));
+    });
+  const print = (line: string) => writeOut(encoder.encode(line + "\n"));
+
+  let args: _Args;
+  try {
+    args = _parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof _UsageError)) throw e;
+    writeErr(`error: ${e.message}. Run with --help for usage.\n`);
+    return 2;
+  }
+  if (args.help) {
+    print(USAGE);
+    return 0;
+  }
+  if (args.version) {
+    print(`micro-runtime ${VERSION} (deno ${Deno.version.deno}, v8 ${Deno.version.v8})`);
+    return 0;
+  }
+  if (args.file === undefined) {
+    writeErr("error: missing wasm_file. Run with --help for usage.\n");
+    return 2;
+  }
+
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(args.file);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    writeErr(`error: Cannot read "${args.file}": ${why}\n`);
+    return 2;
+  }
+
+  const runtime = new Runtime({
+    stdout: writeOut,
+    warn: (message) => writeErr(message + "\n"),
+  });
+  const libc = options.builtins.libc;
+  if (libc) runtime.register(libc);
+  try {
+    for (const spec of args.plugins) {
+      const lib = await loadPlugin(spec, options.builtins);
+      if (lib !== libc) runtime.register(lib);
+    }
+  } catch (e) {
+    writeErr(`error: ${(e as Error).message}\n`);
+    return 2;
+  }
+
+  let app: AppInstance | undefined;
+  try {
+    const module = runtime.loadSync(bytes, args.file.slice(args.file.lastIndexOf("/") + 1));
+    app = runtime.instantiateSync(module, {
+      ...(args.heapSize === undefined ? {} : { heapSize: args.heapSize }),
+      ...(args.stackSize === undefined ? {} : { stackSize: args.stackSize }),
+      stdout: writeOut,
+      lineBuffered: options.stdout ? false : Deno.stdout.isTerminal(),
+      env: args.env,
+    });
+    if (args.repl) return await _repl(app, options.stdin ?? _stdinLines(), print);
+    if (args.function !== undefined) {
+      const line = callWithTextArgs(app, args.function, args.args);
+      app.stdout.flush();
+      print(line);
+    } else {
+      app.callMain([args.file, ...args.args]);
+    }
+    app.free();
+    return 0;
+  } catch (e) {
+    app?.stdout.flush();
+    if (e instanceof LoadError) print(`WASM module load failed: ${e.message}`);
+    else if (e instanceof LinkError) print(`WASM module instantiate failed: ${e.message}`);
+    else if (e instanceof TrapError) print(`Exception: ${e.message}`);
+    else throw e;
+    return 1;
+  } finally {
+    app?.free();
+  }
+}
+
+async function _repl(
+  app: AppInstance,
+  lines: AsyncIterable<string>,
+  print: (line: string) => void,
+): Promise<number> {
+  const encoder = new TextEncoder();
+  const prompt = () => app.stdout.write(encoder.encode("webassembly> "));
+  prompt();
+  app.stdout.flush();
+  for await (const raw of lines) {
+    const words = raw.trim().split(/\s+/).filter((w) => w !== "");
+    if (words[0] === "quit" || words[0] === "exit" || words[0] === "__exit__") break;
+    if (words.length > 0) {
+      try {
+        const line = callWithTextArgs(app, words[0]!, words.slice(1));
+        app.stdout.flush();
+        print(line);
+      } catch (e) {
+        app.stdout.flush();
+        if (!(e instanceof TrapError)) throw e;
+        print(`Exception: ${e.message}`);
+      }
+    }
+    prompt();
+    app.stdout.flush();
+  }
+  print("");
+  return 0;
+}

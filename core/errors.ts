@@ -1,0 +1,58 @@
+/**
+ * The error classes callers catch: load, link, trap and protocol errors.
+ *
+ * Each names the thing at fault. Trap messages keep WAMR's exact wording because apps
+ * and tools print and parse them (`Exception: out of bounds memory access`).
+ *
+ * @module
+ */
+
+/** A malformed or invalid WebAssembly binary. */
+export class LoadError extends Error {
+  override name = "LoadError";
+  /** The reason without the offset, e.g. `magic header not detected`. */
+  readonly reason: string;
+  /** Byte offset in the binary where reading failed, when known. */
+  readonly offset: number | undefined;
+
+  /**
+   * @param reason what is wrong, in WAMR's wording where WAMR has one
+   * @param offset byte offset in the binary, when known
+   */
+  constructor(reason: string, offset?: number) {
+    super(offset === undefined ? reason : `${reason} (at byte offset ${offset})`);
+    this.reason = reason;
+    this.offset = offset;
+  }
+}
+
+/** An import that cannot be linked: missing non-function import, or a signature mismatch. */
+export class LinkError extends Error {
+  override name = "LinkError";
+}
+
+/**
+ * A runtime fault inside an app: the app stops, the host goes on.
+ *
+ * `message` is WAMR's exception text without the `Exception: ` prefix.
+ */
+export class TrapError extends Error {
+  override name = "TrapError";
+}
+
+/** A malformed packet or frame from an app or a remote host. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+/** WAMR's message for every failed bounds check. */
+export const OUT_OF_BOUNDS = "out of bounds memory access";
+
+/**
+ * Throws the trap every failed pointer check raises.
+ *
+ * @returns never; always throws
+ */
+export function trapOutOfBounds(): never {
+  throw new TrapError(OUT_OF_BOUNDS);
+}

@@ -1,0 +1,383 @@
+/**
+ * App instances: a linked, instantiated module with its memory, app heap, output and
+ * per-library state; calling exports, running `main(argc, argv)` and turning traps into
+ * WAMR's messages.
+ *
+ * @module
+ */
+
+import { exportedFunctionType, type FuncType } from "./binary.ts";
+import { TrapError } from "./errors.ts";
+import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./heap.ts";
+import { linkImports } from "./link.ts";
+import { AppMemory, encodeUtf8 } from "./memory.ts";
+import type { AppModule } from "./module.ts";
+import type { NativeContext, NativeLibrary } from "./native.ts";
+import { AppOutput, type OutputSink } from "./output.ts";
+import type { NativeRegistry } from "./registry.ts";
+import { parseSignature, signatureMatches } from "./signature.ts";
+import { toTrap } from "./traps.ts";
+
+/** Default app heap size: iwasm's 16 KiB. */
+export const DEFAULT_HEAP_SIZE = 16 * 1024;
+
+const PAGE = 65536;
+
+/** A value an export takes or returns. */
+export type WasmValue = number | bigint | unknown;
+
+/** Options for creating an app instance. */
+export interface InstanceOptions {
+  /** App heap size in bytes (default 16 KiB; 0 for apps importing WASI). */
+  heapSize?: number;
+  /**
+   * Requested wasm stack size. Accepted for iwasm compatibility; V8 sizes the stack
+   * itself, and overflow still traps with `wasm operand stack overflow`.
+   */
+  stackSize?: number;
+  /** Name used in messages (default: the module's name). */
+  name?: string;
+  /** Receives the app's output (default: the runtime's stdout). */
+  stdout?: OutputSink;
+  /** Flush app output at every newline (default: true when stdout is a terminal). */
+  lineBuffered?: boolean;
+  /** Receives runtime warnings for this app (default: the runtime's). */
+  warn?: (message: string) => void;
+  /** Environment variables visible to natives that read them. */
+  env?: Record<string, string>;
+}
+
+/** What an instance needs from its runtime. */
+export interface InstanceHost {
+  /** Where natives are resolved. */
+  readonly registry: NativeRegistry;
+  /** Default output sink. */
+  readonly stdout: OutputSink;
+  /** Whether the default sink is a terminal. */
+  readonly stdoutIsTerminal: boolean;
+  /** Default warning sink. */
+  readonly warn: (message: string) => void;
+}
+
+/** An instantiated app. */
+export class AppInstance {
+  /** The module it was created from. */
+  readonly module: AppModule;
+  /** Name used in messages. */
+  readonly name: string;
+  /** Buffered app output. */
+  readonly stdout: AppOutput;
+  /** Environment variables for natives that read them. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The WebAssembly instance (set once instantiated). */
+  instance!: WebAssembly.Instance;
+  /** Linear memory with checked access (set once instantiated). */
+  memory!: AppMemory;
+  /** The app heap (set once instantiated). */
+  heap!: AppHeap;
+  /** Function imports no library provided. */
+  unlinked: readonly { module: string; name: string }[] = [];
+  readonly #warn: (message: string) => void;
+  readonly #state = new Map<NativeLibrary, unknown>();
+  #libraries: NativeLibrary[] = [];
+  #exports: Record<string, unknown> = {};
+  #freed = false;
+
+  /** Use `Runtime.instantiate`. */
+  constructor(module: AppModule, host: InstanceHost, options: InstanceOptions = {}) {
+    this.module = module;
+    this.name = options.name ?? module.name;
+    this.stdout = new AppOutput(
+      options.stdout ?? host.stdout,
+      options.lineBuffered ?? (options.stdout ? false : host.stdoutIsTerminal),
+    );
+    this.env = options.env ?? {};
+    this.#warn = options.warn ?? host.warn;
+  }
+
+  /**
+   * Logs a runtime warning for this app (`warning: ...`).
+   *
+   * @param message the warning text without the `warning: ` prefix
+   */
+  warn(message: string): void {
+    this.stdout.flush();
+    this.#warn(`warning: ${message}`);
+  }
+
+  /**
+   * A library's per-app state (what its `setup` returned).
+   *
+   * @param library the library
+   * @returns its state for this app, or undefined
+   */
+  stateOf<State>(library: NativeLibrary<State>): State | undefined {
+    return this.#state.get(library as NativeLibrary) as State | undefined;
+  }
+
+  /** The raw exports. */
+  get exports(): Record<string, unknown> {
+    return this.#exports;
+  }
+
+  /** @internal Links, instantiates and sets up memory, heap and library state. */
+  static async create(
+    module: AppModule,
+    host: InstanceHost,
+    options: InstanceOptions = {},
+  ): Promise<AppInstance> {
+    const app = new AppInstance(module, host, options);
+    const link = app.#link(host.registry);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = await WebAssembly.instantiate(module.module, link.imports);
+    } catch (e) {
+      app.#disposeState();
+      throw e instanceof WebAssembly.LinkError ? e : toTrap(e);
+    }
+    app.#finish(instance, link.memory, options);
+    return app;
+  }
+
+  /** @internal Synchronous `create`. */
+  static createSync(
+    module: AppModule,
+    host: InstanceHost,
+    options: InstanceOptions = {},
+  ): AppInstance {
+    const app = new AppInstance(module, host, options);
+    const link = app.#link(host.registry);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module.module, link.imports);
+    } catch (e) {
+      app.#disposeState();
+      throw e instanceof WebAssembly.LinkError ? e : toTrap(e);
+    }
+    app.#finish(instance, link.memory, options);
+    return app;
+  }
+
+  #link(registry: NativeRegistry) {
+    const link = linkImports(this.module, registry, (library, symbol, attachment) => {
+      if (!this.#state.has(library)) {
+        this.#state.set(library, library.setup?.(this));
+        this.#libraries.push(library);
+      }
+      return new _Context(this, library, this.#state.get(library), symbol, attachment);
+    });
+    this.unlinked = link.unlinked;
+    for (const { module, name } of link.unlinked) {
+      this.warn(`failed to link import function (${module}, ${name})`);
+    }
+    return link;
+  }
+
+  #finish(
+    instance: WebAssembly.Instance,
+    imported: WebAssembly.Memory | undefined,
+    options: InstanceOptions,
+  ): void {
+    this.instance = instance;
+    this.#exports = instance.exports as Record<string, unknown>;
+    const exported = Object.values(this.#exports).find((v) => v instanceof WebAssembly.Memory);
+    const memory = imported ?? (exported as WebAssembly.Memory | undefined);
+    this.memory = new AppMemory(memory ?? new WebAssembly.Memory({ initial: 0, maximum: 0 }));
+    const usesWasi = this.module.info.imports.some((i) => i.module.startsWith("wasi_"));
+    const heapSize = memory ? options.heapSize ?? (usesWasi ? 0 : DEFAULT_HEAP_SIZE) : 0;
+    this.heap = this.#makeHeap(heapSize);
+    for (const init of ["__post_instantiate", "_initialize"]) {
+      const fn = this.#exports[init];
+      if (typeof fn === "function" && fn.length === 0) this.call(init);
+    }
+  }
+
+  #makeHeap(heapSize: number): AppHeap {
+    const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
+    const { malloc, free } = this.#exports;
+    if (typeof malloc === "function" && typeof free === "function") {
+      return new ExportedHeap(this.memory, this.instance.exports);
+    }
+    if (heapSize <= 0) return new NoHeap(onFail);
+    const pages = Math.ceil(heapSize / PAGE);
+    let base: number;
+    try {
+      base = this.memory.memory.grow(pages) * PAGE;
+    } catch {
+      this.warn(
+        `cannot append a ${heapSize}-byte app heap: the memory's maximum size is reached`,
+      );
+      return new NoHeap(onFail);
+    }
+    this.memory.refresh();
+    return new BuiltinHeap(this.memory, base, heapSize, onFail);
+  }
+
+  /**
+   * Finds an exported function, optionally checking it against a signature string.
+   *
+   * @param name the export name
+   * @param signature e.g. `"(ii)i"`; pointer letters count as i32
+   * @returns the function, or undefined when there is no such function export
+   * @throws {TypeError} when the signature does not match the export's type
+   */
+  lookup(name: string, signature?: string): ((...args: never[]) => unknown) | undefined {
+    const fn = this.#exports[name];
+    if (typeof fn !== "function") return undefined;
+    if (signature !== undefined) {
+      const type = this.functionType(name);
+      if (!type || !signatureMatches(parseSignature(signature), type)) {
+        throw new TypeError(
+          `Export "${name}" does not match signature "${signature}"`,
+        );
+      }
+    }
+    return fn as (...args: never[]) => unknown;
+  }
+
+  /**
+   * The wasm type of an exported function.
+   *
+   * @param name export name
+   * @returns its type, or undefined
+   */
+  functionType(name: string): FuncType | undefined {
+    return exportedFunctionType(this.module.info, name);
+  }
+
+  /**
+   * Calls an exported function. Traps become `TrapError` with WAMR's message; app output
+   * is flushed before the trap reaches the caller.
+   *
+   * @param name export name
+   * @param args numbers (i32, f32, f64) and bigints (i64); numbers are accepted for i64 too
+   * @returns the result (an array for multiple results, undefined for none)
+   * @throws {TrapError} when the app traps or the export does not exist
+   */
+  call(name: string, ...args: WasmValue[]): WasmValue {
+    this.#assertLive();
+    const fn = this.#exports[name];
+    if (typeof fn !== "function") throw new TrapError(`lookup function ${name} failed`);
+    const type = this.functionType(name);
+    if (type) {
+      args = args.map((a, i) => type.params[i] === "i64" && typeof a === "number" ? BigInt(a) : a);
+    }
+    try {
+      return (fn as (...a: unknown[]) => unknown)(...args);
+    } catch (e) {
+      this.stdout.flush();
+      throw toTrap(e);
+    }
+  }
+
+  /**
+   * Runs `main` (looked up as `main`, `__main_argc_argv`, then `_main`) with WAMR's argv
+   * layout: the strings back to back, padded to 4, then an array of their app offsets.
+   *
+   * @param argv the arguments, argv[0] first (iwasm passes the wasm file path)
+   * @returns main's return value (0 for a void main)
+   * @throws {TrapError} when main traps, is missing or has the wrong type
+   */
+  callMain(argv: readonly string[]): number {
+    this.#assertLive();
+    const name = ["main", "__main_argc_argv", "_main"].find((n) =>
+      typeof this.#exports[n] === "function"
+    );
+    if (!name) {
+      throw new TrapError(
+        "lookup the entry point symbol (like _start, main, _main, __main_argc_argv) failed",
+      );
+    }
+    const type = this.functionType(name);
+    const params = type?.params.join(",") ?? "";
+    const results = type?.results.join(",") ?? "";
+    if ((params !== "" && params !== "i32,i32") || (results !== "" && results !== "i32")) {
+      throw new TrapError("invalid function type of main function");
+    }
+    if (params === "") return Number(this.call(name) ?? 0);
+
+    const strings = argv.map((a) => encodeUtf8(a));
+    const textSize = strings.reduce((n, s) => n + s.length + 1, 0);
+    const padded = (textSize + 3) & ~3;
+    const block = this.heap.malloc(padded + 4 * strings.length);
+    if (block === 0) {
+      this.stdout.flush();
+      throw new TrapError("allocate memory failed");
+    }
+    let at = block;
+    const offsets: number[] = [];
+    for (const s of strings) {
+      offsets.push(at);
+      this.memory.write(at, s);
+      this.memory.setU8(at + s.length, 0);
+      at += s.length + 1;
+    }
+    offsets.forEach((off, i) => this.memory.setI32(block + padded + 4 * i, off));
+    try {
+      return Number(this.call(name, strings.length, block + padded) ?? 0);
+    } finally {
+      if (!this.#freed) this.heap.free(block);
+    }
+  }
+
+  /** Flushes output and releases every library's per-app state; the instance is unusable after. */
+  free(): void {
+    if (this.#freed) return;
+    this.stdout.flush();
+    this.#freed = true;
+    this.#disposeState();
+  }
+
+  /** Whether `free` was called. */
+  get freed(): boolean {
+    return this.#freed;
+  }
+
+  #disposeState(): void {
+    for (const library of this.#libraries.reverse()) {
+      try {
+        library.dispose?.(this.#state.get(library), this);
+      } catch (e) {
+        this.#warn(`warning: library "${library.name}" failed to dispose: ${(e as Error).message}`);
+      }
+    }
+    this.#libraries = [];
+    this.#state.clear();
+  }
+
+  #assertLive(): void {
+    if (this.#freed) throw new TrapError(`app "${this.name}" was freed`);
+  }
+}
+
+/** The per-(app, symbol) context a native receives first. */
+class _Context implements NativeContext<unknown> {
+  readonly app: AppInstance;
+  readonly library: NativeLibrary;
+  readonly symbol: string;
+  readonly attachment: unknown;
+  readonly state: unknown;
+
+  constructor(
+    app: AppInstance,
+    library: NativeLibrary,
+    state: unknown,
+    symbol: string,
+    attachment: unknown,
+  ) {
+    this.app = app;
+    this.library = library;
+    this.state = state;
+    this.symbol = symbol;
+    this.attachment = attachment;
+  }
+  get memory(): AppMemory {
+    return this.app.memory;
+  }
+  get heap(): AppHeap {
+    return this.app.heap;
+  }
+  trap(message: string): never {
+    throw new TrapError(message);
+  }
+}

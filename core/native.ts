@@ -1,0 +1,204 @@
+/**
+ * Native libraries: what a plugin module's default export is. A library has a module name
+ * (usually `env`), symbols declared with WAMR signature strings, and optional per-app state.
+ *
+ * @module
+ */
+
+import type { AppMemory } from "./memory.ts";
+import type { AppHeap } from "./heap.ts";
+import type { AppInstance } from "./instance.ts";
+import { parseSignature, type SignatureParams, type SignatureResult } from "./signature.ts";
+
+/**
+ * What every native receives first (WAMR's `exec_env`): the calling app, its memory and
+ * heap, the library's per-app state and the symbol's attachment.
+ */
+export interface NativeContext<State = unknown> {
+  /** The calling app instance. */
+  readonly app: AppInstance;
+  /** The app's linear memory with checked access. */
+  readonly memory: AppMemory;
+  /** The app heap: malloc, free, dup. */
+  readonly heap: AppHeap;
+  /** This library's state for the calling app (what `setup` returned). */
+  readonly state: State;
+  /** The symbol's attachment, as declared. */
+  readonly attachment: unknown;
+  /** The symbol's name as registered. */
+  readonly symbol: string;
+  /**
+   * Stops the app with a trap carrying this message.
+   *
+   * @param message the exception text (printed as `Exception: <message>`)
+   */
+  trap(message: string): never;
+}
+
+/** The implementation type for a signature literal. */
+export type NativeImpl<S extends string, State = unknown> = (
+  ctx: NativeContext<State>,
+  ...args: SignatureParams<S>
+) => SignatureResult<S>;
+
+/** The implementation type of an async native (run through JSPI). */
+export type AsyncNativeImpl<S extends string, State = unknown> = (
+  ctx: NativeContext<State>,
+  ...args: SignatureParams<S>
+) => Promise<SignatureResult<S>>;
+
+/** A declared native symbol: its signature, implementation and attachment. */
+export interface NativeSymbol<S extends string = string, State = unknown> {
+  /** The WAMR signature string. */
+  readonly signature: S;
+  /** The implementation; parameter types follow the signature. */
+  impl(ctx: NativeContext<State>, ...args: never[]): unknown;
+  /** Passed to the native as `ctx.attachment`. */
+  readonly attachment?: unknown;
+  /** True when `impl` returns a promise; the import is then wrapped with JSPI. */
+  readonly async?: boolean;
+}
+
+/** Options of one symbol. */
+export interface NativeSymbolOptions {
+  /** Passed to the native as `ctx.attachment`. */
+  attachment?: unknown;
+}
+
+/**
+ * Declares one native symbol; the implementation's parameter types are inferred from the
+ * signature literal, so a wrong implementation does not type-check.
+ *
+ * @param signature WAMR signature string, e.g. `"(ii)i"`
+ * @param impl the implementation, receiving the context first
+ * @param options attachment
+ * @returns the symbol declaration
+ *
+ * @example Declare a native
+ * ```ts
+ * import { native } from "./native.ts";
+ * const add = native("(ii)i", (_ctx, a, b) => a + b);
+ * console.assert(add.signature === "(ii)i");
+ * ```
+ */
+export function native<const S extends string, State = unknown>(
+  signature: S,
+  impl: NativeImpl<S, State>,
+  options: NativeSymbolOptions = {},
+): NativeSymbol<S, State> {
+  parseSignature(signature);
+  return {
+    signature,
+    impl: impl as NativeSymbol<S, State>["impl"],
+    ...("attachment" in options ? { attachment: options.attachment } : {}),
+  };
+}
+
+/**
+ * Declares an async native: the app is suspended (JSPI) until the promise settles.
+ *
+ * @param signature WAMR signature string
+ * @param impl the async implementation
+ * @param options attachment
+ * @returns the symbol declaration
+ */
+export function nativeAsync<const S extends string, State = unknown>(
+  signature: S,
+  impl: AsyncNativeImpl<S, State>,
+  options: NativeSymbolOptions = {},
+): NativeSymbol<S, State> {
+  return { ...native<S, State>(signature, impl as never, options), async: true };
+}
+
+/** The `native` function bound to a library's state type. */
+export type NativeFactory<State> = <const S extends string>(
+  signature: S,
+  impl: NativeImpl<S, State>,
+  options?: NativeSymbolOptions,
+) => NativeSymbol<S, State>;
+
+/** The symbol table of a library. */
+export type NativeSymbols<State> = Record<string, NativeSymbol<string, State>>;
+
+/** A native library: the default export of a plugin module. */
+export interface NativeLibrary<State = unknown> {
+  /** The library's name, used in messages and `--trace` (e.g. `"libc"`). */
+  readonly name: string;
+  /** The wasm import module its symbols resolve (default `"env"`). */
+  readonly module: string;
+  /** The symbols by import name. */
+  readonly symbols: NativeSymbols<State>;
+  /** Creates the per-app state when an app instance is created. */
+  setup?(app: AppInstance): State;
+  /** Releases the per-app state when the app instance is freed. */
+  dispose?(state: State, app: AppInstance): void;
+}
+
+/** What `defineNativeLibrary` takes. */
+export interface NativeLibraryDefinition<State> {
+  /** The library's name, used in messages and `--trace`. */
+  name: string;
+  /** The wasm import module (default `"env"`). */
+  module?: string;
+  /** Creates per-app state. */
+  setup?: (app: AppInstance) => State;
+  /** Releases per-app state. */
+  dispose?: (state: State, app: AppInstance) => void;
+  /** The symbols, or a function building them with a `native` typed for this state. */
+  symbols: NativeSymbols<State> | ((native: NativeFactory<State>) => NativeSymbols<State>);
+}
+
+/**
+ * Defines a native library; every signature is parsed now, so a bad one fails at load.
+ *
+ * @param def name, module, setup/dispose and symbols
+ * @returns the library, ready to register
+ *
+ * @example A library with per-app state
+ * ```ts
+ * import { defineNativeLibrary } from "./native.ts";
+ * export default defineNativeLibrary({
+ *   name: "counter",
+ *   setup: () => ({ count: 0 }),
+ *   symbols: (native) => ({
+ *     counter_next: native("()i", (ctx) => ++ctx.state.count),
+ *   }),
+ * });
+ * ```
+ */
+export function defineNativeLibrary<State = undefined>(
+  def: NativeLibraryDefinition<State>,
+): NativeLibrary<State> {
+  const symbols = typeof def.symbols === "function"
+    ? def.symbols(native as NativeFactory<State>)
+    : def.symbols;
+  for (const [name, symbol] of Object.entries(symbols)) {
+    try {
+      parseSignature(symbol.signature);
+    } catch (e) {
+      throw new TypeError(
+        `Native library "${def.name}": symbol "${name}": ${(e as Error).message}`,
+      );
+    }
+  }
+  return {
+    name: def.name,
+    module: def.module ?? "env",
+    symbols,
+    ...(def.setup ? { setup: def.setup } : {}),
+    ...(def.dispose ? { dispose: def.dispose } : {}),
+  };
+}
+
+/**
+ * Whether a value looks like a native library (used to check plugin modules).
+ *
+ * @param value a plugin module's default export
+ * @returns true for a library object
+ */
+export function isNativeLibrary(value: unknown): value is NativeLibrary {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.name === "string" && typeof v.module === "string" &&
+    typeof v.symbols === "object" && v.symbols !== null;
+}

@@ -1,0 +1,79 @@
+/**
+ * Buffered app output: natives write text here instead of one write per character.
+ * Flushed on newline when the sink is a terminal, when the buffer fills, at exit, and
+ * before any trap message so output and the exception line keep their order.
+ *
+ * @module
+ */
+
+import { encodeUtf8 } from "./memory.ts";
+
+/** Where flushed bytes go. */
+export type OutputSink = (bytes: Uint8Array) => void;
+
+const CAPACITY = 8192;
+
+/** A byte buffer in front of an output sink. */
+export class AppOutput {
+  readonly #sink: OutputSink;
+  readonly #lineBuffered: boolean;
+  #buf = new Uint8Array(CAPACITY);
+  #len = 0;
+
+  /**
+   * @param sink receives flushed bytes
+   * @param lineBuffered flush at every newline (set when the sink is a terminal)
+   */
+  constructor(sink: OutputSink, lineBuffered = false) {
+    this.#sink = sink;
+    this.#lineBuffered = lineBuffered;
+  }
+
+  /**
+   * Appends bytes (copied).
+   *
+   * @param bytes what to write
+   */
+  write(bytes: Uint8Array): void {
+    if (bytes.length > CAPACITY - this.#len) {
+      this.flush();
+      if (bytes.length >= CAPACITY) {
+        this.#sink(bytes.slice());
+        return;
+      }
+    }
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+    if (this.#lineBuffered && bytes.includes(10)) this.flush();
+  }
+
+  /**
+   * Appends a string as UTF-8.
+   *
+   * @param text what to write
+   */
+  writeString(text: string): void {
+    this.write(encodeUtf8(text));
+  }
+
+  /** Sends everything buffered to the sink. */
+  flush(): void {
+    if (this.#len === 0) return;
+    const out = this.#buf.slice(0, this.#len);
+    this.#len = 0;
+    this.#sink(out);
+  }
+}
+
+/**
+ * A sink writing synchronously to a Deno resource such as `Deno.stdout`.
+ *
+ * @param stream an object with `writeSync`
+ * @returns the sink
+ */
+export function writerSink(stream: { writeSync(p: Uint8Array): number }): OutputSink {
+  return function writeAll(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Per-signature import wrappers: the hot path between an app and its natives.
+ *
+ * For each signature text a wrapper factory is generated once (as straight-line code, no
+ * per-call loops over parameter kinds); each linked import gets its own closure from it.
+ * Pointer arguments are checked against a cached view, refreshed only when a check fails
+ * (growth detaches a non-shared buffer, so its stale view has length 0). A failed check
+ * traps before the native runs; anything a native throws becomes a trap naming it.
+ *
+ * @module
+ */
+
+import { TrapError, trapOutOfBounds } from "./errors.ts";
+import { AppPtr, decodeUtf8 } from "./memory.ts";
+import type { Signature } from "./signature.ts";
+import type { NativeContext } from "./native.ts";
+
+/** What a wrapper needs from its native's context. */
+export type WrapperContext = NativeContext<unknown>;
+
+/** Turns a native's exception into a trap that names the native. */
+export type NativeFailure = (error: unknown) => never;
+
+type _Factory = (
+  impl: (...args: unknown[]) => unknown,
+  ctx: WrapperContext,
+  fail: NativeFailure,
+  oob: () => never,
+  AppPtrClass: typeof AppPtr,
+  decode: typeof decodeUtf8,
+) => (...args: never[]) => unknown;
+
+const _factories = new Map<string, _Factory>();
+
+/** Generates the body of a wrapper for one signature. */
+function _wrapperSource(sig: Signature): string {
+  const n = sig.params.length;
+  const params = Array.from({ length: n }, (_, i) => `a${i}`);
+  const checks: string[] = [];
+  const args: string[] = ["ctx"];
+  let usesMemory = false;
+  for (let i = 0; i < n; i++) {
+    const c = sig.params[i];
+    if (c === "*" && sig.params[i + 1] === "~") {
+      usesMemory = true;
+      checks.push(
+        `const p${i} = a${i} >>> 0, n${i} = a${i + 1} >>> 0;`,
+        `if (p${i} + n${i} > u8.length) { u8 = m.refresh(); if (p${i} + n${i} > u8.length) oob(); }`,
+      );
+      args.push(`new Uint8Array(u8.buffer, p${i}, n${i})`, `n${i}`);
+      i++;
+    } else if (c === "*") {
+      usesMemory = true;
+      checks.push(
+        `const p${i} = a${i} >>> 0;`,
+        `if (p${i} >= u8.length) { u8 = m.refresh(); if (p${i} >= u8.length) oob(); }`,
+      );
+      args.push(`new AppPtr(m, p${i})`);
+    } else if (c === "$") {
+      usesMemory = true;
+      checks.push(
+        `const p${i} = a${i} >>> 0;`,
+        `if (p${i} >= u8.length) { u8 = m.refresh(); if (p${i} >= u8.length) oob(); }`,
+        `const e${i} = u8.indexOf(0, p${i}); if (e${i} < 0) oob();`,
+      );
+      args.push(`decode(u8, p${i}, e${i})`);
+    } else {
+      args.push(`a${i}`);
+    }
+  }
+  const prologue = usesMemory ? "const m = ctx.memory; let u8 = m.u8;\n" : "";
+  return `return function native(${params.join(", ")}) {
+${prologue}${checks.join("\n")}
+try { return impl(${args.join(", ")}); } catch (e) { fail(e); }
+};`;
+}
+
+function _factory(sig: Signature): _Factory {
+  let factory = _factories.get(sig.text);
+  if (!factory) {
+    factory = new Function(
+      "impl",
+      "ctx",
+      "fail",
+      "oob",
+      "AppPtr",
+      "decode",
+      _wrapperSource(sig),
+    ) as _Factory;
+    _factories.set(sig.text, factory);
+  }
+  return factory;
+}
+
+/**
+ * Builds the import function for one native.
+ *
+ * @param sig the native's parsed signature
+ * @param impl the implementation (receives the context first)
+ * @param ctx the context passed to it
+ * @param label `(module, name)` text used when the native throws
+ * @returns the function to place in the import object
+ */
+export function wrapNative(
+  sig: Signature,
+  impl: (...args: never[]) => unknown,
+  ctx: WrapperContext,
+  label: string,
+): (...args: never[]) => unknown {
+  const fail: NativeFailure = function nativeFailed(error: unknown): never {
+    if (error instanceof TrapError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TrapError(`native function ${label} failed: ${message}`, { cause: error });
+  };
+  return _factory(sig)(
+    impl as (...args: unknown[]) => unknown,
+    ctx,
+    fail,
+    trapOutOfBounds,
+    AppPtr,
+    decodeUtf8,
+  );
+}
+
+/**
+ * The stand-in for an import no library provides: calling it traps (WAMR HEAD behaviour).
+ *
+ * @param module the import's module name
+ * @param field the import's field name
+ * @returns a function that always traps
+ */
+export function unlinkedImport(module: string, field: string): () => never {
+  return function unlinked(): never {
+    throw new TrapError(`failed to call unlinked import function (${module}, ${field})`);
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * Builds the example apps under `examples/` into WebAssembly with clang-19, the way WAMR's docs
+ * build plain C programs: no libc is linked, every libc call stays an `env` import that the
+ * runtime's natives satisfy.
+ *
+ * ```sh
+ * deno task build:examples                 # write examples/<dir>/<name>.wasm
+ * deno task build:examples --out-dir DIR   # write DIR/<dir>/<name>.wasm instead
+ * deno task build:examples --check         # rebuild in a temp dir, compare with committed
+ * ```
+ *
+ * The output depends only on the sources and the compiler version: the name and producers
+ * sections are stripped and clang is always run from the repository root with relative paths.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { dirname, join, relative } from "node:path";
+
+/** One example app: a C source in its own folder, built to a `.wasm` next to it. */
+export interface Example {
+  /** Folder under `examples/`, e.g. `native_lib`. */
+  readonly dir: string;
+  /** Base name of the C source and of the module: `<dir>/<name>.c` builds `<dir>/<name>.wasm`. */
+  readonly name: string;
+  /** Whether the app has `main(argc, argv)`, which clang-19 exports as `__main_argc_argv`. */
+  readonly main: boolean;
+  /** Functions exported for the CLI's `-f` option. */
+  readonly functions: readonly string[];
+  /** `env` imports beyond the libc natives: vendor natives, or ones left missing on purpose. */
+  readonly extraImports: readonly string[];
+}
+
+/** Every example the build knows about, in build order. */
+export const EXAMPLES: readonly Example[] = [
+  { dir: "hello", name: "hello", main: true, functions: [], extraImports: [] },
+  { dir: "printf", name: "printf", main: true, functions: [], extraImports: [] },
+  {
+    dir: "fib",
+    name: "fib",
+    main: true,
+    functions: ["fib", "add", "i64f", "f32f", "f64f", "divz"],
+    extraImports: [],
+  },
+  {
+    dir: "traps",
+    name: "traps",
+    main: true,
+    functions: [
+      "unreachable_trap",
+      "oob_load",
+      "divz",
+      "int_overflow",
+      "bad_convert",
+      "indirect_mismatch",
+      "stack_overflow",
+      "strlen_bad",
+      "call_missing",
+    ],
+    extraImports: ["foo_missing"],
+  },
+  {
+    dir: "native_lib",
+    name: "test",
+    main: true,
+    functions: [],
+    extraImports: ["test_add", "test_sqrt", "test_hello"],
+  },
+];
+
+/** The compiler the examples are built and checked with. */
+export const CLANG = "clang-19";
+
+/** The command that installs the toolchain on Debian and Ubuntu. */
+export const INSTALL_HINT =
+  "apt-get update && apt-get install -y --no-install-recommends clang-19 lld-19 wabt";
+
+/**
+ * Flags shared by every example. Debian's clang-19 finds `wasm-ld-19` by itself; warnings do not
+ * change the output and keep the sources honest.
+ */
+export const COMMON_FLAGS: readonly string[] = [
+  "--target=wasm32",
+  "-O2",
+  "-nostdlib",
+  "-Wall",
+  "-Wextra",
+  "-I",
+  "sdk/c/include",
+  "-Wl,--no-entry",
+  "-Wl,--allow-undefined",
+  "-Wl,--strip-all",
+  "-Wl,--export=__heap_base",
+  "-Wl,--export=__data_end",
+  "-Wl,--initial-memory=65536",
+  "-z",
+  "stack-size=8192",
+];
+
+const _ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The names a built example exports: its memory, the heap and data markers, main and its `-f`
+ * functions.
+ *
+ * @param example the example to describe
+ * @returns export names, sorted
+ */
+export function expectedExports(example: Example): string[] {
+  const names = ["memory", "__heap_base", "__data_end", ...example.functions];
+  if (example.main) names.push("__main_argc_argv");
+  return names.sort();
+}
+
+/**
+ * The path of an example's C source, relative to the repository root.
+ *
+ * @param example the example
+ * @returns e.g. `examples/native_lib/test.c`
+ */
+export function sourcePath(example: Example): string {
+  return join("examples", example.dir, `${example.name}.c`);
+}
+
+/**
+ * The path of an example's committed module, relative to the repository root.
+ *
+ * @param example the example
+ * @returns e.g. `examples/native_lib/test.wasm`
+ */
+export function wasmPath(example: Example): string {
+  return join("examples", example.dir, `${example.name}.wasm`);
+}
+
+/**
+ * The full clang argument list for one example, minus the output path.
+ *
+ * @param example the example
+ * @returns arguments to pass to clang-19, run from the repository root
+ */
+export function clangArgs(example: Example): string[] {
+  const exports = example.functions.map((fn) => `-Wl,--export=${fn}`);
+  if (example.main) exports.unshift("-Wl,--export=__main_argc_argv");
+  return [...COMMON_FLAGS, ...exports, sourcePath(example)];
+}
+
+/**
+ * Whether clang-19 can be started from `PATH`.
+ *
+ * @returns true when `clang-19 --version` runs and succeeds
+ */
+export async function clangAvailable(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command(CLANG, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function _compile(example: Example, output: string): Promise<void> {
+  await Deno.mkdir(dirname(output), { recursive: true });
+  let result: Deno.CommandOutput;
+  try {
+    result = await new Deno.Command(CLANG, {
+      args: [...clangArgs(example), "-o", output],
+      cwd: _ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `Cannot build the examples: "${CLANG}" is not on PATH; install it with: ${INSTALL_HINT}`,
+      );
+    }
+    throw error;
+  }
+  const diagnostics = new TextDecoder().decode(result.stderr) +
+    new TextDecoder().decode(result.stdout);
+  if (!result.success) {
+    throw new Error(
+      `Cannot build "${
+        sourcePath(example)
+      }": ${CLANG} exited with code ${result.code}\n${diagnostics}`,
+    );
+  }
+  if (diagnostics.trim() !== "") console.error(diagnostics.trimEnd());
+  // wasm-ld marks its output executable; a module is data.
+  await Deno.chmod(output, 0o644);
+}
+
+/**
+ * Compiles every example.
+ *
+ * @param outDir where to write the modules, as `<outDir>/<dir>/<name>.wasm`; by default each
+ *   module goes next to its source in `examples/`
+ * @returns the absolute paths written, in {@linkcode EXAMPLES} order
+ */
+export async function buildExamples(outDir?: string): Promise<string[]> {
+  const outputs = EXAMPLES.map((example) =>
+    outDir === undefined
+      ? join(_ROOT, wasmPath(example))
+      : join(outDir, example.dir, `${example.name}.wasm`)
+  );
+  await Promise.all(EXAMPLES.map((example, i) => _compile(example, outputs[i]!)));
+  return outputs;
+}
+
+async function _readOrUndefined(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * Rebuilds every example into a temporary directory and compares it with the committed module.
+ *
+ * @returns one line per committed module that is missing or differs; empty when all match
+ */
+export async function checkExamples(): Promise<string[]> {
+  const tempDir = await Deno.makeTempDir({ prefix: "micro_runtime_examples_" });
+  try {
+    const rebuilt = await buildExamples(tempDir);
+    const differences: string[] = [];
+    for (const [i, example] of EXAMPLES.entries()) {
+      const committed = await _readOrUndefined(join(_ROOT, wasmPath(example)));
+      const fresh = await Deno.readFile(rebuilt[i]!);
+      if (committed === undefined) {
+        differences.push(`${wasmPath(example)}: not committed`);
+      } else if (!_sameBytes(committed, fresh)) {
+        differences.push(
+          `${
+            wasmPath(example)
+          }: differs from a rebuild (${committed.length} bytes committed, ${fresh.length} rebuilt)`,
+        );
+      }
+    }
+    return differences;
+  } finally {
+    await Deno.remove(tempDir, { recursive: true });
+  }
+}
+
+const _USAGE = `Usage: deno task build:examples [--out-dir DIR] [--check]
+
+  --out-dir DIR  write DIR/<example>/<name>.wasm instead of next to each source
+  --check        rebuild into a temp dir and compare with the committed .wasm files`;
+
+async function _main(args: readonly string[]): Promise<number> {
+  let outDir: string | undefined;
+  let check = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--check") {
+      check = true;
+    } else if (arg === "--out-dir") {
+      const value = args[++i];
+      if (value === undefined) {
+        console.error(`error: "--out-dir" needs a directory\n\n${_USAGE}`);
+        return 2;
+      }
+      outDir = value;
+    } else if (arg.startsWith("--out-dir=")) {
+      outDir = arg.slice("--out-dir=".length);
+    } else if (arg === "--help" || arg === "-h") {
+      console.log(_USAGE);
+      return 0;
+    } else {
+      console.error(`error: unknown argument "${arg}"\n\n${_USAGE}`);
+      return 2;
+    }
+  }
+
+  if (!(await clangAvailable())) {
+    console.error(`error: "${CLANG}" was not found on PATH; install it with:\n  ${INSTALL_HINT}`);
+    return 1;
+  }
+
+  try {
+    if (check) {
+      const differences = await checkExamples();
+      if (differences.length > 0) {
+        console.error("The committed examples do not match a rebuild:");
+        for (const line of differences) console.error(`  ${line}`);
+        console.error("Run `deno task build:examples` and commit the result.");
+        return 1;
+      }
+      console.log(`All ${EXAMPLES.length} examples match a rebuild.`);
+      return 0;
+    }
+    const written = await buildExamples(outDir);
+    for (const path of written) console.log(`built ${relative(Deno.cwd(), path)}`);
+    return 0;
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await _main(Deno.args));
+}

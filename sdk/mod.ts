@@ -1,0 +1,63 @@
+/**
+ * The plugin SDK: everything a vendor needs to write a native library for micro-runtime,
+ * and nothing from the runtime's internals. The built-in plugins in `natives/` use only this.
+ *
+ * @example A vendor library in a few lines
+ * ```ts
+ * import { defineNativeLibrary } from "./mod.ts";
+ * export default defineNativeLibrary({
+ *   name: "demo",
+ *   symbols: (native) => ({
+ *     test_add: native("(ii)i", (_ctx, a, b) => a + b),
+ *     test_hello: native("($*~)i", (_ctx, name, buf) => {
+ *       const msg = new TextEncoder().encode(`Hello ${name}!\0`);
+ *       if (buf.length >= msg.length) buf.set(msg);
+ *       return msg.length;
+ *     }),
+ *   }),
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  defineNativeLibrary,
+  isNativeLibrary,
+  native,
+  nativeAsync,
+  type NativeContext,
+  type NativeFactory,
+  type NativeImpl,
+  type NativeLibrary,
+  type NativeLibraryDefinition,
+  type NativeSymbol,
+  type NativeSymbolOptions,
+  type NativeSymbols,
+} from "../core/native.ts";
+export {
+  parseSignature,
+  type SigChar,
+  type Signature,
+  type SignatureParams,
+  type SignatureResult,
+} from "../core/signature.ts";
+export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "../core/memory.ts";
+export { type AppHeap, HEAP_CORRUPTED } from "../core/heap.ts";
+export { AppOutput } from "../core/output.ts";
+export { LinkError, LoadError, OUT_OF_BOUNDS, ProtocolError, TrapError } from "../core/errors.ts";
+export {
+  type BinaryFloat,
+  type CFormatFlags,
+  decodeBinary128,
+  decodeFloat64,
+  type FloatConversion,
+  formatFloat,
+  formatFloatParts,
+  formatG7,
+  formatInt,
+  formatIntParts,
+  type IntConversion,
+  type NumberParts,
+  padNumber,
+} from "../core/c_format.ts";

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import wabtInit from "npm:wabt@1.0.39";
+import { compileModule } from "../core/module.ts";
+import { LoadError } from "../core/errors.ts";
+
+const wabt = await wabtInit();
+
+const FEATURES = {
+  exceptions: true,
+  simd: true,
+  tail_call: true,
+  multi_memory: true,
+  memory64: true,
+  gc: true,
+  function_references: true,
+  extended_const: true,
+  relaxed_simd: true,
+};
+
+const SOURCES = [
+  `(module $demo
+    (type $t0 (func (param i32 i32) (result i32)))
+    (import "env" "add" (func $add (type $t0)))
+    (import "env" "table" (table 2 10 funcref))
+    (import "env" "mem" (memory 1 2))
+    (import "env" "g" (global $g (mut i32)))
+    (func $main (export "main") (local $x i32) (local i64 i64) nop)
+    (func $sum (param $a i32) (param $b i32) (result i32) (local f32)
+      local.get 0 local.get 1 call $add)
+    (table $t 3 funcref)
+    (global $h i64 (i64.const -5))
+    (global f64 (f64.const 1.5))
+    (export "sum" (func $sum))
+    (export "h" (global $h))
+    (start $main)
+    (elem (i32.const 0) $main $sum)
+    (elem func $sum)
+    (data (i32.const 16) "hello")
+    (data "pass"))`,
+  `(module
+    (memory 1)
+    (func $fib (export "fib") (param i32) (result i32)
+      (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+        (then (local.get 0))
+        (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                       (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+    (func (export "loop") (param i32) (result i32) (local i32)
+      (block $done (loop $next
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set 1 (i32.add (local.get 1) (i32.load8_u (local.get 0))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $next)))
+      (block $b (block $c (br_table $b $c $b (local.get 1))))
+      (local.get 1))
+    (data (i32.const 0) "\\01\\02\\03\\04"))`,
+  `(module
+    (func (export "simd") (param i32) (result i32)
+      local.get 0 i32x4.splat (v128.const i32x4 1 2 3 4) i32x4.add i32x4.extract_lane 3)
+    (global $base i32 (i32.const 40))
+    (global $g i32 (i32.add (global.get $base) (i32.const 2))))`,
+  `(module
+    (tag $oops (param i32))
+    (func $throw (param i32) local.get 0 throw $oops)
+    (func (export "f") (param i32) (result i32)
+      (block $h (result i32)
+        (try_table (catch $oops $h) local.get 0 call $throw)
+        i32.const -1))
+    (func $count (param i32) (result i32)
+      local.get 0 i32.eqz
+      if (result i32) i32.const 0
+      else local.get 0 i32.const 1 i32.sub return_call $count end))`,
+  `(module
+    (type $point (struct (field $x i32) (field $y (mut i64))))
+    (memory $a 1)
+    (memory $b i64 1 2)
+    (table 4 externref)
+    (func (export "f") (param externref) (result i32)
+      (i32.store $a (i32.const 0) (i32.const 40))
+      (i32.store $b (i64.const 8) (i32.const 2))
+      (i32.add (i32.load $a (i32.const 0)) (i32.load $b (i64.const 8)))))`,
+];
+
+function section(id: number, body: number[]): number[] {
+  return [id, body.length, ...body]; // every body here is under 128 bytes
+}
+
+const HEADER = [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+
+/** Hand-encoded modules for what wabt cannot write: GC bodies, element kinds, dylink.0. */
+const RAW = [
+  [
+    ...HEADER,
+    ...section(1, [2, 0x5f, 2, 0x7f, 0, 0x7f, 1, 0x60, 0, 1, 0x7f]),
+    ...section(3, [1, 1]),
+    ...section(7, [1, 1, 0x66, 0, 0]),
+    ...section(10, [1, 13, 0, 0x41, 42, 0x41, 0, 0xfb, 0, 0, 0xfb, 2, 0, 0, 0x0b]),
+  ],
+  [
+    ...HEADER,
+    ...section(0, [8, 0x64, 0x79, 0x6c, 0x69, 0x6e, 0x6b, 0x2e, 0x30, 1, 4, 100, 2, 3, 0]),
+    ...section(1, [1, 0x60, 0, 0]),
+    ...section(3, [1, 0]),
+    ...section(4, [2, 0x70, 0, 4, 0x70, 0, 4]),
+    ...section(9, [
+      8,
+      ...[0x00, 0x41, 0, 0x0b, 1, 0, 0x01, 0x00, 1, 0, 0x02, 1, 0x41, 0, 0x0b, 0x00, 1, 0],
+      ...[0x03, 0x00, 1, 0, 0x04, 0x41, 1, 0x0b, 1, 0xd2, 0, 0x0b],
+      ...[0x05, 0x70, 2, 0xd2, 0, 0x0b, 0xd0, 0x70, 0x0b],
+      ...[0x06, 1, 0x41, 1, 0x0b, 0x70, 1, 0xd0, 0x70, 0x0b, 0x07, 0x70, 1, 0xd2, 0, 0x0b],
+    ]),
+    ...section(10, [1, 2, 0, 0x0b]),
+  ],
+];
+
+async function exampleModules(): Promise<Uint8Array[]> {
+  const found: Uint8Array[] = [];
+  async function walk(dir: URL): Promise<void> {
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+        if (entry.isDirectory) await walk(url);
+        else if (entry.name.endsWith(".wasm")) found.push(await Deno.readFile(url));
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  await walk(new URL("../examples/", import.meta.url));
+  return found;
+}
+
+/** mulberry32: a small seeded PRNG so every run mutates the same way. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return function next(): number {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
+  const int = (n: number) => Math.floor(random() * n);
+  let out = Uint8Array.from(bytes);
+  for (let edits = 1 + int(3); edits > 0; edits--) {
+    // keep the header mostly intact so mutations reach the sections
+    const at = out.length > 8 && random() < 0.95 ? 8 + int(out.length - 8) : int(out.length);
+    switch (int(5)) {
+      case 0:
+        out[at] = int(256);
+        break;
+      case 1:
+        out[at]! ^= 1 << int(8);
+        break;
+      case 2:
+        out[at] = [0x00, 0x7f, 0x80, 0xff, 0x0b, 0x40][int(6)]!;
+        break;
+      case 3:
+        out = new Uint8Array([...out.subarray(0, at), int(256), ...out.subarray(at)]);
+        break;
+      default:
+        out = new Uint8Array([...out.subarray(0, at), ...out.subarray(at + 1)]);
+    }
+  }
+  return out;
+}
+
+Deno.test("binary: truncated and mutated modules fail only with LoadError", async () => {
+  const modules = [
+    ...SOURCES.map((src) => wabt.parseWat("fuzz.wat", src, FEATURES).toBinary({}).buffer),
+    wabt.parseWat("named.wat", SOURCES[0]!, FEATURES).toBinary({ write_debug_names: true }).buffer,
+    ...RAW.map((bytes) => new Uint8Array(bytes)),
+    ...(await exampleModules()),
+  ];
+  for (const bytes of modules) await compileModule(bytes); // the originals all load
+
+  let cases = 0;
+  let loaded = 0;
+  let rejected = 0;
+  const check = async (bytes: Uint8Array) => {
+    cases++;
+    try {
+      await compileModule(bytes);
+      loaded++;
+    } catch (e) {
+      if (!(e instanceof LoadError)) {
+        throw new Error(`Not a LoadError for bytes [${bytes.join(",")}]: ${e}`, { cause: e });
+      }
+      assert.equal(typeof e.reason, "string");
+      rejected++;
+    }
+  };
+
+  for (const bytes of modules) {
+    for (let length = 0; length < bytes.length; length++) await check(bytes.subarray(0, length));
+  }
+  const random = prng(0x5eed);
+  while (cases < 12_000) {
+    await check(mutate(modules[Math.floor(random() * modules.length)]!, random));
+  }
+  assert.ok(cases >= 10_000, `only ${cases} cases`);
+  assert.ok(loaded > 0 && rejected > 0, `loaded ${loaded}, rejected ${rejected}`);
+});
