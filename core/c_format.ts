@@ -173,7 +173,7 @@ function _sig(
   m: bigint,
   e: number,
   p: number,
-): { digits: string; exp: number; extraZeros: number } {
+): { digits: string; exp: number; extraZeros: number; carried: boolean } {
   const cap = _maxDigits(m, e);
   const q = p + 1 > cap ? cap - 1 : p;
   let x = Math.floor((_bitLength(m) - 1 + e) * 0.3010299956639812);
@@ -191,11 +191,12 @@ function _sig(
       continue;
     }
     let d = _divRound(num, den);
-    if (d === hi) {
+    const carried = d === hi;
+    if (carried) {
       d = lo;
       x++;
     }
-    return { digits: d.toString(), exp: x, extraZeros: p - q };
+    return { digits: d.toString(), exp: x, extraZeros: p - q, carried };
   }
 }
 
@@ -304,6 +305,11 @@ function _generalText(
     digits = s.digits;
     exp = s.exp;
     extra = s.extraZeros;
+    // glibc quirk: when rounding carries a would-be `%f`-style value into `%e` style
+    // (`%#.3g` of 999.5), `#` keeps only the point: "1.e+03", not "1.00e+03".
+    if (hash && s.carried && exp === P) {
+      return { lead: digits[0] + ".", zeros: 0, tail: _expSuffix(exp, upper, "e") };
+    }
   }
   if (!hash) {
     // Trailing zeros go, so the digits past the exact expansion never matter.

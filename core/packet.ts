@@ -17,7 +17,7 @@ export const RESPONSE_FIXED_SIZE = 16;
 /**
  * Request actions (CoAP method codes).
  *
- * @example
+ * @example Action codes
  * ```ts
  * import { Action } from "./packet.ts";
  * if (Action.EVENT !== 6) throw new Error("unexpected");
@@ -34,7 +34,7 @@ export const Action = {
 /**
  * Response status codes (CoAP class × 32 + detail) under WAMR's names.
  *
- * @example
+ * @example Status codes
  * ```ts
  * import { Status } from "./packet.ts";
  * if (Status.CONTENT_2_05 !== 69 || Status.INTERNAL_SERVER_ERROR_5_00 !== 160) {

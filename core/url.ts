@@ -21,7 +21,7 @@ const _decoder = new TextDecoder();
  *   prefix and its separator: `url.length` for an exact match, the index of `x` in `/abc?x`.
  *   Indices count UTF-16 code units, the same as WAMR's byte offsets for ASCII URLs
  *
- * @example
+ * @example Match the /applet resource
  * ```ts
  * import { checkUrlStart } from "./url.ts";
  * const url = "/applet?name=a";
@@ -54,7 +54,7 @@ export function checkUrlStart(url: string, prefix: string): number {
  * @param outLen the size of WAMR's output buffer including its NUL; default unlimited
  * @returns the value (possibly `""`), or `undefined` when the key is absent
  *
- * @example
+ * @example Read install options
  * ```ts
  * import { findKeyValue } from "./url.ts";
  * if (findKeyValue("name=demo&heap=8192", "heap") !== "8192") throw new Error("unexpected");
@@ -119,7 +119,7 @@ export interface AppUrlOptions {
  * @param options the era, which picks the first or the last `/`
  * @returns `{ name, rest }`, or `undefined` when the URL is not a targeted one
  *
- * @example
+ * @example Split a targeted URL
  * ```ts
  * import { parseAppUrl } from "./url.ts";
  * const target = parseAppUrl("/app/request_handler/url1");

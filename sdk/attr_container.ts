@@ -310,6 +310,8 @@ export class AttrContainer {
   #attrs = new Map<string, AttrValue>();
 
   /**
+   * Creates an empty container, like `attr_container_create(tag)`.
+   *
    * @param tag the container tag, default `""`
    */
   constructor(tag = "") {
@@ -340,67 +342,163 @@ export class AttrContainer {
     return this;
   }
 
-  /** Sets an 8-bit signed value (`attr_container_set_byte`). @param key the key @param value -128..127 @returns this */
+  /**
+   * Sets an 8-bit signed value (`attr_container_set_byte`).
+   *
+   * @param key the key
+   * @param value -128..127
+   * @returns this
+   */
   setByte(key: string, value: number): this {
     return this.set(key, { type: "byte", value });
   }
-  /** Same as {@linkcode AttrContainer.setByte} (`_set_int8`). @param key the key @param value -128..127 @returns this */
+  /**
+   * Same as {@linkcode AttrContainer.setByte} (`_set_int8`).
+   *
+   * @param key the key
+   * @param value -128..127
+   * @returns this
+   */
   setInt8(key: string, value: number): this {
     return this.set(key, { type: "byte", value });
   }
-  /** Sets an 8-bit unsigned value (AF only). @param key the key @param value 0..255 @returns this */
+  /**
+   * Sets an 8-bit unsigned value (AF only).
+   *
+   * @param key the key
+   * @param value 0..255
+   * @returns this
+   */
   setUint8(key: string, value: number): this {
     return this.set(key, { type: "uint8", value });
   }
-  /** Sets a 16-bit signed value. @param key the key @param value -32768..32767 @returns this */
+  /**
+   * Sets a 16-bit signed value.
+   *
+   * @param key the key
+   * @param value -32768..32767
+   * @returns this
+   */
   setShort(key: string, value: number): this {
     return this.set(key, { type: "short", value });
   }
-  /** Same as {@linkcode AttrContainer.setShort}. @param key the key @param value -32768..32767 @returns this */
+  /**
+   * Same as {@linkcode AttrContainer.setShort}.
+   *
+   * @param key the key
+   * @param value -32768..32767
+   * @returns this
+   */
   setInt16(key: string, value: number): this {
     return this.set(key, { type: "short", value });
   }
-  /** Sets a 16-bit unsigned value. @param key the key @param value 0..65535 @returns this */
+  /**
+   * Sets a 16-bit unsigned value.
+   *
+   * @param key the key
+   * @param value 0..65535
+   * @returns this
+   */
   setUint16(key: string, value: number): this {
     return this.set(key, { type: "uint16", value });
   }
-  /** Sets a 32-bit signed value. @param key the key @param value a signed 32-bit integer @returns this */
+  /**
+   * Sets a 32-bit signed value.
+   *
+   * @param key the key
+   * @param value a signed 32-bit integer
+   * @returns this
+   */
   setInt(key: string, value: number): this {
     return this.set(key, { type: "int", value });
   }
-  /** Same as {@linkcode AttrContainer.setInt}. @param key the key @param value a signed 32-bit integer @returns this */
+  /**
+   * Same as {@linkcode AttrContainer.setInt}.
+   *
+   * @param key the key
+   * @param value a signed 32-bit integer
+   * @returns this
+   */
   setInt32(key: string, value: number): this {
     return this.set(key, { type: "int", value });
   }
-  /** Sets a 32-bit unsigned value (AF only). @param key the key @param value 0..2^32-1 @returns this */
+  /**
+   * Sets a 32-bit unsigned value (AF only).
+   *
+   * @param key the key
+   * @param value 0..2^32-1
+   * @returns this
+   */
   setUint32(key: string, value: number): this {
     return this.set(key, { type: "uint32", value });
   }
-  /** Sets a 64-bit signed value. @param key the key @param value bigint, or a safe-integer number @returns this */
+  /**
+   * Sets a 64-bit signed value.
+   *
+   * @param key the key
+   * @param value bigint, or a safe-integer number
+   * @returns this
+   */
   setInt64(key: string, value: bigint | number): this {
     return this.set(key, { type: "int64", value: _checkBig("int64", value, 64, true) });
   }
-  /** Sets a 64-bit unsigned value (AF only). @param key the key @param value bigint, or a safe-integer number @returns this */
+  /**
+   * Sets a 64-bit unsigned value (AF only).
+   *
+   * @param key the key
+   * @param value bigint, or a safe-integer number
+   * @returns this
+   */
   setUint64(key: string, value: bigint | number): this {
     return this.set(key, { type: "uint64", value: _checkBig("uint64", value, 64, false) });
   }
-  /** Sets a 32-bit float; the value is rounded with `Math.fround`. @param key the key @param value any number @returns this */
+  /**
+   * Sets a 32-bit float; the value is rounded with `Math.fround`.
+   *
+   * @param key the key
+   * @param value any number
+   * @returns this
+   */
   setFloat(key: string, value: number): this {
     return this.set(key, { type: "float", value });
   }
-  /** Sets a 64-bit float. @param key the key @param value any number @returns this */
+  /**
+   * Sets a 64-bit float.
+   *
+   * @param key the key
+   * @param value any number
+   * @returns this
+   */
   setDouble(key: string, value: number): this {
     return this.set(key, { type: "double", value });
   }
-  /** Sets a boolean (stored as one byte, 0 or 1). @param key the key @param value the flag @returns this */
+  /**
+   * Sets a boolean (stored as one byte, 0 or 1).
+   *
+   * @param key the key
+   * @param value the flag
+   * @returns this
+   */
   setBool(key: string, value: boolean): this {
     return this.set(key, { type: "bool", value });
   }
-  /** Sets a string (UTF-8, stored with its NUL). @param key the key @param value text without NUL, under 64 KiB @returns this */
+  /**
+   * Sets a string (UTF-8, stored with its NUL).
+   *
+   * @param key the key
+   * @param value text without NUL, under 64 KiB
+   * @returns this
+   */
   setString(key: string, value: string): this {
     return this.set(key, { type: "string", value });
   }
-  /** Sets a byte array (the bytes are copied). @param key the key @param value the bytes @returns this */
+  /**
+   * Sets a byte array (the bytes are copied).
+   *
+   * @param key the key
+   * @param value the bytes
+   * @returns this
+   */
   setBytearray(key: string, value: Uint8Array): this {
     return this.set(key, { type: "bytearray", value });
   }
@@ -416,17 +514,30 @@ export class AttrContainer {
     return v === undefined ? undefined : _copyValue(v);
   }
 
-  /** @param key the key @returns whether the key is present (`attr_container_contain_key`) */
+  /**
+   * Whether `key` is present (`attr_container_contain_key`).
+   *
+   * @param key the key
+   * @returns true when present
+   */
   has(key: string): boolean {
     return this.#attrs.has(key);
   }
 
-  /** @returns the keys in container order */
+  /**
+   * The keys in container order.
+   *
+   * @returns the keys
+   */
   keys(): string[] {
     return [...this.#attrs.keys()];
   }
 
-  /** @returns `[key, value]` pairs in container order (byte arrays are copies) */
+  /**
+   * The attributes in container order.
+   *
+   * @returns `[key, value]` pairs (byte arrays are copies)
+   */
   entries(): [string, AttrValue][] {
     return [...this.#attrs].map(([k, v]) => [k, _copyValue(v)]);
   }
@@ -462,55 +573,120 @@ export class AttrContainer {
   getAsByte(key: string): number {
     return this.#union(key, 1)?.getInt8(0) ?? 0;
   }
-  /** Same as {@linkcode AttrContainer.getAsByte}. @param key the key @returns signed byte */
+  /**
+   * Same as {@linkcode AttrContainer.getAsByte}.
+   *
+   * @param key the key
+   * @returns signed byte
+   */
   getAsInt8(key: string): number {
     return this.getAsByte(key);
   }
-  /** `(uint8_t)get_as_byte`. @param key the key @returns unsigned byte */
+  /**
+   * `(uint8_t)get_as_byte`.
+   *
+   * @param key the key
+   * @returns unsigned byte
+   */
   getAsUint8(key: string): number {
     return this.#union(key, 1)?.getUint8(0) ?? 0;
   }
-  /** `get_as_short`. @param key the key @returns signed 16-bit value */
+  /**
+   * `get_as_short`.
+   *
+   * @param key the key
+   * @returns signed 16-bit value
+   */
   getAsShort(key: string): number {
     return this.#union(key, 2)?.getInt16(0, true) ?? 0;
   }
-  /** Same as {@linkcode AttrContainer.getAsShort}. @param key the key @returns signed 16-bit value */
+  /**
+   * Same as {@linkcode AttrContainer.getAsShort}.
+   *
+   * @param key the key
+   * @returns signed 16-bit value
+   */
   getAsInt16(key: string): number {
     return this.getAsShort(key);
   }
-  /** `(uint16_t)get_as_short`. @param key the key @returns unsigned 16-bit value */
+  /**
+   * `(uint16_t)get_as_short`.
+   *
+   * @param key the key
+   * @returns unsigned 16-bit value
+   */
   getAsUint16(key: string): number {
     return this.#union(key, 2)?.getUint16(0, true) ?? 0;
   }
-  /** `get_as_int`. @param key the key @returns signed 32-bit value */
+  /**
+   * `get_as_int`.
+   *
+   * @param key the key
+   * @returns signed 32-bit value
+   */
   getAsInt(key: string): number {
     return this.#union(key, 4)?.getInt32(0, true) ?? 0;
   }
-  /** Same as {@linkcode AttrContainer.getAsInt}. @param key the key @returns signed 32-bit value */
+  /**
+   * Same as {@linkcode AttrContainer.getAsInt}.
+   *
+   * @param key the key
+   * @returns signed 32-bit value
+   */
   getAsInt32(key: string): number {
     return this.getAsInt(key);
   }
-  /** `(uint32_t)get_as_int`. @param key the key @returns unsigned 32-bit value */
+  /**
+   * `(uint32_t)get_as_int`.
+   *
+   * @param key the key
+   * @returns unsigned 32-bit value
+   */
   getAsUint32(key: string): number {
     return this.#union(key, 4)?.getUint32(0, true) ?? 0;
   }
-  /** `get_as_int64`. @param key the key @returns signed 64-bit value */
+  /**
+   * `get_as_int64`.
+   *
+   * @param key the key
+   * @returns signed 64-bit value
+   */
   getAsInt64(key: string): bigint {
     return this.#union(key, 8)?.getBigInt64(0, true) ?? 0n;
   }
-  /** `(uint64_t)get_as_int64`. @param key the key @returns unsigned 64-bit value */
+  /**
+   * `(uint64_t)get_as_int64`.
+   *
+   * @param key the key
+   * @returns unsigned 64-bit value
+   */
   getAsUint64(key: string): bigint {
     return this.#union(key, 8)?.getBigUint64(0, true) ?? 0n;
   }
-  /** `get_as_float`. @param key the key @returns the low 4 bytes as a float */
+  /**
+   * `get_as_float`.
+   *
+   * @param key the key
+   * @returns the low 4 bytes as a float
+   */
   getAsFloat(key: string): number {
     return this.#union(key, 4)?.getFloat32(0, true) ?? 0;
   }
-  /** `get_as_double`. @param key the key @returns the 8 bytes as a double */
+  /**
+   * `get_as_double`.
+   *
+   * @param key the key
+   * @returns the 8 bytes as a double
+   */
   getAsDouble(key: string): number {
     return this.#union(key, 8)?.getFloat64(0, true) ?? 0;
   }
-  /** `get_as_bool`. @param key the key @returns whether the first byte is non-zero */
+  /**
+   * `get_as_bool`.
+   *
+   * @param key the key
+   * @returns whether the first byte is non-zero
+   */
   getAsBool(key: string): boolean {
     return (this.#union(key, 1)?.getUint8(0) ?? 0) !== 0;
   }
@@ -572,7 +748,9 @@ function _normalize(value: AttrValue): AttrValue {
         value: value.type === "float" ? Math.fround(value.value) : value.value,
       };
     case "bool":
-      if (typeof (value.value as unknown) !== "boolean") throw new TypeError("Value for bool must be a boolean");
+      if (typeof (value.value as unknown) !== "boolean") {
+        throw new TypeError("Value for bool must be a boolean");
+      }
       return { type: "bool", value: value.value };
     case "string":
       _checkCString("String value", value.value, true);
@@ -626,7 +804,9 @@ export function encode(container: AttrContainer, options: EncodeOptions = {}): U
   const attrs = container.entries().map(([k, v]) => _attrBytes(k, v, era));
   const attrsLength = attrs.reduce((n, a) => n + a.length, 0);
   const total = 4 + 2 + tag.length + 1 + 2 + attrsLength + slack;
-  if (total > 0xffffffff) throw new RangeError(`Container of ${total} bytes exceeds the u32 total_length`);
+  if (total > 0xffffffff) {
+    throw new RangeError(`Container of ${total} bytes exceeds the u32 total_length`);
+  }
   const out = new Uint8Array(2 + total);
   let p = _writeHeader(out, tag, options.readOnly ? ATTR_CONT_READONLY : 0, total);
   new DataView(out.buffer).setUint16(p, container.size, true);

@@ -1,5 +1,5 @@
 // Test helper: assembles WAT text with wabt (npm), all features on.
-import wabtInit from "npm:wabt@1.0.39";
+import wabtInit from "wabt";
 
 const wabt = await wabtInit();
 

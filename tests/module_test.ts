@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import wabtInit from "npm:wabt@1.0.39";
+import wabtInit from "wabt";
 import { compileModule, compileModuleSync } from "../core/module.ts";
 import { LoadError } from "../core/errors.ts";
 

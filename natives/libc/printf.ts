@@ -317,8 +317,11 @@ export function printfTo(
         break;
     }
 
-    // An incomplete conversion at the end of the format prints nothing.
-    if (i >= n) break;
+    // A directive cut off by the end of the format is printed as written.
+    if (i >= n) {
+      out.append(fmt.subarray(start, n));
+      break;
+    }
     const conv = fmt[i]!;
     i++;
     if (width >= FIELD_MAX || precision >= FIELD_MAX) return -1;

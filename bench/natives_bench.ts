@@ -1,0 +1,82 @@
+// Native-call cost: natives through the registry against hand-written raw imports doing
+// the same work. Each iteration makes 1,000 calls from wasm, so per-call cost = time / 1000.
+import { wat } from "../tests/_wat.ts";
+import { Runtime } from "../core/runtime.ts";
+import { defineNativeLibrary, native } from "../core/native.ts";
+
+const CALLS = 1000;
+const source = `(module
+  (import "env" "add" (func $add (param i32 i32) (result i32)))
+  (import "env" "sum" (func $sum (param i32 i32) (result i32)))
+  (import "env" "len" (func $len (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "hello, world\\00")
+  (func (export "add_loop") (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (call $add (local.get $acc) (i32.const 1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    local.get $acc)
+  (func (export "sum_loop") (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (call $sum (i32.const 64) (i32.const 16))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    local.get $acc)
+  (func (export "len_loop") (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (call $len (i32.const 64))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    local.get $acc))`;
+const bytes = wat(source);
+
+const lib = defineNativeLibrary({
+  name: "bench",
+  symbols: {
+    add: native("(ii)i", (_ctx, a, b) => a + b),
+    sum: native("(*~)i", (_ctx, view) => view[0]! + view[view.length - 1]!),
+    len: native("($)i", (_ctx, s) => s.length),
+  },
+});
+const runtime = new Runtime({ plugins: [lib], stdout: () => {} });
+const app = await runtime.instantiate(await runtime.load(bytes), { heapSize: 0 });
+const ours = app.exports as Record<string, (n: number) => number>;
+
+// The raw baseline: what a careful hand-written import object would do.
+let rawU8: Uint8Array = new Uint8Array(0);
+const rawState: { memory?: WebAssembly.Memory } = {};
+const rawDecoder = new TextDecoder();
+const raw = (await WebAssembly.instantiate(bytes as BufferSource, {
+  env: {
+    add: (a: number, b: number) => a + b,
+    sum: (p: number, n: number) => {
+      if (rawU8.length === 0) rawU8 = new Uint8Array(rawState.memory!.buffer);
+      const view = new Uint8Array(rawU8.buffer, p >>> 0, n >>> 0);
+      return view[0]! + view[view.length - 1]!;
+    },
+    len: (p: number) => {
+      if (rawU8.length === 0) rawU8 = new Uint8Array(rawState.memory!.buffer);
+      const end = rawU8.indexOf(0, p);
+      return rawDecoder.decode(rawU8.subarray(p, end)).length;
+    },
+  },
+}) as WebAssembly.WebAssemblyInstantiatedSource).instance;
+rawState.memory = raw.exports.memory as WebAssembly.Memory;
+const theirs = raw.exports as Record<string, (n: number) => number>;
+
+Deno.bench("(ii)i registry x1000", { group: "ii", baseline: false }, () => {
+  ours.add_loop!(CALLS);
+});
+Deno.bench("(ii)i raw import x1000", { group: "ii", baseline: true }, () => {
+  theirs.add_loop!(CALLS);
+});
+Deno.bench("(*~)i registry x1000", { group: "ptr" }, () => {
+  ours.sum_loop!(CALLS);
+});
+Deno.bench("(*~)i raw import x1000", { group: "ptr", baseline: true }, () => {
+  theirs.sum_loop!(CALLS);
+});
+Deno.bench("($)i registry x1000", { group: "str" }, () => {
+  ours.len_loop!(CALLS);
+});
+Deno.bench("($)i raw import x1000", { group: "str", baseline: true }, () => {
+  theirs.len_loop!(CALLS);
+});

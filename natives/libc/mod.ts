@@ -1,0 +1,399 @@
+/**
+ * libc-builtin: the C library natives WAMR HEAD registers under `env` (printf, memcpy,
+ * malloc, strtol, ctype, ...), each with a signature of the same wasm type as WAMR's.
+ *
+ * Where WAMR's letters would lose what a native needs, the symbol is declared with `i`
+ * and checked by hand: strings stay raw bytes (`$` would decode them, and `strlen` of a
+ * decoded string counts UTF-16 units), and natives returning or writing app offsets need
+ * the string's address. Every address a native touches is bounds-checked (§10 of the ABI
+ * notes), including the first buffer of memcmp/memcpy/memmove/strncmp/strncpy, which WAMR
+ * checks inside the wrapper.
+ *
+ * @module
+ */
+
+import { type AppMemory, defineNativeLibrary, type NativeContext } from "../../sdk/mod.ts";
+import { PrintfBuffer, printfTo } from "./printf.ts";
+
+// glibc's <ctype.h> class bits: WAMR returns the host's isalpha() etc. unchanged, so apps
+// built for it may see (and print) these exact values.
+const IS_UPPER = 256;
+const IS_LOWER = 512;
+const IS_ALPHA = 1024;
+const IS_DIGIT = 2048;
+const IS_XDIGIT = 4096;
+const IS_SPACE = 8192;
+const IS_PRINT = 16384;
+const IS_GRAPH = 32768;
+const IS_PUNCT = 4;
+const IS_ALNUM = 8;
+
+const _ctype = new Uint16Array(256);
+for (let c = 0; c < 128; c++) {
+  let bits = 0;
+  const upper = c >= 65 && c <= 90;
+  const lower = c >= 97 && c <= 122;
+  const digit = c >= 48 && c <= 57;
+  if (upper) bits |= IS_UPPER | IS_ALPHA | IS_ALNUM;
+  if (lower) bits |= IS_LOWER | IS_ALPHA | IS_ALNUM;
+  if (digit) bits |= IS_DIGIT | IS_ALNUM | IS_XDIGIT;
+  if ((c >= 65 && c <= 70) || (c >= 97 && c <= 102)) bits |= IS_XDIGIT;
+  if (c === 32 || (c >= 9 && c <= 13)) bits |= IS_SPACE;
+  if (c >= 32 && c < 127) bits |= IS_PRINT;
+  if (c > 32 && c < 127) bits |= IS_GRAPH;
+  if (c > 32 && c < 127 && !upper && !lower && !digit) bits |= IS_PUNCT;
+  _ctype[c] = bits;
+}
+
+/** glibc's class bits of `c` in the C locale (0 outside 0..255 and for bytes ≥ 0x80). */
+function _ctypeOf(c: number, bit: number): number {
+  return c >= 0 && c < 256 ? _ctype[c]! & bit : 0;
+}
+
+function _isSpace(b: number): boolean {
+  return b === 32 || (b >= 9 && b <= 13);
+}
+
+function _lower(b: number): number {
+  return b >= 65 && b <= 90 ? b + 32 : b;
+}
+
+/** The bytes of the C string at `addr` (the NUL must lie in memory), without the NUL. */
+function _cstr(memory: AppMemory, addr: number): Uint8Array {
+  return memory.bytes(addr, memory.strlen(addr));
+}
+
+/** Value of a digit in bases up to 36, or 99. */
+function _digit(b: number): number {
+  if (b >= 48 && b <= 57) return b - 48;
+  if (b >= 97 && b <= 122) return b - 87;
+  if (b >= 65 && b <= 90) return b - 55;
+  return 99;
+}
+
+interface _Parsed {
+  /** The magnitude, saturated just past `limit`. */
+  value: number;
+  negative: boolean;
+  /** App offset of the first byte not used. */
+  end: number;
+  overflow: boolean;
+}
+
+/**
+ * The shared parser of strtol/strtoul: whitespace, sign, base prefix, digits. With no digits
+ * (or an invalid base) `end` is the start of the string, as C requires.
+ */
+function _parseLong(memory: AppMemory, s: number, base: number, limit: number): _Parsed {
+  const bytes = _cstr(memory, s);
+  const none = { value: 0, negative: false, end: s, overflow: false };
+  if (base < 0 || base === 1 || base > 36) return none;
+  let i = 0;
+  while (i < bytes.length && _isSpace(bytes[i]!)) i++;
+  let negative = false;
+  if (bytes[i] === 45 || bytes[i] === 43) negative = bytes[i++] === 45;
+  const hasHexPrefix = bytes[i] === 48 && (bytes[i + 1] === 120 || bytes[i + 1] === 88) &&
+    _digit(bytes[i + 2] ?? 0) < 16;
+  if ((base === 0 || base === 16) && hasHexPrefix) {
+    base = 16;
+    i += 2;
+  } else if (base === 0) {
+    base = bytes[i] === 48 ? 8 : 10;
+  }
+  const first = i;
+  let value = 0;
+  let overflow = false;
+  for (; i < bytes.length; i++) {
+    const d = _digit(bytes[i]!);
+    if (d >= base) break;
+    value = value * base + d;
+    if (value > limit) {
+      overflow = true;
+      value = limit + 1;
+    }
+  }
+  if (i === first) return none;
+  return { value, negative, end: s + i, overflow };
+}
+
+function _writeEnd(ctx: NativeContext, endptr: number, end: number): void {
+  if (endptr !== 0) ctx.memory.setI32(endptr, end);
+}
+
+const _boot = performance.now();
+
+/** Microseconds since the runtime started (WAMR: since boot). */
+function _bootMicros(): number {
+  return Math.floor((performance.now() - _boot) * 1000);
+}
+
+function _printf(ctx: NativeContext, fmt: number, va: { addr: number }): number {
+  const memory = ctx.memory;
+  const format = _cstr(memory, fmt >>> 0);
+  const out = new PrintfBuffer({ flushTo: (bytes) => ctx.app.stdout.write(bytes) });
+  try {
+    return printfTo(memory, format, va.addr, out);
+  } finally {
+    // Like WAMR's character-at-a-time output, what was printed before a trap stays printed.
+    out.flush();
+  }
+}
+
+function _sprintf(ctx: NativeContext, dst: number, fmt: number, va: { addr: number }): number {
+  const memory = ctx.memory;
+  dst >>>= 0;
+  // WAMR declares the destination `$`: it must already hold a NUL somewhere.
+  memory.strlen(dst);
+  const format = _cstr(memory, fmt >>> 0);
+  const room = memory.size - dst;
+  const out = new PrintfBuffer({ keep: room });
+  const result = printfTo(memory, format, va.addr, out);
+  // The limit is the end of linear memory; output that would run past it traps.
+  if (out.count + 1 > room) ctx.trap("out of bounds memory access");
+  const bytes = out.bytes();
+  const u8 = memory.check(dst, bytes.length + 1);
+  u8.set(bytes, dst);
+  u8[dst + bytes.length] = 0;
+  return result;
+}
+
+function _snprintf(
+  ctx: NativeContext,
+  buf: Uint8Array,
+  _size: number,
+  fmt: number,
+  va: { addr: number },
+): number {
+  const memory = ctx.memory;
+  const format = _cstr(memory, fmt >>> 0);
+  const out = new PrintfBuffer({ keep: buf.length > 0 ? buf.length - 1 : 0 });
+  const result = printfTo(memory, format, va.addr, out);
+  if (buf.length > 0) {
+    const bytes = out.bytes();
+    buf.set(bytes);
+    buf[bytes.length] = 0;
+  }
+  return result;
+}
+
+function _memcpy(ctx: NativeContext, dst: number, src: Uint8Array): number {
+  dst >>>= 0;
+  if (src.length === 0) return dst;
+  // TypedArray.set copies through a temporary when ranges overlap, so this is memmove.
+  ctx.memory.check(dst, src.length).set(src, dst);
+  return dst;
+}
+
+function _strncmp(s1: Uint8Array, s2: Uint8Array, n: number): number {
+  for (let i = 0; i < n; i++) {
+    const a = s1[i]!;
+    const b = s2[i]!;
+    if (a !== b) return a - b;
+    if (a === 0) return 0;
+  }
+  return 0;
+}
+
+function _trapWith(prefix: string) {
+  return function trapNative(ctx: NativeContext, n: number): void {
+    ctx.trap(`env.${prefix}(${n})`);
+  };
+}
+
+function _ctypeNative(bit: number) {
+  return function ctypeNative(_ctx: NativeContext, c: number): number {
+    return _ctypeOf(c, bit);
+  };
+}
+
+/** The libc-builtin library (WAMR HEAD's list, module `env`). */
+export default defineNativeLibrary({
+  name: "libc",
+  symbols: (native) => {
+    const printf = native("(i*)i", _printf);
+    const sprintf = native("(ii*)i", _sprintf);
+    const snprintf = native("(*~i*)i", _snprintf);
+    const memcpy = native("(i*~)i", _memcpy);
+    const strdup = native("(i)i", (ctx, s) => {
+      const bytes = ctx.memory.bytes(s >>> 0, ctx.memory.strlen(s >>> 0) + 1).slice();
+      return ctx.heap.dup(bytes);
+    });
+    return {
+      printf,
+      sprintf,
+      snprintf,
+      vprintf: printf,
+      vsprintf: sprintf,
+      vsnprintf: snprintf,
+      puts: native("(i)i", (ctx, s) => {
+        const bytes = _cstr(ctx.memory, s >>> 0);
+        ctx.app.stdout.write(bytes);
+        ctx.app.stdout.write(new Uint8Array([10]));
+        return bytes.length + 1;
+      }),
+      putchar: native("(i)i", (ctx, c) => {
+        ctx.app.stdout.write(new Uint8Array([c & 0xff]));
+        return c;
+      }),
+      memcmp: native("(i*~)i", (ctx, s1, s2, _n) => {
+        const a = ctx.memory.bytes(s1 >>> 0, s2.length);
+        for (let i = 0; i < s2.length; i++) {
+          if (a[i] !== s2[i]) return a[i]! - s2[i]!;
+        }
+        return 0;
+      }),
+      memcpy,
+      memmove: memcpy,
+      memset: native("(*ii)i", (ctx, s, c, n) => {
+        ctx.memory.bytes(s.addr, n >>> 0).fill(c & 0xff);
+        return s.addr;
+      }),
+      strchr: native("(ii)i", (ctx, s, c) => {
+        const addr = s >>> 0;
+        const len = ctx.memory.strlen(addr);
+        const ch = c & 0xff;
+        if (ch === 0) return addr + len;
+        const at = _cstr(ctx.memory, addr).indexOf(ch);
+        return at < 0 ? 0 : addr + at;
+      }),
+      strcmp: native("(ii)i", (ctx, s1, s2) => {
+        const a = _cstr(ctx.memory, s1 >>> 0);
+        const b = _cstr(ctx.memory, s2 >>> 0);
+        const n = Math.min(a.length, b.length);
+        for (let i = 0; i < n; i++) {
+          if (a[i] !== b[i]) return a[i]! - b[i]!;
+        }
+        return (a[n] ?? 0) - (b[n] ?? 0);
+      }),
+      strcpy: native("(ii)i", (ctx, dst, src) => {
+        const d = dst >>> 0;
+        const s = src >>> 0;
+        const len = ctx.memory.strlen(s) + 1;
+        ctx.memory.check(d, len).copyWithin(d, s, s + len);
+        return d;
+      }),
+      strlen: native("(i)i", (ctx, s) => ctx.memory.strlen(s >>> 0)),
+      strncmp: native("(i*~)i", (ctx, s1, s2, _n) => {
+        return _strncmp(ctx.memory.bytes(s1 >>> 0, s2.length), s2, s2.length);
+      }),
+      strncpy: native("(i*~)i", (ctx, dst, src, _n) => {
+        const d = dst >>> 0;
+        const out = ctx.memory.bytes(d, src.length);
+        let len = src.indexOf(0);
+        if (len < 0) len = src.length;
+        out.set(src.subarray(0, len));
+        out.fill(0, len);
+        return d;
+      }),
+      malloc: native("(i)i", (ctx, size) => ctx.heap.malloc(size >>> 0)),
+      realloc: native("(ii)i", (ctx, ptr, size) => ctx.heap.realloc(ptr >>> 0, size >>> 0)),
+      calloc: native("(ii)i", (ctx, n, size) => {
+        if ((n >>> 0) * (size >>> 0) >= 2 ** 32) return 0;
+        return ctx.heap.calloc(n >>> 0, size >>> 0);
+      }),
+      strdup,
+      _strdup: strdup,
+      free: native("(*)", (ctx, ptr) => ctx.heap.free(ptr.addr)),
+      atoi: native("(i)i", (ctx, s) => {
+        // WAMR calls the host's atoi: strtol into a 64-bit long, then truncated to int.
+        const bytes = _cstr(ctx.memory, s >>> 0);
+        let i = 0;
+        while (i < bytes.length && _isSpace(bytes[i]!)) i++;
+        let negative = false;
+        if (bytes[i] === 45 || bytes[i] === 43) negative = bytes[i++] === 45;
+        while (bytes[i] === 48) i++;
+        const first = i;
+        while (i < bytes.length && bytes[i]! >= 48 && bytes[i]! <= 57) i++;
+        if (i === first) return 0;
+        let v = BigInt(String.fromCharCode(...bytes.subarray(first, Math.min(i, first + 40))));
+        if (negative) v = -v;
+        if (v > 0x7fff_ffff_ffff_ffffn) v = 0x7fff_ffff_ffff_ffffn;
+        if (v < -0x8000_0000_0000_0000n) v = -0x8000_0000_0000_0000n;
+        return Number(BigInt.asIntN(32, v));
+      }),
+      exit: native("(i)", _trapWith("exit")),
+      strtol: native("(iii)i", (ctx, s, endptr, base) => {
+        const p = _parseLong(ctx.memory, s >>> 0, base, 0x8000_0000);
+        _writeEnd(ctx, endptr >>> 0, p.end);
+        if (p.negative) return p.value >= 0x8000_0000 ? -0x8000_0000 : -p.value;
+        return p.value > 0x7fff_ffff ? 0x7fff_ffff : p.value;
+      }),
+      strtoul: native("(iii)i", (ctx, s, endptr, base) => {
+        const p = _parseLong(ctx.memory, s >>> 0, base, 0xffff_ffff);
+        _writeEnd(ctx, endptr >>> 0, p.end);
+        if (p.overflow) return -1;
+        return (p.negative ? -p.value : p.value) | 0;
+      }),
+      memchr: native("(*ii)i", (ctx, s, c, n) => {
+        const at = ctx.memory.bytes(s.addr, n >>> 0).indexOf(c & 0xff);
+        return at < 0 ? 0 : s.addr + at;
+      }),
+      strncasecmp: native("(iii)i", (ctx, s1, s2, n) => {
+        const a = _cstr(ctx.memory, s1 >>> 0);
+        const b = _cstr(ctx.memory, s2 >>> 0);
+        const limit = Math.min(n >>> 0, Math.max(a.length, b.length) + 1);
+        for (let i = 0; i < limit; i++) {
+          const x = _lower(a[i] ?? 0);
+          const y = _lower(b[i] ?? 0);
+          if (x !== y || x === 0) return x - y;
+        }
+        return 0;
+      }),
+      strspn: native("(ii)i", (ctx, s, accept) => {
+        const str = _cstr(ctx.memory, s >>> 0);
+        const set = _cstr(ctx.memory, accept >>> 0);
+        let i = 0;
+        while (i < str.length && set.includes(str[i]!)) i++;
+        return i;
+      }),
+      strcspn: native("(ii)i", (ctx, s, reject) => {
+        const str = _cstr(ctx.memory, s >>> 0);
+        const set = _cstr(ctx.memory, reject >>> 0);
+        let i = 0;
+        while (i < str.length && !set.includes(str[i]!)) i++;
+        return i;
+      }),
+      strstr: native("(ii)i", (ctx, s, find) => {
+        const addr = s >>> 0;
+        const hay = _cstr(ctx.memory, addr);
+        const needle = _cstr(ctx.memory, find >>> 0);
+        if (needle.length === 0) return addr;
+        const first = needle[0]!;
+        const last = hay.length - needle.length;
+        outer: for (let i = hay.indexOf(first); i >= 0 && i <= last; i = hay.indexOf(first, i + 1)) {
+          for (let k = 1; k < needle.length; k++) {
+            if (hay[i + k] !== needle[k]) continue outer;
+          }
+          return addr + i;
+        }
+        return 0;
+      }),
+      isupper: native("(i)i", _ctypeNative(IS_UPPER)),
+      isalpha: native("(i)i", _ctypeNative(IS_ALPHA)),
+      isspace: native("(i)i", _ctypeNative(IS_SPACE)),
+      isgraph: native("(i)i", _ctypeNative(IS_GRAPH)),
+      isprint: native("(i)i", _ctypeNative(IS_PRINT)),
+      isdigit: native("(i)i", _ctypeNative(IS_DIGIT)),
+      isxdigit: native("(i)i", _ctypeNative(IS_XDIGIT)),
+      isalnum: native("(i)i", _ctypeNative(IS_ALNUM)),
+      tolower: native("(i)i", (_ctx, c) => (c >= 65 && c <= 90 ? c + 32 : c)),
+      toupper: native("(i)i", (_ctx, c) => (c >= 97 && c <= 122 ? c - 32 : c)),
+      emscripten_memcpy_big: memcpy,
+      abort: native("(i)", _trapWith("abort")),
+      abortStackOverflow: native("(i)", _trapWith("abortStackOverflow")),
+      nullFunc_X: native("(i)", _trapWith("nullFunc_X")),
+      __cxa_allocate_exception: native("(i)i", (ctx, size) => ctx.heap.malloc(size >>> 0)),
+      __cxa_begin_catch: native("(*)", () => {}),
+      __cxa_throw: native("(**i)", (ctx) => ctx.trap("exception thrown by stdc++")),
+      clock_gettime: native("(i*)i", (ctx, _clockId, ts) => {
+        const us = _bootMicros();
+        ctx.memory.check(ts.addr, 16);
+        ctx.memory.setI64(ts.addr, BigInt(Math.floor(us / 1e6)));
+        ctx.memory.setI32(ts.addr + 8, (us % 1e6) * 1000);
+        ctx.memory.setI32(ts.addr + 12, 0);
+        return 0;
+      }),
+      clock: native("()I", () => BigInt(_bootMicros()) * 1000n),
+    };
+  },
+});

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { runCli } from "../core/cli.ts";
+import libc from "../natives/libc/mod.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const MOD = new URL("mod.ts", ROOT).pathname;
+const HELLO = "examples/hello/hello.wasm";
+const FIB = "examples/fib/fib.wasm";
+const TRAPS = "examples/traps/traps.wasm";
+
+/** Runs the CLI in-process, capturing stdout and stderr. */
+async function cli(args: string[], stdin?: string[]) {
+  const dec = new TextDecoder();
+  let out = "";
+  let err = "";
+  const code = await runCli(args, {
+    builtins: { libc },
+    stdout: (b) => out += dec.decode(b),
+    stderr: (t) => err += t,
+    ...(stdin ? { stdin: (async function* () { yield* stdin; })() } : {}),
+  });
+  return { code, out, err };
+}
+
+/** Runs `deno run mod.ts` as a real process. */
+async function run(args: string[], permissions = ["--allow-read"]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, MOD, ...args],
+    cwd: ROOT.pathname,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code, out: dec.decode(stdout), err: dec.decode(stderr) };
+}
+
+Deno.test("cli: the demo prints the seed README's hello world", async () => {
+  const { code, out, err } = await run([HELLO, "foo"]);
+  assert.equal(err, "");
+  assert.equal(code, 0);
+  assert.match(
+    out,
+    /^Hello world!\nbuf ptr: 0x[0-9a-f]{8}\nbuf: 1234\nargc=2 argv0=examples\/hello\/hello\.wasm\nargv1=foo\n$/,
+  );
+});
+
+Deno.test("cli: main/argv marshalling passes every argument", async () => {
+  const { code, out } = await cli([HELLO, "a", "", "ünï"]);
+  assert.equal(code, 0);
+  assert.ok(out.endsWith("argc=4 argv0=examples/hello/hello.wasm\nargv1=a\nargv2=\nargv3=ünï\n"));
+});
+
+Deno.test("cli: -f parses arguments by type and formats results like iwasm", async () => {
+  const cases: [string[], string][] = [
+    [["-f", "divz", FIB, "5"], "0x2:i32\n"],
+    [["-f", "add", FIB, "0x10", "-1"], "0xf:i32\n"],
+    [["-f", "add", FIB, "010", "1"], "0x9:i32\n"],
+    [["-f", "add", FIB, "-5", "2"], "0xfffffffd:i32\n"],
+    [["-f", "i64f", FIB, "5", "2.5"], "0xc:i64\n"],
+    [["-f", "f32f", FIB, "2"], "3:f32\n"],
+    [["-f", "f64f", FIB, "1e300"], "1.5e+300:f64\n"],
+    [["-f", "f64f", FIB, "inf"], "inf:f64\n"],
+    [["-f", "f64f", FIB, "0x1p-2"], "0.375:f64\n"],
+    [["--function=fib", FIB, "20"], "0x1a6d:i32\n"],
+  ];
+  for (const [args, expected] of cases) {
+    const { code, out } = await cli(args);
+    assert.equal(out, expected, args.join(" "));
+    assert.equal(code, 0);
+  }
+});
+
+Deno.test("cli: -f errors use iwasm's wording and exit 1", async () => {
+  const cases: [string[], string][] = [
+    [["-f", "nosuch", FIB], "Exception: lookup function nosuch failed\n"],
+    [["-f", "add", FIB, "1"], "Exception: invalid input argument count\n"],
+    [["-f", "add", FIB, "1", ""], "Exception: invalid input argument 1\n"],
+    [["-f", "add", FIB, "1", "zz"], "Exception: invalid input argument 1: zz\n"],
+    [["-f", "f64f", FIB, "1.5x"], "Exception: invalid input argument 0: 1.5x\n"],
+  ];
+  for (const [args, expected] of cases) {
+    const { code, out } = await cli(args);
+    assert.equal(out, expected, args.join(" "));
+    assert.equal(code, 1);
+  }
+});
+
+Deno.test("cli: traps print WAMR's exception line and exit 1", async () => {
+  const cases: [string, string[], string][] = [
+    ["unreachable_trap", [], "unreachable"],
+    ["oob_load", [], "out of bounds memory access"],
+    ["divz", ["0"], "integer divide by zero"],
+    ["int_overflow", [], "integer overflow"],
+    ["bad_convert", [], "invalid conversion to integer"],
+    ["indirect_mismatch", [], "indirect call type mismatch"],
+    ["stack_overflow", [], "wasm operand stack overflow"],
+    ["strlen_bad", [], "out of bounds memory access"],
+    ["call_missing", [], "failed to call unlinked import function (env, foo_missing)"],
+  ];
+  for (const [fn, args, message] of cases) {
+    const { code, out, err } = await cli(["-f", fn, TRAPS, ...args]);
+    assert.equal(out, `Exception: ${message}\n`, fn);
+    assert.equal(err, "warning: failed to link import function (env, foo_missing)\n");
+    assert.equal(code, 1);
+  }
+});
+
+Deno.test("cli: a real process exits 1 on a trap, output flushed before the exception", async () => {
+  const { code, out } = await run(["-f", "divz", TRAPS, "0"]);
+  assert.equal(code, 1);
+  assert.equal(out, "Exception: integer divide by zero\n");
+});
+
+Deno.test("cli: --heap-size=0 makes argv allocation fail like iwasm", async () => {
+  const { code, out, err } = await cli(["--heap-size=0", HELLO]);
+  assert.equal(out, "Exception: allocate memory failed\n");
+  assert.match(err, /^warning: allocate \d+ bytes memory failed\n$/);
+  assert.equal(code, 1);
+});
+
+Deno.test("cli: unknown flags, bad values and missing files get one line and exit 2", async () => {
+  const cases: [string[], string][] = [
+    [["--bogus", HELLO], 'error: Unknown option "--bogus". Run with --help for usage.\n'],
+    [["--heap-size=lots", HELLO], 'error: Invalid value for --heap-size: "lots" (expected a byte count). Run with --help for usage.\n'],
+    [["-f"], "error: Missing value for -f. Run with --help for usage.\n"],
+    [[], "error: missing wasm_file. Run with --help for usage.\n"],
+    [["nofile.wasm"], 'error: Cannot read "nofile.wasm": no such file\n'],
+    [["--plugin", "nosuch", HELLO], 'error: Cannot load plugin "nosuch": no built-in plugin of that name (built-ins: libc); use a path like ./nosuch.ts\n'],
+    [["--plugin", "./tests/fixtures/does_not_exist.ts", HELLO], ""],
+    [["--plugin", "./tests/cli_test.ts", HELLO], 'error: Cannot load plugin "./tests/cli_test.ts": its default export is not a native library (use defineNativeLibrary)\n'],
+  ];
+  for (const [args, expected] of cases) {
+    const { code, out, err } = await cli(args);
+    if (expected) assert.equal(err, expected, args.join(" "));
+    else assert.match(err, /^error: Cannot load plugin "\.\/tests\/fixtures\/does_not_exist\.ts": .+\n$/);
+    assert.equal(out, "");
+    assert.equal(code, 2);
+  }
+});
+
+Deno.test("cli: malformed wasm is a load error naming the reason", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".wasm" });
+  try {
+    await Deno.writeFile(path, new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0]));
+    const { code, out } = await cli([path]);
+    assert.equal(out, "WASM module load failed: unknown binary version (at byte offset 4)\n");
+    assert.equal(code, 1);
+    await Deno.writeFile(path, new TextEncoder().encode("not wasm"));
+    assert.equal((await cli([path])).out, "WASM module load failed: magic header not detected (at byte offset 0)\n");
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("cli: --plugin loads a vendor library by path", async () => {
+  const { code, out } = await cli(["--plugin", "./examples/native_lib/plugin.ts", "examples/native_lib/test.wasm"]);
+  assert.equal(out, "10 + 20 = 30\nsqrt(10, 20) = 500\nMessage from test_hello: Hello main!\n");
+  assert.equal(code, 0);
+});
+
+Deno.test("cli: --repl calls exports line by line", async () => {
+  const { code, out } = await cli(["--repl", FIB], ["add 2 3", "", "nosuch", "divz 0", "fib 10", "quit"]);
+  assert.equal(
+    out,
+    "webassembly> 0x5:i32\nwebassembly> webassembly> Exception: lookup function nosuch failed\n" +
+      "webassembly> Exception: integer divide by zero\nwebassembly> 0x37:i32\nwebassembly> \n",
+  );
+  assert.equal(code, 0);
+});
+
+Deno.test("cli: --help and --version", async () => {
+  const help = await cli(["--help"]);
+  assert.match(help.out, /^Usage: deno run mod.ts \[options\] wasm_file \[args\.\.\.\]/);
+  assert.equal(help.code, 0);
+  const version = await cli(["--version"]);
+  assert.match(version.out, /^micro-runtime \d+\.\d+\.\d+ \(deno 2\.\d+\.\d+, v8 .+\)\n$/);
+});
