@@ -17,7 +17,13 @@ async function cli(args: string[], stdin?: string[]) {
     builtins: { libc },
     stdout: (b) => out += dec.decode(b),
     stderr: (t) => err += t,
-    ...(stdin ? { stdin: (async function* () { yield* stdin; })() } : {}),
+    ...(stdin
+      ? {
+        stdin: (async function* () {
+          yield* stdin;
+        })(),
+      }
+      : {}),
   });
   return { code, out, err };
 }
@@ -120,18 +126,30 @@ Deno.test("cli: --heap-size=0 makes argv allocation fail like iwasm", async () =
 Deno.test("cli: unknown flags, bad values and missing files get one line and exit 2", async () => {
   const cases: [string[], string][] = [
     [["--bogus", HELLO], 'error: Unknown option "--bogus". Run with --help for usage.\n'],
-    [["--heap-size=lots", HELLO], 'error: Invalid value for --heap-size: "lots" (expected a byte count). Run with --help for usage.\n'],
+    [
+      ["--heap-size=lots", HELLO],
+      'error: Invalid value for --heap-size: "lots" (expected a byte count). Run with --help for usage.\n',
+    ],
     [["-f"], "error: Missing value for -f. Run with --help for usage.\n"],
     [[], "error: missing wasm_file. Run with --help for usage.\n"],
     [["nofile.wasm"], 'error: Cannot read "nofile.wasm": no such file\n'],
-    [["--plugin", "nosuch", HELLO], 'error: Cannot load plugin "nosuch": no built-in plugin of that name (built-ins: libc); use a path like ./nosuch.ts\n'],
+    [
+      ["--plugin", "nosuch", HELLO],
+      'error: Cannot load plugin "nosuch": no built-in plugin of that name (built-ins: libc); use a path like ./nosuch.ts\n',
+    ],
     [["--plugin", "./tests/fixtures/does_not_exist.ts", HELLO], ""],
-    [["--plugin", "./tests/cli_test.ts", HELLO], 'error: Cannot load plugin "./tests/cli_test.ts": its default export is not a native library (use defineNativeLibrary)\n'],
+    [
+      ["--plugin", "./tests/cli_test.ts", HELLO],
+      'error: Cannot load plugin "./tests/cli_test.ts": its default export is not a native library (use defineNativeLibrary)\n',
+    ],
   ];
   for (const [args, expected] of cases) {
     const { code, out, err } = await cli(args);
     if (expected) assert.equal(err, expected, args.join(" "));
-    else assert.match(err, /^error: Cannot load plugin "\.\/tests\/fixtures\/does_not_exist\.ts": .+\n$/);
+    else {assert.match(
+        err,
+        /^error: Cannot load plugin "\.\/tests\/fixtures\/does_not_exist\.ts": .+\n$/,
+      );}
     assert.equal(out, "");
     assert.equal(code, 2);
   }
@@ -145,20 +163,34 @@ Deno.test("cli: malformed wasm is a load error naming the reason", async () => {
     assert.equal(out, "WASM module load failed: unknown binary version (at byte offset 4)\n");
     assert.equal(code, 1);
     await Deno.writeFile(path, new TextEncoder().encode("not wasm"));
-    assert.equal((await cli([path])).out, "WASM module load failed: magic header not detected (at byte offset 0)\n");
+    assert.equal(
+      (await cli([path])).out,
+      "WASM module load failed: magic header not detected (at byte offset 0)\n",
+    );
   } finally {
     await Deno.remove(path);
   }
 });
 
 Deno.test("cli: --plugin loads a vendor library by path", async () => {
-  const { code, out } = await cli(["--plugin", "./examples/native_lib/plugin.ts", "examples/native_lib/test.wasm"]);
+  const { code, out } = await cli([
+    "--plugin",
+    "./examples/native_lib/plugin.ts",
+    "examples/native_lib/test.wasm",
+  ]);
   assert.equal(out, "10 + 20 = 30\nsqrt(10, 20) = 500\nMessage from test_hello: Hello main!\n");
   assert.equal(code, 0);
 });
 
 Deno.test("cli: --repl calls exports line by line", async () => {
-  const { code, out } = await cli(["--repl", FIB], ["add 2 3", "", "nosuch", "divz 0", "fib 10", "quit"]);
+  const { code, out } = await cli(["--repl", FIB], [
+    "add 2 3",
+    "",
+    "nosuch",
+    "divz 0",
+    "fib 10",
+    "quit",
+  ]);
   assert.equal(
     out,
     "webassembly> 0x5:i32\nwebassembly> webassembly> Exception: lookup function nosuch failed\n" +

@@ -80,10 +80,22 @@ Deno.test("app_heap: double free and overwritten headers trap 'app heap corrupte
   const { heap: h, memory } = heap();
   const p = h.malloc(16);
   h.free(p);
-  assert.throws(() => h.free(p), (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED);
+  assert.throws(
+    () => h.free(p),
+    (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED,
+  );
   const q = h.malloc(16);
-  assert.throws(() => h.free(q + 8), (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED);
+  assert.throws(
+    () => h.free(q + 8),
+    (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED,
+  );
   memory.setI32(q - 4, 0x12345678);
-  assert.throws(() => h.free(q), (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED);
-  assert.throws(() => h.realloc(q, 64), (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED);
+  assert.throws(
+    () => h.free(q),
+    (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED,
+  );
+  assert.throws(
+    () => h.realloc(q, 64),
+    (e: unknown) => e instanceof TrapError && e.message === HEAP_CORRUPTED,
+  );
 });

@@ -9,7 +9,11 @@ function quietRuntime(warnings: string[] = []): Runtime {
   return new Runtime({ stdout: () => {}, warn: (m) => warnings.push(m) });
 }
 
-async function appWith(lib: ReturnType<typeof defineNativeLibrary>, body: string, warnings?: string[]) {
+async function appWith(
+  lib: ReturnType<typeof defineNativeLibrary>,
+  body: string,
+  warnings?: string[],
+) {
   const runtime = quietRuntime(warnings).register(lib);
   const module = await runtime.load(wat(`(module ${body})`));
   return await runtime.instantiate(module, { heapSize: 0 });
@@ -35,12 +39,15 @@ Deno.test("link: 'i I f F r' arrive as numbers, bigints and references", async (
       big: native("(I)I", (_ctx, v) => v * 3n),
     },
   });
-  const app = await appWith(lib, `
+  const app = await appWith(
+    lib,
+    `
     (import "env" "all" (func $all (param i32 i64 f32 f64 externref) (result f64)))
     (import "env" "big" (func $big (param i64) (result i64)))
     (func (export "go") (param externref) (result f64)
       i32.const -7 i64.const 40 f32.const 1.5 f64.const 0.25 local.get 0 call $all)
-    (func (export "big") (param i64) (result i64) local.get 0 call $big)`);
+    (func (export "big") (param i64) (result i64) local.get 0 call $big)`,
+  );
   const ref = { token: 1 };
   assert.equal(app.call("go", ref), -7 + 40 + 1.5 + 0.25);
   assert.deepEqual(seen, [-7, 40n, 1.5, 0.25, ref]);
@@ -201,11 +208,14 @@ Deno.test("link: an exception thrown by a native traps the app, never reaches th
       trap: native("()", (ctx) => ctx.trap("custom fault")),
     },
   });
-  const app = await appWith(lib, `
+  const app = await appWith(
+    lib,
+    `
     (import "env" "boom" (func $boom))
     (import "env" "trap" (func $trap))
     (func (export "boom") call $boom)
-    (func (export "trap") call $trap)`);
+    (func (export "trap") call $trap)`,
+  );
   assertTrap(() => app.call("boom"), "native function (env, boom) failed: sensor offline");
   assertTrap(() => app.call("trap"), "custom fault");
 });

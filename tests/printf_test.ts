@@ -126,8 +126,17 @@ Deno.test("printf: long double ('L') is binary128 aligned to 16", () => {
 
 Deno.test("printf: h and hh truncate, l z t are 32-bit", () => {
   const memory = newMemory();
-  assert.equal(fmt(memory, "%hhd %hd %hhu %hu", [["int", 0x1ff], ["int", 0x18000], ["int", -1], ["int", -1]]), "-1 -32768 255 65535");
-  assert.equal(fmt(memory, "%ld %lu %zx %td %d", [["int", -1], ["int", -1], ["int", -1], ["int", 5], ["int", 6]]), "-1 4294967295 ffffffff 5 6");
+  assert.equal(
+    fmt(memory, "%hhd %hd %hhu %hu", [["int", 0x1ff], ["int", 0x18000], ["int", -1], ["int", -1]]),
+    "-1 -32768 255 65535",
+  );
+  assert.equal(
+    fmt(memory, "%ld %lu %zx %td %d", [["int", -1], ["int", -1], ["int", -1], ["int", 5], [
+      "int",
+      6,
+    ]]),
+    "-1 4294967295 ffffffff 5 6",
+  );
 });
 
 Deno.test("printf: '*' width and precision come from the va buffer", () => {
@@ -208,7 +217,10 @@ Deno.test("printf: huge widths are counted without building them", () => {
   const out = new PrintfBuffer({ keep: 5 });
   assert.equal(printfTo(memory, enc.encode("%2000000000d"), 1024, out), 2_000_000_000);
   assert.equal(dec.decode(out.bytes()), "     ");
-  assert.equal(printfTo(memory, enc.encode("%2147483648d"), 1024, new PrintfBuffer({ keep: 0 })), -1);
+  assert.equal(
+    printfTo(memory, enc.encode("%2147483648d"), 1024, new PrintfBuffer({ keep: 0 })),
+    -1,
+  );
   const digits = new PrintfBuffer({ keep: 3 });
   assert.equal(printfTo(memory, enc.encode("%.100000000f"), 1024, digits), 100_000_002);
 });

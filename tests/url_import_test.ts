@@ -42,21 +42,38 @@ app.free();
 `,
     );
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", `--allow-import=127.0.0.1:${server.addr.port}`,
-        `--allow-net=127.0.0.1:${server.addr.port}`, script],
+      args: [
+        "run",
+        "--no-config",
+        `--allow-import=127.0.0.1:${server.addr.port}`,
+        `--allow-net=127.0.0.1:${server.addr.port}`,
+        script,
+      ],
       cwd: dir,
       env: { DENO_DIR: `${dir}/deno_dir`, NO_COLOR: "1" },
     }).output();
     const out = new TextDecoder().decode(stdout);
     assert.equal(code, 0, new TextDecoder().decode(stderr));
-    assert.match(out, /^Hello world!\nbuf ptr: 0x[0-9a-f]{8}\nbuf: 1234\nargc=2 argv0=hello\.wasm\nargv1=by-url\n$/);
+    assert.match(
+      out,
+      /^Hello world!\nbuf ptr: 0x[0-9a-f]{8}\nbuf: 1234\nargc=2 argv0=hello\.wasm\nargv1=by-url\n$/,
+    );
 
     // The CLI itself, run from the URL.
     const wasm = `${dir}/fib.wasm`;
     await Deno.copyFile(new URL("examples/fib/fib.wasm", ROOT), wasm);
     const cli = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", `--allow-import=127.0.0.1:${server.addr.port}`, "--allow-read",
-        `${base}/mod.ts`, "-f", "fib", wasm, "10"],
+      args: [
+        "run",
+        "--no-config",
+        `--allow-import=127.0.0.1:${server.addr.port}`,
+        "--allow-read",
+        `${base}/mod.ts`,
+        "-f",
+        "fib",
+        wasm,
+        "10",
+      ],
       cwd: dir,
       env: { DENO_DIR: `${dir}/deno_dir`, NO_COLOR: "1" },
     }).output();

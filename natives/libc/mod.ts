@@ -12,7 +12,12 @@
  * @module
  */
 
-import { type AppMemory, defineNativeLibrary, type NativeContext } from "../../sdk/mod.ts";
+import {
+  type AppMemory,
+  defineNativeLibrary,
+  type NativeContext,
+  type NativeLibrary,
+} from "../../sdk/mod.ts";
 import { PrintfBuffer, printfTo } from "./printf.ts";
 
 // glibc's <ctype.h> class bits: WAMR returns the host's isalpha() etc. unchanged, so apps
@@ -207,7 +212,7 @@ function _ctypeNative(bit: number) {
 }
 
 /** The libc-builtin library (WAMR HEAD's list, module `env`). */
-export default defineNativeLibrary({
+const libc: NativeLibrary<undefined> = defineNativeLibrary({
   name: "libc",
   symbols: (native) => {
     const printf = native("(i*)i", _printf);
@@ -286,7 +291,12 @@ export default defineNativeLibrary({
         return d;
       }),
       malloc: native("(i)i", (ctx, size) => ctx.heap.malloc(size >>> 0)),
-      realloc: native("(ii)i", (ctx, ptr, size) => ctx.heap.realloc(ptr >>> 0, size >>> 0)),
+      realloc: native("(ii)i", (ctx, ptr, size) => {
+        const p = ptr >>> 0;
+        // Only blocks of the app heap can be resized; anything else fails like WAMR's.
+        if (p !== 0 && !ctx.heap.contains(p)) return 0;
+        return ctx.heap.realloc(p, size >>> 0);
+      }),
       calloc: native("(ii)i", (ctx, n, size) => {
         if ((n >>> 0) * (size >>> 0) >= 2 ** 32) return 0;
         return ctx.heap.calloc(n >>> 0, size >>> 0);
@@ -360,7 +370,11 @@ export default defineNativeLibrary({
         if (needle.length === 0) return addr;
         const first = needle[0]!;
         const last = hay.length - needle.length;
-        outer: for (let i = hay.indexOf(first); i >= 0 && i <= last; i = hay.indexOf(first, i + 1)) {
+        outer: for (
+          let i = hay.indexOf(first);
+          i >= 0 && i <= last;
+          i = hay.indexOf(first, i + 1)
+        ) {
           for (let k = 1; k < needle.length; k++) {
             if (hay[i + k] !== needle[k]) continue outer;
           }
@@ -397,3 +411,5 @@ export default defineNativeLibrary({
     };
   },
 });
+
+export default libc;

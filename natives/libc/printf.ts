@@ -50,7 +50,11 @@ export class PrintfBuffer {
   readonly #keep: number;
   readonly #flushTo: ((bytes: Uint8Array) => void) | undefined;
 
-  /** @param options what to keep and where to stream */
+  /**
+   * Creates an empty buffer.
+   *
+   * @param options what to keep and where to stream
+   */
   constructor(options: PrintfBufferOptions = {}) {
     this.#flushTo = options.flushTo;
     this.#keep = this.#flushTo ? Infinity : Math.max(0, options.keep ?? Infinity);
@@ -432,7 +436,11 @@ export function printfTo(
  * console.assert(out === "42 2.5");
  * ```
  */
-export function formatPrintf(memory: AppMemory, fmt: string | Uint8Array, vaAddr: number): Uint8Array {
+export function formatPrintf(
+  memory: AppMemory,
+  fmt: string | Uint8Array,
+  vaAddr: number,
+): Uint8Array {
   const bytes = typeof fmt === "string" ? _encoder.encode(fmt) : fmt;
   const out = new PrintfBuffer();
   printfTo(memory, bytes, vaAddr, out);
