@@ -38,6 +38,7 @@ interface _Args {
   plugins: string[];
   env: Record<string, string>;
   verbose: number;
+  trace: boolean;
   file: string | undefined;
   args: string[];
   help: boolean;
@@ -55,8 +56,10 @@ Options:
   --heap-size=<n>          App heap size in bytes (default 16384; 0 for WASI apps)
   --stack-size=<n>         Accepted for iwasm compatibility; V8 sizes the wasm stack
   --repl                   Read "FUNC ARG..." lines and call the exports
-  --plugin <path|URL|name> Load a native library (repeatable): a module whose default
-                           export is a native library, or a built-in name (libc)
+  --plugin <spec>[,k=v...] Load a native library (repeatable): a path or URL of a module
+                           whose default export is a native library, or a built-in name;
+                           options follow the spec, comma-separated (display,width=480)
+  --trace                  Print every native call: library.symbol(args) -> result (time)
   --env=<k=v>              Set an environment variable for the app (repeatable)
   -v=<n>                   Log level 0-5 (default 2)
   --version                Print the version
@@ -78,6 +81,7 @@ function _parseSize(flag: string, text: string | undefined): number {
 function _parseArgs(argv: readonly string[]): _Args {
   const out: _Args = {
     file: undefined,
+    trace: false,
     repl: false,
     plugins: [],
     env: {},
@@ -116,6 +120,9 @@ function _parseArgs(argv: readonly string[]): _Args {
         break;
       case "--repl":
         out.repl = true;
+        break;
+      case "--trace":
+        out.trace = true;
         break;
       case "--plugin":
         out.plugins.push(value(flag, inline));
@@ -158,6 +165,31 @@ function _parseArgs(argv: readonly string[]): _Args {
  * @throws {Error} naming the plugin when it cannot be loaded or exports no library
  */
 export async function loadPlugin(
+  spec: string,
+  builtins: Record<string, NativeLibrary>,
+): Promise<NativeLibrary> {
+  const [where, ...settings] = spec.split(",");
+  const library = await _importPlugin(where!, builtins);
+  if (settings.length === 0) return library;
+  if (!library.configure) {
+    throw new Error(`Cannot load plugin "${where}": it takes no options`);
+  }
+  const options: Record<string, string> = {};
+  for (const setting of settings) {
+    const eq = setting.indexOf("=");
+    if (eq <= 0) {
+      throw new Error(`Cannot load plugin "${where}": option "${setting}" is not key=value`);
+    }
+    options[setting.slice(0, eq)] = setting.slice(eq + 1);
+  }
+  try {
+    return library.configure(options);
+  } catch (e) {
+    throw new Error(`Cannot load plugin "${where}": ${(e as Error).message}`);
+  }
+}
+
+async function _importPlugin(
   spec: string,
   builtins: Record<string, NativeLibrary>,
 ): Promise<NativeLibrary> {
@@ -262,14 +294,18 @@ export function formatResults(type: FuncType, result: WasmValue): string {
  * @returns the formatted result line
  * @throws {TrapError} for unknown functions, bad arguments and traps
  */
-export function callWithTextArgs(app: AppInstance, name: string, args: readonly string[]): string {
+export async function callWithTextArgs(
+  app: AppInstance,
+  name: string,
+  args: readonly string[],
+): Promise<string> {
   const type = app.functionType(name);
   if (!type || typeof app.exports[name] !== "function") {
     throw new TrapError(`lookup function ${name} failed`);
   }
   if (args.length !== type.params.length) throw new TrapError("invalid input argument count");
   const values = args.map((a, i) => _parseArg(a, type.params[i]!, i));
-  return formatResults(type, app.call(name, ...values));
+  return formatResults(type, await app.callAsync(name, ...values));
 }
 
 async function* _stdinLines(): AsyncIterable<string> {
@@ -340,6 +376,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   const runtime = new Runtime({
     stdout: writeOut,
     warn: (message) => writeErr(message + "\n"),
+    ...(args.trace ? { trace: (line: string) => writeErr(line + "\n") } : {}),
   });
   const libc = options.builtins.libc;
   if (libc) runtime.register(libc);
@@ -365,13 +402,12 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     });
     if (args.repl) return await _repl(app, options.stdin ?? _stdinLines(), print);
     if (args.function !== undefined) {
-      const line = callWithTextArgs(app, args.function, args.args);
+      const line = await callWithTextArgs(app, args.function, args.args);
       app.stdout.flush();
       print(line);
     } else {
-      app.callMain([args.file, ...args.args]);
+      await app.callMainAsync([args.file, ...args.args]);
     }
-    app.free();
     return 0;
   } catch (e) {
     app?.stdout.flush();
@@ -399,7 +435,7 @@ async function _repl(
     if (words[0] === "quit" || words[0] === "exit" || words[0] === "__exit__") break;
     if (words.length > 0) {
       try {
-        const line = callWithTextArgs(app, words[0]!, words.slice(1));
+        const line = await callWithTextArgs(app, words[0]!, words.slice(1));
         app.stdout.flush();
         print(line);
       } catch (e) {

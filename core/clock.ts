@@ -49,7 +49,8 @@ export const realClock: Clock = {
     return performance.now();
   },
   setTimer(ms: number, fn: () => void): TimerHandle {
-    return setTimeout(fn, Math.max(0, ms));
+    // setTimeout treats delays beyond 2^31 − 1 ms as 0.
+    return setTimeout(fn, Math.min(0x7fffffff, Math.max(0, ms)));
   },
   clearTimer(handle: TimerHandle): void {
     clearTimeout(handle);

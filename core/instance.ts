@@ -9,7 +9,7 @@
 import { exportedFunctionType, type FuncType } from "./binary.ts";
 import { TrapError } from "./errors.ts";
 import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./heap.ts";
-import { linkImports } from "./link.ts";
+import { linkImports, type LinkResult } from "./link.ts";
 import { AppMemory, encodeUtf8 } from "./memory.ts";
 import type { AppModule } from "./module.ts";
 import type { NativeContext, NativeLibrary } from "./native.ts";
@@ -17,6 +17,7 @@ import { AppOutput, type OutputSink } from "./output.ts";
 import type { NativeRegistry } from "./registry.ts";
 import { parseSignature, signatureMatches } from "./signature.ts";
 import { toTrap } from "./traps.ts";
+import type { AppFramework } from "../sdk/framework.ts";
 
 /** Default app heap size: iwasm's 16 KiB. */
 export const DEFAULT_HEAP_SIZE = 16 * 1024;
@@ -45,6 +46,10 @@ export interface InstanceOptions {
   warn?: (message: string) => void;
   /** Environment variables visible to natives that read them. */
   env?: Record<string, string>;
+  /** The app manager's handle for this app, when it runs under one (`app.framework`). */
+  framework?: AppFramework;
+  /** Trace every native call (`--trace`) to this sink (default: the runtime's, if any). */
+  trace?: (line: string) => void;
 }
 
 /** What an instance needs from its runtime. */
@@ -57,6 +62,8 @@ export interface InstanceHost {
   readonly stdoutIsTerminal: boolean;
   /** Default warning sink. */
   readonly warn: (message: string) => void;
+  /** Default trace sink; tracing is off when undefined. */
+  readonly trace?: ((line: string) => void) | undefined;
 }
 
 /** An instantiated app. */
@@ -69,6 +76,8 @@ export class AppInstance {
   readonly stdout: AppOutput;
   /** Environment variables for natives that read them. */
   readonly env: Readonly<Record<string, string>>;
+  /** The app manager's handle for this app; undefined outside an app manager. */
+  readonly framework: AppFramework | undefined;
   /** The WebAssembly instance (set once instantiated). */
   instance!: WebAssembly.Instance;
   /** Linear memory with checked access (set once instantiated). */
@@ -77,6 +86,11 @@ export class AppInstance {
   heap!: AppHeap;
   /** Function imports no library provided. */
   unlinked: readonly { module: string; name: string }[] = [];
+  /**
+   * True when an async native is linked: exports are then wrapped with JSPI's `promising`,
+   * so `call` and `callMain` return promises (use `callAsync` / `callMainAsync`).
+   */
+  async = false;
   readonly #warn: (message: string) => void;
   readonly #state = new Map<NativeLibrary, unknown>();
   #libraries: NativeLibrary[] = [];
@@ -92,6 +106,7 @@ export class AppInstance {
       options.lineBuffered ?? (options.stdout ? false : host.stdoutIsTerminal),
     );
     this.env = options.env ?? {};
+    this.framework = options.framework;
     this.#warn = options.warn ?? host.warn;
   }
 
@@ -127,7 +142,7 @@ export class AppInstance {
     options: InstanceOptions = {},
   ): Promise<AppInstance> {
     const app = new AppInstance(module, host, options);
-    const link = app.#link(host.registry);
+    const link = app.#link(host, options);
     let instance: WebAssembly.Instance;
     try {
       instance = await WebAssembly.instantiate(module.module, link.imports);
@@ -135,7 +150,7 @@ export class AppInstance {
       app.#disposeState();
       throw e instanceof WebAssembly.LinkError ? e : toTrap(e);
     }
-    app.#finish(instance, link.memory, options);
+    app.#finish(instance, link, options);
     return app;
   }
 
@@ -146,7 +161,7 @@ export class AppInstance {
     options: InstanceOptions = {},
   ): AppInstance {
     const app = new AppInstance(module, host, options);
-    const link = app.#link(host.registry);
+    const link = app.#link(host, options);
     let instance: WebAssembly.Instance;
     try {
       instance = new WebAssembly.Instance(module.module, link.imports);
@@ -154,18 +169,20 @@ export class AppInstance {
       app.#disposeState();
       throw e instanceof WebAssembly.LinkError ? e : toTrap(e);
     }
-    app.#finish(instance, link.memory, options);
+    app.#finish(instance, link, options);
     return app;
   }
 
-  #link(registry: NativeRegistry) {
-    const link = linkImports(this.module, registry, (library, symbol, attachment) => {
+  #link(host: InstanceHost, options: InstanceOptions): LinkResult {
+    const trace = options.trace ?? host.trace;
+    const linkOptions = trace ? { trace, memoryOf: () => this.memory } : {};
+    const link = linkImports(this.module, host.registry, (library, symbol, attachment) => {
       if (!this.#state.has(library)) {
         this.#state.set(library, library.setup?.(this));
         this.#libraries.push(library);
       }
       return new _Context(this, library, this.#state.get(library), symbol, attachment);
-    });
+    }, linkOptions);
     this.unlinked = link.unlinked;
     for (const { module, name } of link.unlinked) {
       this.warn(`failed to link import function (${module}, ${name})`);
@@ -173,13 +190,14 @@ export class AppInstance {
     return link;
   }
 
-  #finish(
-    instance: WebAssembly.Instance,
-    imported: WebAssembly.Memory | undefined,
-    options: InstanceOptions,
-  ): void {
+  #finish(instance: WebAssembly.Instance, link: LinkResult, options: InstanceOptions): void {
+    const imported = link.memory;
     this.instance = instance;
     this.#exports = instance.exports as Record<string, unknown>;
+    if (link.async) {
+      this.async = true;
+      this.#exports = _promisingExports(this.#exports);
+    }
     const exported = Object.values(this.#exports).find((v) => v instanceof WebAssembly.Memory);
     const memory = imported ?? (exported as WebAssembly.Memory | undefined);
     this.memory = new AppMemory(memory ?? new WebAssembly.Memory({ initial: 0, maximum: 0 }));
@@ -263,11 +281,30 @@ export class AppInstance {
       args = args.map((a, i) => type.params[i] === "i64" && typeof a === "number" ? BigInt(a) : a);
     }
     try {
-      return (fn as (...a: unknown[]) => unknown)(...args);
+      const result = (fn as (...a: unknown[]) => unknown)(...args);
+      if (this.async && result instanceof Promise) {
+        return result.catch((e: unknown) => {
+          this.stdout.flush();
+          throw toTrap(e);
+        });
+      }
+      return result;
     } catch (e) {
       this.stdout.flush();
       throw toTrap(e);
     }
+  }
+
+  /**
+   * Calls an export and awaits it: the way to call apps that link async natives.
+   *
+   * @param name export name
+   * @param args as for `call`
+   * @returns the result
+   * @throws {TrapError} when the app traps
+   */
+  async callAsync(name: string, ...args: WasmValue[]): Promise<WasmValue> {
+    return await this.call(name, ...args);
   }
 
   /**
@@ -279,6 +316,33 @@ export class AppInstance {
    * @throws {TrapError} when main traps, is missing or has the wrong type
    */
   callMain(argv: readonly string[]): number {
+    const { name, block, argc, argvAddr } = this.#prepareMain(argv);
+    try {
+      return Number((argc === undefined ? this.call(name) : this.call(name, argc, argvAddr)) ?? 0);
+    } finally {
+      if (block !== 0 && !this.#freed) this.heap.free(block);
+    }
+  }
+
+  /**
+   * `callMain` for apps that link async natives (also works for the others).
+   *
+   * @param argv the arguments, argv[0] first
+   * @returns main's return value
+   */
+  async callMainAsync(argv: readonly string[]): Promise<number> {
+    const { name, block, argc, argvAddr } = this.#prepareMain(argv);
+    try {
+      const result = argc === undefined
+        ? await this.call(name)
+        : await this.call(name, argc, argvAddr);
+      return Number(result ?? 0);
+    } finally {
+      if (block !== 0 && !this.#freed) this.heap.free(block);
+    }
+  }
+
+  #prepareMain(argv: readonly string[]) {
     this.#assertLive();
     const name = ["main", "__main_argc_argv", "_main"].find((n) =>
       typeof this.#exports[n] === "function"
@@ -294,7 +358,7 @@ export class AppInstance {
     if ((params !== "" && params !== "i32,i32") || (results !== "" && results !== "i32")) {
       throw new TrapError("invalid function type of main function");
     }
-    if (params === "") return Number(this.call(name) ?? 0);
+    if (params === "") return { name, block: 0, argc: undefined, argvAddr: 0 };
 
     const strings = argv.map((a) => encodeUtf8(a));
     const textSize = strings.reduce((n, s) => n + s.length + 1, 0);
@@ -305,19 +369,13 @@ export class AppInstance {
       throw new TrapError("allocate memory failed");
     }
     let at = block;
-    const offsets: number[] = [];
-    for (const s of strings) {
-      offsets.push(at);
+    strings.forEach((s, i) => {
       this.memory.write(at, s);
       this.memory.setU8(at + s.length, 0);
+      this.memory.setI32(block + padded + 4 * i, at);
       at += s.length + 1;
-    }
-    offsets.forEach((off, i) => this.memory.setI32(block + padded + 4 * i, off));
-    try {
-      return Number(this.call(name, strings.length, block + padded) ?? 0);
-    } finally {
-      if (!this.#freed) this.heap.free(block);
-    }
+    });
+    return { name, block, argc: strings.length, argvAddr: block + padded };
   }
 
   /** Flushes output and releases every library's per-app state; the instance is unusable after. */
@@ -380,4 +438,18 @@ class _Context implements NativeContext<unknown> {
   trap(message: string): never {
     throw new TrapError(message);
   }
+}
+
+type _Promising = (fn: (...args: never[]) => unknown) => (...args: never[]) => Promise<unknown>;
+
+/** Wraps every exported function with JSPI's `promising` so async natives can suspend. */
+function _promisingExports(exports: Record<string, unknown>): Record<string, unknown> {
+  const promising = (WebAssembly as unknown as { promising: _Promising }).promising;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(exports)) {
+    out[name] = typeof value === "function"
+      ? promising(value as (...args: never[]) => unknown)
+      : value;
+  }
+  return out;
 }

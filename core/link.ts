@@ -11,8 +11,11 @@ import { LinkError } from "./errors.ts";
 import type { AppModule } from "./module.ts";
 import type { NativeLibrary } from "./native.ts";
 import type { NativeRegistry } from "./registry.ts";
-import { signatureMatches } from "./signature.ts";
+import { parseSignature, signatureMatches } from "./signature.ts";
 import { unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
+import type { AppMemory } from "./memory.ts";
+import { traceNative, type TraceSink } from "./trace.ts";
+import { TrapError } from "./errors.ts";
 
 /** Imported globals WAMR satisfies for emscripten-era modules (§2.1, §3.3). */
 const _KNOWN_GLOBALS: Record<string, number> = {
@@ -43,6 +46,14 @@ export interface LinkResult {
   readonly async: boolean;
 }
 
+/** Optional linking behaviour. */
+export interface LinkOptions {
+  /** Trace every native call to this sink. */
+  trace?: TraceSink;
+  /** The app's memory once it exists (for decoding traced strings). */
+  memoryOf?: () => AppMemory | undefined;
+}
+
 /** Creates the context a native receives; supplied by the instance. */
 export type ContextFactory = (
   library: NativeLibrary,
@@ -63,6 +74,7 @@ export function linkImports(
   module: AppModule,
   registry: NativeRegistry,
   makeContext: ContextFactory,
+  options: LinkOptions = {},
 ): LinkResult {
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   const libraries: NativeLibrary[] = [];
@@ -90,7 +102,15 @@ export function linkImports(
         if (!libraries.includes(found.library)) libraries.push(found.library);
         const ctx = makeContext(found.library, found.name, found.symbol.attachment);
         const label = `(${imp.module}, ${imp.name})`;
-        const fn = wrapNative(found.signature, found.symbol.impl, ctx, label);
+        let fn = wrapNative(found.signature, found.symbol.impl, ctx, label);
+        if (found.symbol.async) fn = _asyncFailures(fn, label);
+        if (options.trace) {
+          const name = `${found.library.name}.${found.name}`;
+          const shown = found.symbol.traceAs
+            ? parseSignature(found.symbol.traceAs)
+            : found.signature;
+          fn = traceNative(fn, shown, name, options.memoryOf ?? (() => undefined), options.trace);
+        }
         if (found.symbol.async) {
           isAsync = true;
           ns[imp.name] = _suspending(fn, imp);
@@ -163,4 +183,18 @@ function _suspending(fn: (...args: never[]) => unknown, imp: Import): WebAssembl
     );
   }
   return new Suspending(fn);
+}
+
+/** Async natives reject instead of throwing: give rejections the same trap as throws. */
+function _asyncFailures(
+  fn: (...args: never[]) => unknown,
+  label: string,
+): (...args: never[]) => unknown {
+  return function asyncNative(...args: never[]): unknown {
+    return Promise.resolve(fn(...args)).catch((error: unknown) => {
+      if (error instanceof TrapError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TrapError(`native function ${label} failed: ${message}`, { cause: error });
+    });
+  };
 }

@@ -57,12 +57,19 @@ export interface NativeSymbol<S extends string = string, State = unknown> {
   readonly attachment?: unknown;
   /** True when `impl` returns a promise; the import is then wrapped with JSPI. */
   readonly async?: boolean;
+  /** How `--trace` decodes the arguments, when it differs from `signature`. */
+  readonly traceAs?: string;
 }
 
 /** Options of one symbol. */
 export interface NativeSymbolOptions {
   /** Passed to the native as `ctx.attachment`. */
   attachment?: unknown;
+  /**
+   * A signature with the same wasm types used only by `--trace` to decode arguments, for
+   * natives that take pointers as `i` and check them by hand (e.g. `"($*)i"` for printf).
+   */
+  traceAs?: string;
 }
 
 /**
@@ -87,10 +94,12 @@ export function native<const S extends string, State = unknown>(
   options: NativeSymbolOptions = {},
 ): NativeSymbol<S, State> {
   parseSignature(signature);
+  if (options.traceAs !== undefined) parseSignature(options.traceAs);
   return {
     signature,
     impl: impl as NativeSymbol<S, State>["impl"],
     ...("attachment" in options ? { attachment: options.attachment } : {}),
+    ...(options.traceAs === undefined ? {} : { traceAs: options.traceAs }),
   };
 }
 
@@ -132,7 +141,20 @@ export interface NativeLibrary<State = unknown> {
   setup?(app: AppInstance): State;
   /** Releases the per-app state when the app instance is freed. */
   dispose?(state: State, app: AppInstance): void;
+  /** The options this library was configured with (configurable libraries only). */
+  readonly options?: Readonly<PluginOptions>;
+  /**
+   * A copy of the library with some options changed (configurable libraries only).
+   * Values given as text (from the command line) are converted to the option's type.
+   */
+  configure?(options: Record<string, PluginOptionValue>): NativeLibrary<State>;
 }
+
+/** One plugin option value. */
+export type PluginOptionValue = string | number | boolean;
+
+/** Plugin options: names and values, defaults declared by the library. */
+export type PluginOptions = Record<string, PluginOptionValue>;
 
 /** What `defineNativeLibrary` takes. */
 export interface NativeLibraryDefinition<State> {
@@ -201,4 +223,73 @@ export function isNativeLibrary(value: unknown): value is NativeLibrary {
   const v = value as Record<string, unknown>;
   return typeof v.name === "string" && typeof v.module === "string" &&
     typeof v.symbols === "object" && v.symbols !== null;
+}
+
+/**
+ * Defines a library that takes options (from code with `configure`, from the command line
+ * with `--plugin NAME,key=value,...`). Unknown option names and values of the wrong type
+ * are rejected with an error naming the library.
+ *
+ * @param defaults every option with its default value (its type is the option's type)
+ * @param build builds the library definition for a set of options
+ * @returns the library with the defaults applied; `configure` makes variants
+ *
+ * @example A configurable library
+ * ```ts
+ * import { defineConfigurableLibrary } from "./native.ts";
+ * const screen = defineConfigurableLibrary({ width: 320, height: 240 }, (o) => ({
+ *   name: "screen",
+ *   symbols: (native) => ({ screen_width: native("()i", () => o.width) }),
+ * }));
+ * const wide = screen.configure!({ width: "480" });
+ * console.assert(wide.options!.width === 480);
+ * ```
+ */
+export function defineConfigurableLibrary<O extends PluginOptions, State = undefined>(
+  defaults: O,
+  build: (options: O) => NativeLibraryDefinition<State>,
+): NativeLibrary<State> {
+  const make = (options: O): NativeLibrary<State> => {
+    const library = defineNativeLibrary(build(options));
+    return {
+      ...library,
+      options: Object.freeze({ ...options }),
+      configure(changes: Record<string, PluginOptionValue>): NativeLibrary<State> {
+        const next: Record<string, PluginOptionValue> = { ...options };
+        for (const [key, raw] of Object.entries(changes)) {
+          if (!Object.hasOwn(defaults, key)) {
+            throw new TypeError(
+              `Plugin "${library.name}": unknown option "${key}" ` +
+                `(options: ${Object.keys(defaults).join(", ") || "none"})`,
+            );
+          }
+          next[key] = _coerce(library.name, key, raw, defaults[key]!);
+        }
+        return make(next as O);
+      },
+    };
+  };
+  return make(defaults);
+}
+
+function _coerce(
+  library: string,
+  key: string,
+  raw: PluginOptionValue,
+  like: PluginOptionValue,
+): PluginOptionValue {
+  if (typeof like === "number") {
+    const n = typeof raw === "number" ? raw : Number(raw);
+    if (typeof raw === "boolean" || raw === "" || !Number.isFinite(n)) {
+      throw new TypeError(`Plugin "${library}": option "${key}" must be a number, got "${raw}"`);
+    }
+    return n;
+  }
+  if (typeof like === "boolean") {
+    if (typeof raw === "boolean") return raw;
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    throw new TypeError(`Plugin "${library}": option "${key}" must be true or false, got "${raw}"`);
+  }
+  return String(raw);
 }

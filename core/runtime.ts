@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   stdout?: OutputSink;
   /** Where runtime warnings go, one line each (default: `Deno.stderr`). */
   warn?: (message: string) => void;
+  /** Trace every native call of every app to this sink, one line each (`--trace`). */
+  trace?: (line: string) => void;
 }
 
 /** Where a module's bytes come from. */
@@ -49,6 +51,8 @@ export class Runtime implements InstanceHost {
   readonly stdoutIsTerminal: boolean;
   /** Default sink for warnings. */
   readonly warn: (message: string) => void;
+  /** Default sink for traces; undefined when tracing is off. */
+  readonly trace: ((line: string) => void) | undefined;
 
   /** @param options plugins and output sinks */
   constructor(options: RuntimeOptions = {}) {
@@ -56,6 +60,7 @@ export class Runtime implements InstanceHost {
     this.stdout = options.stdout ?? writerSink(Deno.stdout);
     this.stdoutIsTerminal = options.stdout ? false : Deno.stdout.isTerminal();
     const encoder = new TextEncoder();
+    this.trace = options.trace;
     this.warn = options.warn ?? function warnToStderr(message: string): void {
       Deno.stderr.writeSync(encoder.encode(message + "\n"));
     };

@@ -30,6 +30,67 @@ export interface Example {
   readonly functions: readonly string[];
   /** `env` imports beyond the libc natives: vendor natives, or ones left missing on purpose. */
   readonly extraImports: readonly string[];
+  /**
+   * SDK library sources compiled and linked in with the app, relative to the repository root.
+   * App-framework apps use {@linkcode SDK_SOURCES}. Default: none.
+   */
+  readonly sdkSources?: readonly string[];
+  /**
+   * Callbacks the runtime calls, exported by the app. The SDK headers and sources mark them
+   * with `export_name`, so they need no linker flag; they are listed to check the exports.
+   * App-framework apps use {@linkcode FRAMEWORK_CALLBACKS}. Default: none.
+   */
+  readonly callbacks?: readonly string[];
+}
+
+/**
+ * The app library every app-framework example is built with: requests, events, timers,
+ * attr_container and packets. Kept sorted; `tests/examples_test.ts` checks it lists every
+ * `sdk/c/src/*.c`.
+ */
+export const SDK_SOURCES: readonly string[] = [
+  "sdk/c/src/app.c",
+  "sdk/c/src/attr_container.c",
+  "sdk/c/src/packet.c",
+  "sdk/c/src/request.c",
+  "sdk/c/src/timer.c",
+];
+
+/**
+ * The callbacks an app-framework app exports: `on_init` and `on_destroy` from the app (the
+ * declarations in `wasm_app.h` export them), the rest from the SDK library.
+ */
+export const FRAMEWORK_CALLBACKS: readonly string[] = [
+  "on_init",
+  "on_destroy",
+  "on_request",
+  "on_response",
+  "on_timer_callback",
+];
+
+/** The app-framework natives (module `env`) the SDK library may import. */
+export const FRAMEWORK_NATIVES: readonly string[] = [
+  "wasm_register_resource",
+  "wasm_post_request",
+  "wasm_response_send",
+  "wasm_sub_event",
+  "wasm_create_timer",
+  "wasm_timer_destroy",
+  "wasm_timer_cancel",
+  "wasm_timer_restart",
+  "wasm_get_sys_tick_ms",
+];
+
+function _frameworkApp(dir: string, name: string): Example {
+  return {
+    dir,
+    name,
+    main: false,
+    functions: [],
+    extraImports: FRAMEWORK_NATIVES,
+    sdkSources: SDK_SOURCES,
+    callbacks: FRAMEWORK_CALLBACKS,
+  };
 }
 
 /** Every example the build knows about, in build order. */
@@ -67,6 +128,13 @@ export const EXAMPLES: readonly Example[] = [
     functions: [],
     extraImports: ["test_add", "test_sqrt", "test_hello"],
   },
+  _frameworkApp("timer", "timer"),
+  _frameworkApp("request_handler", "request_handler"),
+  _frameworkApp("request_sender", "request_sender"),
+  _frameworkApp("event_publisher", "event_publisher"),
+  _frameworkApp("event_subscriber", "event_subscriber"),
+  _frameworkApp("room_temp", "room_temp_service"),
+  _frameworkApp("room_temp_client", "room_temp_client"),
 ];
 
 /** The compiler the examples are built and checked with. */
@@ -101,14 +169,20 @@ export const COMMON_FLAGS: readonly string[] = [
 const _ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /**
- * The names a built example exports: its memory, the heap and data markers, main and its `-f`
- * functions.
+ * The names a built example exports: its memory, the heap and data markers, main, its `-f`
+ * functions and its callbacks.
  *
  * @param example the example to describe
  * @returns export names, sorted
  */
 export function expectedExports(example: Example): string[] {
-  const names = ["memory", "__heap_base", "__data_end", ...example.functions];
+  const names = [
+    "memory",
+    "__heap_base",
+    "__data_end",
+    ...example.functions,
+    ...(example.callbacks ?? []),
+  ];
   if (example.main) names.push("__main_argc_argv");
   return names.sort();
 }
@@ -134,7 +208,8 @@ export function wasmPath(example: Example): string {
 }
 
 /**
- * The full clang argument list for one example, minus the output path.
+ * The full clang argument list for one example, minus the output path. SDK sources follow the
+ * app's own source, so the link order, and with it the output, is fixed.
  *
  * @param example the example
  * @returns arguments to pass to clang-19, run from the repository root
@@ -142,7 +217,7 @@ export function wasmPath(example: Example): string {
 export function clangArgs(example: Example): string[] {
   const exports = example.functions.map((fn) => `-Wl,--export=${fn}`);
   if (example.main) exports.unshift("-Wl,--export=__main_argc_argv");
-  return [...COMMON_FLAGS, ...exports, sourcePath(example)];
+  return [...COMMON_FLAGS, ...exports, sourcePath(example), ...(example.sdkSources ?? [])];
 }
 
 /**

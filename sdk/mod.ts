@@ -61,3 +61,4 @@ export {
   type NumberParts,
   padNumber,
 } from "../core/c_format.ts";
+export type { AppInstance } from "../core/instance.ts";

@@ -17,6 +17,7 @@ import {
   defineNativeLibrary,
   type NativeContext,
   type NativeLibrary,
+  type NativeSymbol,
 } from "../../sdk/mod.ts";
 import { PrintfBuffer, printfTo } from "./printf.ts";
 
@@ -211,19 +212,36 @@ function _ctypeNative(bit: number) {
   };
 }
 
+/** How `--trace` shows natives that take their strings as plain `i` (same wasm types). */
+const _TRACE_AS: Record<string, string> = {
+  puts: "($)i",
+  strdup: "($)i",
+  _strdup: "($)i",
+  atoi: "($)i",
+  strchr: "($i)i",
+  strcmp: "($$)i",
+  strcpy: "(*$)i",
+  strspn: "($$)i",
+  strcspn: "($$)i",
+  strstr: "($$)i",
+  strncasecmp: "($$i)i",
+  strtol: "($*i)i",
+  strtoul: "($*i)i",
+};
+
 /** The libc-builtin library (WAMR HEAD's list, module `env`). */
 const libc: NativeLibrary<undefined> = defineNativeLibrary({
   name: "libc",
   symbols: (native) => {
-    const printf = native("(i*)i", _printf);
-    const sprintf = native("(ii*)i", _sprintf);
-    const snprintf = native("(*~i*)i", _snprintf);
+    const printf = native("(i*)i", _printf, { traceAs: "($*)i" });
+    const sprintf = native("(ii*)i", _sprintf, { traceAs: "(*$*)i" });
+    const snprintf = native("(*~i*)i", _snprintf, { traceAs: "(*~$*)i" });
     const memcpy = native("(i*~)i", _memcpy);
     const strdup = native("(i)i", (ctx, s) => {
       const bytes = ctx.memory.bytes(s >>> 0, ctx.memory.strlen(s >>> 0) + 1).slice();
       return ctx.heap.dup(bytes);
     });
-    return {
+    return _withTraceHints({
       printf,
       sprintf,
       snprintf,
@@ -277,7 +295,7 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
         ctx.memory.check(d, len).copyWithin(d, s, s + len);
         return d;
       }),
-      strlen: native("(i)i", (ctx, s) => ctx.memory.strlen(s >>> 0)),
+      strlen: native("(i)i", (ctx, s) => ctx.memory.strlen(s >>> 0), { traceAs: "($)i" }),
       strncmp: native("(i*~)i", (ctx, s1, s2, _n) => {
         return _strncmp(ctx.memory.bytes(s1 >>> 0, s2.length), s2, s2.length);
       }),
@@ -408,8 +426,17 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
         return 0;
       }),
       clock: native("()I", () => BigInt(_bootMicros()) * 1000n),
-    };
+    });
   },
 });
 
 export default libc;
+
+function _withTraceHints<T extends Record<string, NativeSymbol<string, undefined>>>(symbols: T): T {
+  const out: Record<string, NativeSymbol<string, undefined>> = { ...symbols };
+  for (const [name, traceAs] of Object.entries(_TRACE_AS)) {
+    const symbol = out[name];
+    if (symbol && !symbol.traceAs) out[name] = { ...symbol, impl: symbol.impl, traceAs };
+  }
+  return out as T;
+}

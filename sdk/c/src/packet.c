@@ -298,7 +298,7 @@ bool match_url(char *pattern, char *matched)
 
     char last = pattern[pattern_len - 1];
     if (last == '*') {
-        /* "a*" and "a/*": everything that starts with the part before the star. */
+        /* A trailing star: everything that starts with the part before it. */
         size_t stem = pattern_len - 1;
         return url_len >= stem && strncmp(pattern, matched, stem) == 0;
     }

@@ -48,8 +48,8 @@ int check_url_start(const char *url, int url_len, const char *leading_str);
 
 /*
  * Matches a URL against a pattern (a leading '/' on either is ignored): "/a" matches "/a" only,
- * "/a/" matches "/a" and "/a/...", "/a*" matches anything starting with "/a", and "/a/*" matches
- * "/a/..." but not "/a".
+ * "/a/" matches "/a" and "/a/...", "/a" plus '*' matches anything starting with "/a", and "/a/"
+ * plus '*' matches "/a/..." but not "/a".
  */
 bool match_url(char *pattern, char *matched);
 

@@ -1,0 +1,272 @@
+/**
+ * The host link's framing (WAMR's `host_link.h`): every message in both directions is
+ * `0x12 0x34`, a big-endian u16 message type, a big-endian u32 payload size, then the
+ * payload. {@linkcode FrameParser} reads such a byte stream incrementally, resynchronising
+ * on garbage and refusing payloads above a limit without buffering them.
+ *
+ * @module
+ */
+
+/** The two leading bytes of every frame. */
+export const FRAME_LEADING = [0x12, 0x34] as const;
+/** Size of a frame header: leading bytes, type, payload size. */
+export const FRAME_HEADER_SIZE = 8;
+/** Default payload limit: 1 MiB, WAMR's seed runtime and host_tool limit. */
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/**
+ * How many payload bytes of an oversize frame are kept: a request's fixed part, enough to
+ * read its mid and answer it.
+ */
+export const OVERSIZE_HEAD_SIZE = 18;
+
+/**
+ * Host-link message types.
+ *
+ * @example Frame types the runtime handles
+ * ```ts
+ * import { HostMessageType } from "./host_link.ts";
+ * if (HostMessageType.REQUEST !== 2 || HostMessageType.INSTALL !== 4) throw new Error("unexpected");
+ * ```
+ */
+export const HostMessageType = {
+  COAP_TCP_RAW: 0,
+  COAP_UDP_RAW: 1,
+  /** Host → runtime requests; runtime → host events. */
+  REQUEST: 2,
+  /** Runtime → host responses. */
+  RESPONSE: 3,
+  /** Host → runtime app install (WAMR's `INSTALL_WASM_APP`); the payload is a request packet. */
+  INSTALL: 4,
+  CBOR_GENERIC: 30,
+} as const;
+
+/**
+ * Encodes one frame: header and payload in a single buffer, so one write sends it whole.
+ *
+ * @param type the message type (u16), see {@linkcode HostMessageType}
+ * @param payload the payload bytes
+ * @returns the frame bytes
+ * @throws {RangeError} when the type or the payload size does not fit its field
+ *
+ * @example Frame an empty request
+ * ```ts
+ * import { encodeFrame } from "./host_link.ts";
+ * const frame = encodeFrame(2, new Uint8Array(0));
+ * if (frame.join(",") !== "18,52,0,2,0,0,0,0") throw new Error("unexpected");
+ * ```
+ */
+export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
+  if (!Number.isInteger(type) || type < 0 || type > 0xffff) {
+    throw new RangeError(`Frame type ${String(type)} is out of range (0..65535)`);
+  }
+  if (payload.length > 0xffffffff) {
+    throw new RangeError(`Frame payload of ${payload.length} bytes exceeds the u32 size field`);
+  }
+  const out = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
+  out[0] = FRAME_LEADING[0];
+  out[1] = FRAME_LEADING[1];
+  const view = new DataView(out.buffer);
+  view.setUint16(2, type);
+  view.setUint32(4, payload.length);
+  out.set(payload, FRAME_HEADER_SIZE);
+  return out;
+}
+
+/** A complete frame. */
+export interface Frame {
+  kind: "frame";
+  /** Message type. */
+  type: number;
+  /** The payload (its own buffer; empty for a zero-length frame). */
+  payload: Uint8Array;
+}
+
+/**
+ * A frame whose announced payload exceeds the limit. Reported once its first bytes have
+ * arrived; the rest of its payload is skipped as it streams in, never buffered.
+ */
+export interface OversizeFrame {
+  kind: "oversize";
+  /** Message type. */
+  type: number;
+  /** The announced payload size. */
+  length: number;
+  /** The first {@linkcode OVERSIZE_HEAD_SIZE} payload bytes (fewer if the payload is shorter). */
+  head: Uint8Array;
+}
+
+/** What {@linkcode FrameParser.push} reports. */
+export type FrameEvent = Frame | OversizeFrame;
+
+/** Options for {@linkcode FrameParser}. */
+export interface FrameParserOptions {
+  /** Largest payload accepted, in bytes. Default {@linkcode DEFAULT_MAX_PAYLOAD} (1 MiB). */
+  maxPayload?: number;
+}
+
+const enum _State {
+  Lead1,
+  Lead2,
+  Header,
+  Payload,
+  OversizeHead,
+  Skip,
+}
+
+/**
+ * A streaming frame parser. Feed it bytes as they arrive, in chunks of any size; it returns
+ * the frames each chunk completes. Bytes before `0x12 0x34` are skipped (counted in
+ * {@linkcode FrameParser.skippedBytes}), like WAMR's byte-by-byte receiver. A frame announcing
+ * more than `maxPayload` bytes is reported as `oversize` and its payload is discarded, so the
+ * stream stays in sync and memory stays bounded by the limit.
+ *
+ * @example Parse two frames split across chunks, with garbage before them
+ * ```ts
+ * import { encodeFrame, FrameParser } from "./host_link.ts";
+ * const bytes = new Uint8Array([
+ *   0xff, 0x12,
+ *   ...encodeFrame(2, new Uint8Array([1, 2, 3])),
+ *   ...encodeFrame(3, new Uint8Array(0)),
+ * ]);
+ * const parser = new FrameParser();
+ * const events = [...parser.push(bytes.subarray(0, 7)), ...parser.push(bytes.subarray(7))];
+ * if (events.length !== 2 || events[0]?.type !== 2 || parser.skippedBytes !== 2) {
+ *   throw new Error("unexpected");
+ * }
+ * ```
+ */
+export class FrameParser {
+  /** The payload limit in bytes. */
+  readonly maxPayload: number;
+  /** Bytes skipped while looking for `0x12 0x34`. */
+  skippedBytes = 0;
+  #state = _State.Lead1;
+  #header = new Uint8Array(6);
+  #headerFill = 0;
+  #type = 0;
+  #length = 0;
+  #payload = new Uint8Array(0);
+  #fill = 0;
+
+  /** @param options the payload limit */
+  constructor(options: FrameParserOptions = {}) {
+    const max = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    if (!Number.isInteger(max) || max < 0) {
+      throw new RangeError(`Payload limit ${String(max)} is not a byte count`);
+    }
+    this.maxPayload = max;
+  }
+
+  /** Whether the parser is in the middle of a frame (a header or payload is incomplete). */
+  get midFrame(): boolean {
+    return this.#state !== _State.Lead1;
+  }
+
+  /**
+   * Consumes a chunk of the stream.
+   *
+   * @param bytes the next bytes; they are copied, the caller may reuse the buffer
+   * @returns the frames (and oversize reports) completed by this chunk, in order
+   */
+  push(bytes: Uint8Array): FrameEvent[] {
+    const events: FrameEvent[] = [];
+    let i = 0;
+    const n = bytes.length;
+    while (i < n) {
+      switch (this.#state) {
+        case _State.Lead1: {
+          const at = bytes.indexOf(FRAME_LEADING[0], i);
+          if (at < 0) {
+            this.skippedBytes += n - i;
+            i = n;
+          } else {
+            this.skippedBytes += at - i;
+            i = at + 1;
+            this.#state = _State.Lead2;
+          }
+          break;
+        }
+        case _State.Lead2: {
+          const b = bytes[i++]!;
+          if (b === FRAME_LEADING[1]) {
+            this.#state = _State.Header;
+            this.#headerFill = 0;
+          } else if (b !== FRAME_LEADING[0]) {
+            this.skippedBytes += 2;
+            this.#state = _State.Lead1;
+          } else {
+            // 0x12 0x12: the first is garbage, the second may start a frame.
+            this.skippedBytes += 1;
+          }
+          break;
+        }
+        case _State.Header: {
+          const take = Math.min(6 - this.#headerFill, n - i);
+          this.#header.set(bytes.subarray(i, i + take), this.#headerFill);
+          this.#headerFill += take;
+          i += take;
+          if (this.#headerFill === 6) this.#startPayload(events);
+          break;
+        }
+        case _State.Payload: {
+          const take = Math.min(this.#length - this.#fill, n - i);
+          this.#payload.set(bytes.subarray(i, i + take), this.#fill);
+          this.#fill += take;
+          i += take;
+          if (this.#fill === this.#length) {
+            events.push({ kind: "frame", type: this.#type, payload: this.#payload });
+            this.#reset();
+          }
+          break;
+        }
+        case _State.OversizeHead: {
+          const take = Math.min(this.#payload.length - this.#fill, n - i);
+          this.#payload.set(bytes.subarray(i, i + take), this.#fill);
+          this.#fill += take;
+          i += take;
+          if (this.#fill === this.#payload.length) {
+            events.push({
+              kind: "oversize",
+              type: this.#type,
+              length: this.#length,
+              head: this.#payload,
+            });
+            this.#state = _State.Skip;
+          }
+          break;
+        }
+        case _State.Skip: {
+          const take = Math.min(this.#length - this.#fill, n - i);
+          this.#fill += take;
+          i += take;
+          if (this.#fill === this.#length) this.#reset();
+          break;
+        }
+      }
+    }
+    return events;
+  }
+
+  #startPayload(events: FrameEvent[]): void {
+    const view = new DataView(this.#header.buffer);
+    this.#type = view.getUint16(0);
+    this.#length = view.getUint32(2);
+    this.#fill = 0;
+    if (this.#length > this.maxPayload) {
+      this.#payload = new Uint8Array(Math.min(OVERSIZE_HEAD_SIZE, this.#length));
+      this.#state = _State.OversizeHead;
+    } else if (this.#length === 0) {
+      events.push({ kind: "frame", type: this.#type, payload: new Uint8Array(0) });
+      this.#reset();
+    } else {
+      this.#payload = new Uint8Array(this.#length);
+      this.#state = _State.Payload;
+    }
+  }
+
+  #reset(): void {
+    this.#state = _State.Lead1;
+    this.#payload = new Uint8Array(0);
+    this.#fill = 0;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Per-app timers with the semantics of WAMR's `runtime_timer.c`: a fixed number of timers
+ * per app, ids counting up from 1, periodic timers re-armed after each expiry, one-shot
+ * timers going idle. Expiry only reports the id; the app manager turns it into a queued
+ * `on_timer_callback(id)`.
+ *
+ * @module
+ */
+
+import type { Clock, TimerHandle } from "./clock.ts";
+
+/** What `create` returns when the app has no timer left (WAMR's `(uint32)-1`). */
+export const TIMER_ID_INVALID = 0xffffffff;
+/** Timers per app unless the install says otherwise (`DEFAULT_TIMERS_PER_APP`). */
+export const DEFAULT_TIMERS_PER_APP = 20;
+/** The most timers an app may ask for (`MAX_TIMERS_PER_APP`). */
+export const MAX_TIMERS_PER_APP = 30;
+
+/** A timer's state, as {@linkcode AppTimers.get} reports it. */
+export interface TimerInfo {
+  /** The id the app holds. */
+  readonly id: number;
+  /** Milliseconds between arming and expiry. */
+  readonly interval: number;
+  /** Re-armed after each expiry. */
+  readonly periodic: boolean;
+  /** Armed (true) or idle (false). */
+  readonly active: boolean;
+  /** When it expires next (clock time), or undefined when idle. */
+  readonly expiry: number | undefined;
+}
+
+interface _Timer {
+  id: number;
+  interval: number;
+  periodic: boolean;
+  handle: TimerHandle | undefined;
+  expiry: number | undefined;
+}
+
+/**
+ * One app's timer table.
+ *
+ * @example A periodic timer under a manual clock
+ * ```ts
+ * import { ManualClock } from "./clock.ts";
+ * import { AppTimers } from "./timers.ts";
+ * const clock = new ManualClock();
+ * const fired: number[] = [];
+ * const timers = new AppTimers(clock, (id) => fired.push(id));
+ * const id = timers.create(1000, true, true);
+ * clock.advance(3000);
+ * if (id !== 1 || fired.length !== 3) throw new Error("unexpected");
+ * timers.destroyAll();
+ * ```
+ */
+export class AppTimers {
+  /** How many timers the app may hold at once. */
+  readonly limit: number;
+  readonly #clock: Clock;
+  readonly #onExpire: (id: number) => void;
+  readonly #timers = new Map<number, _Timer>();
+  #lastId = 0;
+
+  /**
+   * @param clock where time and timers come from
+   * @param onExpire called with the id each time a timer expires
+   * @param limit timers the app may hold (default 20, clamped to 0..30)
+   */
+  constructor(clock: Clock, onExpire: (id: number) => void, limit = DEFAULT_TIMERS_PER_APP) {
+    this.#clock = clock;
+    this.#onExpire = onExpire;
+    this.limit = Math.max(0, Math.min(MAX_TIMERS_PER_APP, Math.trunc(limit) || 0));
+  }
+
+  /** Number of timers the app holds (active or idle). */
+  get size(): number {
+    return this.#timers.size;
+  }
+
+  /**
+   * Creates a timer (`wasm_create_timer`).
+   *
+   * @param interval milliseconds (negative counts as 0)
+   * @param periodic re-arm after each expiry
+   * @param autoStart arm now; otherwise it starts idle until `restart`
+   * @returns the new id (≥ 1), or {@linkcode TIMER_ID_INVALID} when the limit is reached
+   */
+  create(interval: number, periodic: boolean, autoStart: boolean): number {
+    if (this.#timers.size >= this.limit) return TIMER_ID_INVALID;
+    // Ids wrap like WAMR's u32 counter (which then hands out 0); skip any still held.
+    let id = this.#lastId;
+    do id = _nextId(id); while (this.#timers.has(id));
+    this.#lastId = id;
+    const timer: _Timer = {
+      id,
+      interval: _ms(interval),
+      periodic,
+      handle: undefined,
+      expiry: undefined,
+    };
+    this.#timers.set(id, timer);
+    if (autoStart) this.#arm(timer);
+    return id;
+  }
+
+  /**
+   * Stops a timer; it stays allocated, idle (`wasm_timer_cancel`).
+   *
+   * @param id the timer
+   * @returns true when it was active (WAMR's `sys_timer_cancel`)
+   */
+  cancel(id: number): boolean {
+    const timer = this.#timers.get(id >>> 0);
+    if (!timer) return false;
+    const wasActive = timer.handle !== undefined;
+    this.#disarm(timer);
+    return wasActive;
+  }
+
+  /**
+   * Re-arms a timer from now (`wasm_timer_restart`).
+   *
+   * @param id the timer
+   * @param interval the new interval, used only when > 0
+   * @returns false when there is no such timer
+   */
+  restart(id: number, interval: number): boolean {
+    const timer = this.#timers.get(id >>> 0);
+    if (!timer) return false;
+    this.#disarm(timer);
+    if (interval > 0) timer.interval = _ms(interval);
+    this.#arm(timer);
+    return true;
+  }
+
+  /**
+   * Frees a timer (`wasm_timer_destroy`); its slot can be reused.
+   *
+   * @param id the timer
+   * @returns false when there is no such timer
+   */
+  destroy(id: number): boolean {
+    const timer = this.#timers.get(id >>> 0);
+    if (!timer) return false;
+    this.#disarm(timer);
+    this.#timers.delete(timer.id);
+    return true;
+  }
+
+  /** Frees every timer (uninstall). */
+  destroyAll(): void {
+    for (const timer of this.#timers.values()) this.#disarm(timer);
+    this.#timers.clear();
+  }
+
+  /**
+   * A timer's state.
+   *
+   * @param id the timer
+   * @returns its state, or undefined when there is no such timer
+   */
+  get(id: number): TimerInfo | undefined {
+    const t = this.#timers.get(id >>> 0);
+    if (!t) return undefined;
+    return {
+      id: t.id,
+      interval: t.interval,
+      periodic: t.periodic,
+      active: t.handle !== undefined,
+      expiry: t.expiry,
+    };
+  }
+
+  /** Every timer's state, by id. */
+  list(): TimerInfo[] {
+    return [...this.#timers.keys()].sort((a, b) => a - b).map((id) => this.get(id)!);
+  }
+
+  #arm(timer: _Timer): void {
+    // A periodic timer of 0 ms would fire forever within one instant: 1 ms is its floor.
+    const delay = timer.periodic ? Math.max(1, timer.interval) : timer.interval;
+    timer.expiry = this.#clock.now() + delay;
+    timer.handle = this.#clock.setTimer(delay, () => this.#expire(timer));
+  }
+
+  #disarm(timer: _Timer): void {
+    if (timer.handle !== undefined) this.#clock.clearTimer(timer.handle);
+    timer.handle = undefined;
+    timer.expiry = undefined;
+  }
+
+  #expire(timer: _Timer): void {
+    timer.handle = undefined;
+    timer.expiry = undefined;
+    // WAMR posts the expiry first and re-arms after, from the time it handles the expiry.
+    if (timer.periodic) this.#arm(timer);
+    this.#onExpire(timer.id);
+  }
+}
+
+function _ms(interval: number): number {
+  return Math.max(0, Math.trunc(interval) || 0);
+}
+
+function _nextId(id: number): number {
+  const next = (id + 1) >>> 0;
+  return next === TIMER_ID_INVALID ? 0 : next;
+}

@@ -1,0 +1,517 @@
+/**
+ * A programmatic host for a micro-runtime (or WAMR) app manager: install, uninstall and
+ * query apps, send requests and subscribe to events over the host link, with the same
+ * packets WAMR's `host_tool` sends.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_MAX_PAYLOAD,
+  encodeFrame,
+  FrameParser,
+  HostMessageType,
+} from "../core/host_link.ts";
+import {
+  Action,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  FMT_APP_RAW_BINARY,
+  FMT_ATTR_CONTAINER,
+} from "../core/packet.ts";
+import { AttrContainer, decode, encodeLikeWamr } from "./attr_container.ts";
+
+/** A byte stream pair the link runs over: a TCP connection, a serial device, a child's stdio. */
+export interface HostTransport {
+  /** Bytes from the peer. */
+  readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer. */
+  writable: WritableStream<Uint8Array>;
+  /** Closes both directions; called once by {@linkcode HostClient.close}. */
+  close?(): void;
+}
+
+/** Options for {@linkcode HostClient}. */
+export interface HostClientOptions {
+  /** Milliseconds to wait for each response. Default 5000 (host_tool's `-t` default). */
+  timeout?: number;
+  /** Largest frame payload accepted from the runtime. Default 1 MiB. */
+  maxPayload?: number;
+}
+
+/** Where {@linkcode HostClient.connect} connects. */
+export interface HostConnectOptions extends HostClientOptions {
+  /** Server address. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Server port. Default 8888. */
+  port?: number;
+}
+
+/** A response from the runtime. */
+export interface HostResponse {
+  /** Status code (65 created, 66 deleted, 69 content, 160 error…). */
+  status: number;
+  /** Payload format (99 attr_container). */
+  fmt: number;
+  /** The request's message id. */
+  mid: number;
+  /** Raw payload bytes, `undefined` when there are none. */
+  payload: Uint8Array | undefined;
+  /** The payload decoded, when fmt is 99 and it decodes. */
+  container: AttrContainer | undefined;
+}
+
+/** An event the runtime sent to the host. */
+export interface HostEvent {
+  /** Event URL as published (`alert/overheat`). */
+  url: string;
+  /** Payload format. */
+  fmt: number;
+  /** Message id chosen by the publisher. */
+  mid: number;
+  /** Raw payload bytes, `undefined` when there are none. */
+  payload: Uint8Array | undefined;
+  /** The payload decoded, when fmt is 99 and it decodes. */
+  container: AttrContainer | undefined;
+}
+
+/** Receives events. */
+export type HostEventListener = (event: HostEvent) => void;
+
+/** Install options, appended to the URL as host_tool does (`&type=`, `&heap=`, …). */
+export interface InstallOptions {
+  /** Module type: `wasm` (the runtime's default), `jeff`, `wasmlib`. */
+  type?: string;
+  /** App heap size in bytes. */
+  heap?: number;
+  /** Number of timers. */
+  timers?: number;
+  /** Watchdog interval in milliseconds (sent as `wd`). */
+  watchdog?: number;
+}
+
+/** Options for a single request. */
+export interface RequestOptions {
+  /** Payload format. Default 99 for containers and for no payload, 0 for raw bytes. */
+  fmt?: number;
+  /** Milliseconds to wait. Default: the client's timeout. */
+  timeout?: number;
+}
+
+/** Request methods by name, as host_tool's `-A` takes them. */
+export type ActionName = "GET" | "PUT" | "POST" | "DELETE";
+
+function _decodeContainer(fmt: number, payload: Uint8Array | undefined): AttrContainer | undefined {
+  if (fmt !== FMT_ATTR_CONTAINER || payload === undefined) return undefined;
+  try {
+    return decode(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The URL host_tool's `-s` subscribes with: `/event` + url when url starts with `/`, else
+ * `/event/` + url.
+ *
+ * @param url the event URL as the user wrote it
+ * @returns the request URL
+ *
+ * @example
+ * ```ts
+ * import { subscribeUrl } from "./host_client.ts";
+ * if (subscribeUrl("/alert/overheat") !== "/event/alert/overheat") throw new Error("unexpected");
+ * ```
+ */
+export function subscribeUrl(url: string): string {
+  return url.startsWith("/") ? "/event" + url : "/event/" + url;
+}
+
+/**
+ * The event URL the runtime registers for a subscription made with `url`: the part after
+ * `/event/` of {@linkcode subscribeUrl}, so `/alert/overheat` becomes `alert/overheat`.
+ *
+ * @param url the event URL as the user wrote it
+ * @returns the URL events will carry
+ *
+ * @example
+ * ```ts
+ * import { eventKey } from "./host_client.ts";
+ * if (eventKey("/alert/overheat") !== "alert/overheat") throw new Error("unexpected");
+ * ```
+ */
+export function eventKey(url: string): string {
+  return url.startsWith("/") ? url.slice(1) : url;
+}
+
+/**
+ * Builds the install URL host_tool sends: `/applet?name=N[&type=T][&heap=H][&timers=M][&wd=W]`.
+ *
+ * @param name app name
+ * @param options install options
+ * @returns the URL
+ *
+ * @example
+ * ```ts
+ * import { installUrl } from "./host_client.ts";
+ * if (installUrl("a", { heap: 8192 }) !== "/applet?name=a&heap=8192") throw new Error("unexpected");
+ * ```
+ */
+export function installUrl(name: string, options: InstallOptions = {}): string {
+  let url = `/applet?name=${name}`;
+  if (options.type !== undefined) url += `&type=${options.type}`;
+  if (options.heap !== undefined) url += `&heap=${options.heap}`;
+  if (options.timers !== undefined) url += `&timers=${options.timers}`;
+  if (options.watchdog !== undefined) url += `&wd=${options.watchdog}`;
+  return url;
+}
+
+function _randomMid(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+interface _Pending {
+  resolve: (response: HostResponse) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A connection to a runtime's host link. Requests are correlated with their responses by
+ * message id; events go to the listeners subscribed to their URL and to
+ * {@linkcode HostClient.onEvent} listeners.
+ *
+ * @example Query the apps of a running `serve`
+ * ```ts ignore
+ * import { HostClient } from "./host_client.ts";
+ * const client = await HostClient.connect({ hostname: "127.0.0.1", port: 8888 });
+ * const res = await client.query();
+ * console.log(res.status, res.container?.get("num")?.value);
+ * client.close();
+ * ```
+ */
+export class HostClient {
+  /** Milliseconds to wait for each response. */
+  readonly timeout: number;
+  #transport: HostTransport;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #parser: FrameParser;
+  #pending = new Map<number, _Pending>();
+  #listeners = new Map<string, Set<HostEventListener>>();
+  #anyListeners = new Set<HostEventListener>();
+  #nextMid = _randomMid();
+  #closed = false;
+  #done: Promise<void>;
+
+  /**
+   * Runs the link over any byte stream pair. {@linkcode HostClient.connect} is the TCP
+   * shortcut.
+   *
+   * @param transport the streams
+   * @param options timeout and payload limit
+   */
+  constructor(transport: HostTransport, options: HostClientOptions = {}) {
+    this.timeout = options.timeout ?? 5000;
+    this.#transport = transport;
+    this.#writer = transport.writable.getWriter();
+    this.#parser = new FrameParser({ maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
+    this.#done = this.#readLoop();
+  }
+
+  /**
+   * Connects over TCP.
+   *
+   * @param options address, port (default 127.0.0.1:8888), timeout
+   * @returns the connected client
+   *
+   * @example Connect and close
+   * ```ts ignore
+   * import { HostClient } from "./host_client.ts";
+   * const client = await HostClient.connect({ port: 8888 });
+   * client.close();
+   * ```
+   */
+  static async connect(options: HostConnectOptions = {}): Promise<HostClient> {
+    const conn = await Deno.connect({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 8888,
+    });
+    conn.setNoDelay(true);
+    return new HostClient({
+      readable: conn.readable,
+      writable: conn.writable,
+      close: () => conn.close(),
+    }, options);
+  }
+
+  /** Resolves when the connection has ended (closed by either side). */
+  get closed(): Promise<void> {
+    return this.#done;
+  }
+
+  /**
+   * Installs an app: a type-4 frame carrying PUT `/applet?name=…` with fmt 98 and the
+   * module bytes, as host_tool sends it.
+   *
+   * @param name app name
+   * @param wasm the module bytes
+   * @param options heap, timers, watchdog, type, and the response timeout
+   * @returns the response (65 on success, 160 with an error message otherwise)
+   */
+  install(
+    name: string,
+    wasm: Uint8Array,
+    options: InstallOptions & { timeout?: number } = {},
+  ): Promise<HostResponse> {
+    return this.send(
+      HostMessageType.INSTALL,
+      Action.PUT,
+      installUrl(name, options),
+      FMT_APP_RAW_BINARY,
+      wasm,
+      options.timeout,
+    );
+  }
+
+  /**
+   * Uninstalls an app: DELETE `/applet?name=N[&type=T]`.
+   *
+   * @param name app name
+   * @param options module type
+   * @returns the response (66 on success)
+   */
+  uninstall(
+    name: string,
+    options: { type?: string; timeout?: number } = {},
+  ): Promise<HostResponse> {
+    const url = `/applet?name=${name}` +
+      (options.type !== undefined ? `&type=${options.type}` : "");
+    return this.send(
+      HostMessageType.REQUEST,
+      Action.DELETE,
+      url,
+      FMT_ATTR_CONTAINER,
+      undefined,
+      options.timeout,
+    );
+  }
+
+  /**
+   * Queries all apps, or one by name: GET `/applet[?name=N]`.
+   *
+   * @param name app name; all apps when omitted
+   * @returns the response (69 with an "Applets Info" container)
+   */
+  query(name?: string): Promise<HostResponse> {
+    const url = name === undefined ? "/applet" : `/applet?name=${name}`;
+    return this.send(HostMessageType.REQUEST, Action.GET, url, FMT_ATTR_CONTAINER, undefined);
+  }
+
+  /**
+   * Sends a request to the runtime: an app resource, `/app/<name>/…`, or the manager.
+   *
+   * @param url the request URL
+   * @param action method name or action code
+   * @param payload an attr_container (sent as a C app would hold it, fmt 99) or raw bytes
+   * @param options fmt and timeout
+   * @returns the response
+   */
+  request(
+    url: string,
+    action: ActionName | number,
+    payload?: AttrContainer | Uint8Array,
+    options: RequestOptions = {},
+  ): Promise<HostResponse> {
+    const code = typeof action === "number" ? action : Action[action];
+    if (code === undefined) throw new TypeError(`Unknown action "${String(action)}"`);
+    let bytes: Uint8Array | undefined;
+    let fmt = options.fmt;
+    if (payload instanceof AttrContainer) {
+      bytes = encodeLikeWamr(payload);
+      fmt ??= FMT_ATTR_CONTAINER;
+    } else {
+      bytes = payload;
+      fmt ??= payload === undefined ? FMT_ATTR_CONTAINER : 0;
+    }
+    return this.send(HostMessageType.REQUEST, code, url, fmt, bytes, options.timeout);
+  }
+
+  /**
+   * Subscribes to an event (PUT `/event/<url>`) and delivers it to `listener`. The runtime
+   * registers the URL without a leading `/`, and events carry that form.
+   *
+   * @param url event URL, with or without the leading `/`
+   * @param listener called for each event
+   * @returns the response (69)
+   */
+  async subscribe(url: string, listener: HostEventListener): Promise<HostResponse> {
+    const key = eventKey(url);
+    let set = this.#listeners.get(key);
+    if (!set) this.#listeners.set(key, set = new Set());
+    set.add(listener);
+    try {
+      return await this.request(subscribeUrl(url), Action.PUT);
+    } catch (error) {
+      set.delete(listener);
+      throw error;
+    }
+  }
+
+  /**
+   * Unsubscribes (DELETE `/event/<url>`) and drops the URL's listeners. Unlike host_tool's
+   * `-d`, a leading `/` is not doubled, so the subscription is really removed.
+   *
+   * @param url event URL as given to {@linkcode HostClient.subscribe}
+   * @returns the response (69)
+   */
+  unsubscribe(url: string): Promise<HostResponse> {
+    this.#listeners.delete(eventKey(url));
+    return this.request(subscribeUrl(url), Action.DELETE);
+  }
+
+  /**
+   * Receives every event, subscribed through this client or not.
+   *
+   * @param listener called for each event
+   * @returns a function that removes the listener
+   */
+  onEvent(listener: HostEventListener): () => void {
+    this.#anyListeners.add(listener);
+    return () => this.#anyListeners.delete(listener);
+  }
+
+  /**
+   * Sends a request packet in a frame of the given type and waits for its response. The
+   * lowest-level call; the others build their packets with it.
+   *
+   * @param type frame type (2 request, 4 install)
+   * @param action action code
+   * @param url request URL
+   * @param fmt payload format
+   * @param payload payload bytes
+   * @param timeout milliseconds to wait; default the client's timeout
+   * @param mid message id; default the next one of this client
+   * @returns the response
+   * @throws {Deno.errors.TimedOut} when no response arrives in time
+   * @throws {Deno.errors.ConnectionReset} when the connection ends first
+   */
+  send(
+    type: number,
+    action: number,
+    url: string,
+    fmt: number,
+    payload: Uint8Array | undefined,
+    timeout: number = this.timeout,
+    mid?: number,
+  ): Promise<HostResponse> {
+    if (this.#closed) return Promise.reject(new Deno.errors.ConnectionReset("Client is closed"));
+    const id = mid ?? this.#allocMid();
+    const packet = encodeRequest({ action, fmt, mid: id, sender: 0, url, payload });
+    const { promise, resolve, reject } = Promise.withResolvers<HostResponse>();
+    const timer = setTimeout(() => {
+      this.#pending.delete(id);
+      reject(new Deno.errors.TimedOut(`No response to mid ${id} within ${timeout} ms`));
+    }, timeout);
+    this.#pending.set(id, { resolve, reject, timer });
+    this.#writer.write(encodeFrame(type, packet)).catch((error: unknown) => {
+      const entry = this.#pending.get(id);
+      if (!entry) return;
+      clearTimeout(entry.timer);
+      this.#pending.delete(id);
+      reject(new Deno.errors.ConnectionReset(`Cannot send mid ${id}: ${String(error)}`));
+    });
+    return promise;
+  }
+
+  /**
+   * Writes raw bytes to the link, for tests and tools that need to send something malformed.
+   *
+   * @param bytes the bytes, sent as they are
+   * @returns when they are handed to the transport
+   */
+  async sendRaw(bytes: Uint8Array): Promise<void> {
+    await this.#writer.write(bytes);
+  }
+
+  /** Closes the connection; pending requests fail with `ConnectionReset`. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#transport.close?.();
+    } catch {
+      // Already closed by the peer.
+    }
+    this.#failPending("Client closed");
+  }
+
+  #allocMid(): number {
+    let mid = this.#nextMid;
+    while (this.#pending.has(mid)) mid = (mid + 1) >>> 0;
+    this.#nextMid = (mid + 1) >>> 0;
+    return mid;
+  }
+
+  #failPending(why: string): void {
+    for (const [mid, entry] of this.#pending) {
+      clearTimeout(entry.timer);
+      entry.reject(new Deno.errors.ConnectionReset(`${why} before the response to mid ${mid}`));
+    }
+    this.#pending.clear();
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      for await (const chunk of this.#transport.readable) {
+        for (const event of this.#parser.push(chunk)) {
+          if (event.kind === "frame") this.#onFrame(event.type, event.payload);
+        }
+      }
+    } catch {
+      // A reset or a local close ends the loop like EOF does.
+    } finally {
+      this.#closed = true;
+      this.#failPending("Connection closed");
+    }
+  }
+
+  #onFrame(type: number, payload: Uint8Array): void {
+    if (type === HostMessageType.RESPONSE) {
+      let res;
+      try {
+        res = decodeResponse(payload);
+      } catch {
+        return;
+      }
+      const entry = this.#pending.get(res.mid);
+      // host_tool ignores responses whose mid is not the one it sent; so does this.
+      if (!entry) return;
+      this.#pending.delete(res.mid);
+      clearTimeout(entry.timer);
+      entry.resolve({
+        status: res.status,
+        fmt: res.fmt,
+        mid: res.mid,
+        payload: res.payload,
+        container: _decodeContainer(res.fmt, res.payload),
+      });
+    } else if (type === HostMessageType.REQUEST) {
+      let req;
+      try {
+        req = decodeRequest(payload);
+      } catch {
+        return;
+      }
+      const event: HostEvent = {
+        url: req.url,
+        fmt: req.fmt,
+        mid: req.mid,
+        payload: req.payload,
+        container: _decodeContainer(req.fmt, req.payload),
+      };
+      for (const listener of this.#anyListeners) listener(event);
+      for (const listener of this.#listeners.get(req.url) ?? []) listener(event);
+    }
+  }
+}
