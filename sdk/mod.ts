@@ -22,6 +22,7 @@
  */
 
 export {
+  defineConfigurableLibrary,
   defineNativeLibrary,
   isNativeLibrary,
   native,
@@ -34,6 +35,7 @@ export {
   type NativeSymbol,
   type NativeSymbolOptions,
   type NativeSymbols,
+  type PluginOptions,
 } from "../core/native.ts";
 export {
   parseSignature,
@@ -62,3 +64,20 @@ export {
   padNumber,
 } from "../core/c_format.ts";
 export type { AppInstance } from "../core/instance.ts";
+export type { PluginOptionValue } from "../core/native.ts";
+export * from "./framework.ts";
+export {
+  ATTR_TYPE,
+  AttrContainer,
+  type AttrType,
+  type AttrValue,
+  decode as decodeAttrContainer,
+  dump as dumpAttrContainer,
+  encode as encodeAttrContainer,
+  encodeLikeWamr,
+  formatHostToolJSON,
+  fromJSON as attrContainerFromJSON,
+  SEED_ATTR_TYPE,
+  toJSON as attrContainerToJSON,
+} from "./attr_container.ts";
+export type { AppFramework, AppMessage, Clock, TimerHandle } from "./framework.ts";
