@@ -331,6 +331,13 @@ async function* _stdinLines(): AsyncIterable<string> {
  * @returns the exit status
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
+  if (argv[0] === "serve") {
+    return (await import("./serve_command.ts")).runServe(argv.slice(1), options);
+  }
+  if (argv[0] === "host") {
+    const { runHostTool } = await import("./host_command.ts");
+    return runHostTool(argv.slice(1), options.stderr ? { stderr: options.stderr } : {});
+  }
   const encoder = new TextEncoder();
   const writeOut = options.stdout ??
     ((b: Uint8Array) => {

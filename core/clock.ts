@@ -7,7 +7,7 @@
  */
 
 /** An opaque handle returned by {@linkcode Clock.setTimer}. */
-export type TimerHandle = number;
+export type TimerHandle = unknown;
 
 /** Time and one-shot timers, in milliseconds. */
 export interface Clock {
@@ -53,7 +53,7 @@ export const realClock: Clock = {
     return setTimeout(fn, Math.min(0x7fffffff, Math.max(0, ms)));
   },
   clearTimer(handle: TimerHandle): void {
-    clearTimeout(handle);
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
 };
 
@@ -85,7 +85,7 @@ interface _Pending {
 export class ManualClock implements Clock {
   #now: number;
   #seq = 0;
-  readonly #pending = new Map<TimerHandle, _Pending>();
+  readonly #pending = new Map<unknown, _Pending>();
 
   /** @param start the initial time in milliseconds (default 0) */
   constructor(start = 0) {
@@ -96,7 +96,7 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
-  setTimer(ms: number, fn: () => void): TimerHandle {
+  setTimer(ms: number, fn: () => void): number {
     const handle = ++this.#seq;
     this.#pending.set(handle, { due: this.#now + Math.max(0, ms), seq: handle, fn });
     return handle;
@@ -125,7 +125,7 @@ export class ManualClock implements Clock {
     const target = this.#now + ms;
     let fired = 0;
     for (;;) {
-      let next: [TimerHandle, _Pending] | undefined;
+      let next: [unknown, _Pending] | undefined;
       for (const entry of this.#pending) {
         const p = entry[1];
         if (p.due > target) continue;

@@ -270,3 +270,13 @@ export class FrameParser {
     this.#fill = 0;
   }
 }
+
+/** A byte stream pair a host link runs over: a TCP connection, a serial device, stdio. */
+export interface HostTransport {
+  /** Bytes from the peer. */
+  readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer. */
+  writable: WritableStream<Uint8Array>;
+  /** Closes both directions; called once when the link ends. */
+  close?(): void;
+}

@@ -81,6 +81,14 @@ export const FRAMEWORK_NATIVES: readonly string[] = [
   "wasm_get_sys_tick_ms",
 ];
 
+/** The sensor natives (module `env`) the SDK's sensor library imports. */
+export const SENSOR_NATIVES: readonly string[] = [
+  "wasm_sensor_open",
+  "wasm_sensor_config",
+  "wasm_sensor_config_with_attr_container",
+  "wasm_sensor_close",
+];
+
 function _frameworkApp(dir: string, name: string): Example {
   return {
     dir,
@@ -135,6 +143,33 @@ export const EXAMPLES: readonly Example[] = [
   _frameworkApp("event_subscriber", "event_subscriber"),
   _frameworkApp("room_temp", "room_temp_service"),
   _frameworkApp("room_temp_client", "room_temp_client"),
+  {
+    ..._frameworkApp("sensor", "sensor"),
+    extraImports: [...FRAMEWORK_NATIVES, ...SENSOR_NATIVES],
+    sdkSources: [...SDK_SOURCES, "sdk/c/src/sensor/sensor.c"],
+    callbacks: [...FRAMEWORK_CALLBACKS, "on_sensor_event"],
+  },
+  {
+    dir: "gui",
+    name: "gui",
+    main: false,
+    functions: ["gui_init", "gui_tick"],
+    extraImports: [
+      "display_init",
+      "display_flush",
+      "display_fill",
+      "display_map",
+      "display_vdb_write",
+      "display_input_read",
+    ],
+  },
+  {
+    dir: "thermostat",
+    name: "thermostat_app",
+    main: true,
+    functions: [],
+    extraImports: ["thermo_get", "thermo_set_target", "thermo_label"],
+  },
 ];
 
 /** The compiler the examples are built and checked with. */

@@ -11,6 +11,7 @@ import {
   encodeFrame,
   FrameParser,
   HostMessageType,
+  type HostTransport,
 } from "../core/host_link.ts";
 import {
   Action,
@@ -22,15 +23,7 @@ import {
 } from "../core/packet.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "./attr_container.ts";
 
-/** A byte stream pair the link runs over: a TCP connection, a serial device, a child's stdio. */
-export interface HostTransport {
-  /** Bytes from the peer. */
-  readable: ReadableStream<Uint8Array>;
-  /** Bytes to the peer. */
-  writable: WritableStream<Uint8Array>;
-  /** Closes both directions; called once by {@linkcode HostClient.close}. */
-  close?(): void;
-}
+export type { HostTransport };
 
 /** Options for {@linkcode HostClient}. */
 export interface HostClientOptions {
@@ -196,6 +189,7 @@ export class HostClient {
   readonly timeout: number;
   #transport: HostTransport;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
   #parser: FrameParser;
   #pending = new Map<number, _Pending>();
   #listeners = new Map<string, Set<HostEventListener>>();
@@ -215,6 +209,7 @@ export class HostClient {
     this.timeout = options.timeout ?? 5000;
     this.#transport = transport;
     this.#writer = transport.writable.getWriter();
+    this.#reader = transport.readable.getReader();
     this.#parser = new FrameParser({ maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.#done = this.#readLoop();
   }
@@ -438,10 +433,15 @@ export class HostClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#transport.close?.();
-    } catch {
-      // Already closed by the peer.
+    if (this.#transport.close) {
+      try {
+        this.#transport.close();
+      } catch {
+        // Already closed by the peer.
+      }
+    } else {
+      this.#reader.cancel().catch(() => {});
+      this.#writer.close().catch(() => {});
     }
     this.#failPending("Client closed");
   }
@@ -463,8 +463,10 @@ export class HostClient {
 
   async #readLoop(): Promise<void> {
     try {
-      for await (const chunk of this.#transport.readable) {
-        for (const event of this.#parser.push(chunk)) {
+      while (true) {
+        const { value, done } = await this.#reader.read();
+        if (done) break;
+        for (const event of this.#parser.push(value)) {
           if (event.kind === "frame") this.#onFrame(event.type, event.payload);
         }
       }

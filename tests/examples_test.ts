@@ -6,9 +6,14 @@ import {
   clangAvailable,
   EXAMPLES,
   expectedExports,
+  FRAMEWORK_CALLBACKS,
+  FRAMEWORK_NATIVES,
+  SDK_SOURCES,
   sourcePath,
   wasmPath,
 } from "../examples/build.ts";
+import { AttrContainer, decode, encodeLikeWamr } from "../sdk/attr_container.ts";
+import { type CApp, loadCApp } from "./_c_app.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HAS_CLANG = await clangAvailable();
@@ -218,4 +223,238 @@ Deno.test("examples: traps exports each trap in the promised way", async () => {
   assert.deepEqual(strlenArg, memory.length - 1);
   assert.deepEqual(memory[strlenArg], "x".charCodeAt(0));
   assert.deepEqual(call("__main_argc_argv", 0, 0), 0);
+});
+
+Deno.test("examples: SDK_SOURCES lists every sdk/c/src/*.c, sorted", async () => {
+  const onDisk: string[] = [];
+  for await (const file of Deno.readDir(join(ROOT, "sdk/c/src"))) {
+    if (file.name.endsWith(".c")) onDisk.push(`sdk/c/src/${file.name}`);
+  }
+  assert.deepEqual([...SDK_SOURCES], onDisk.sort());
+});
+
+// The framework natives each app-framework example imports: what its code can reach.
+const FRAMEWORK_IMPORTS: Record<string, string[]> = {
+  // Every app can answer a request for an unknown URL (4.04) and can own timers.
+  timer: ["wasm_create_timer", "wasm_response_send", "wasm_timer_restart"],
+  request_handler: ["wasm_register_resource", "wasm_response_send", "wasm_sub_event"],
+  request_sender: ["wasm_create_timer", "wasm_post_request", "wasm_response_send"],
+  event_publisher: ["wasm_create_timer", "wasm_post_request", "wasm_response_send"],
+  event_subscriber: ["wasm_register_resource", "wasm_response_send", "wasm_sub_event"],
+  room_temp_service: ["wasm_register_resource", "wasm_response_send", "wasm_sub_event"],
+  room_temp_client: ["wasm_create_timer", "wasm_post_request", "wasm_response_send"],
+};
+
+Deno.test("examples: app-framework apps export the callbacks and import framework natives", async () => {
+  const framework = EXAMPLES.filter((e) => e.callbacks !== undefined);
+  assert.deepEqual(framework.map((e) => e.name).sort(), Object.keys(FRAMEWORK_IMPORTS).sort());
+  const natives = new Set(FRAMEWORK_NATIVES);
+  for (const example of framework) {
+    const where = wasmPath(example);
+    const module = new WebAssembly.Module(await Deno.readFile(join(ROOT, where)));
+    const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+    for (const name of FRAMEWORK_CALLBACKS) assert(exports.includes(name), `${where}: ${name}`);
+    const imported = WebAssembly.Module.imports(module).map((i) => i.name);
+    for (const name of FRAMEWORK_IMPORTS[example.name]!) {
+      assert(imported.includes(name), `${where} should import "${name}"`);
+    }
+    for (const name of imported) {
+      assert(LIBC_NATIVES.has(name) || natives.has(name), `${where} imports "${name}"`);
+    }
+  }
+});
+
+async function loadExample(name: string): Promise<CApp> {
+  return await loadCApp(await readExample(name));
+}
+
+const ID_HOST = 0xfffffffd;
+
+// A request packet (big-endian, 18-byte header, URL with its NUL, payload).
+function requestPacket(
+  action: number,
+  url: string,
+  mid: number,
+  payload: Uint8Array = new Uint8Array(),
+  fmt = 0,
+  sender = ID_HOST,
+): Uint8Array {
+  const urlBytes = new TextEncoder().encode(`${url}\0`);
+  const out = new Uint8Array(18 + urlBytes.length + payload.length);
+  const view = new DataView(out.buffer);
+  out[0] = 1;
+  out[1] = action;
+  view.setUint16(2, fmt);
+  view.setUint32(4, mid);
+  view.setUint32(8, sender);
+  view.setUint16(12, urlBytes.length);
+  view.setUint32(14, payload.length);
+  out.set(urlBytes, 18);
+  out.set(payload, 18 + urlBytes.length);
+  return out;
+}
+
+function responsePacket(status: number, mid: number, payload: Uint8Array, fmt: number): Uint8Array {
+  const out = new Uint8Array(16 + payload.length);
+  const view = new DataView(out.buffer);
+  out[0] = 1;
+  out[1] = status;
+  view.setUint16(2, fmt);
+  view.setUint32(4, mid);
+  view.setUint32(8, 1);
+  view.setUint32(12, payload.length);
+  out.set(payload, 16);
+  return out;
+}
+
+// The response header fields and payload of a packet the app sent.
+function parseResponse(bytes: Uint8Array): [number, number, number, number, Uint8Array] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  assert.deepEqual(bytes[0], 1);
+  assert.deepEqual(view.getUint32(12), bytes.length - 16);
+  return [bytes[1]!, view.getUint16(2), view.getUint32(4), view.getUint32(8), bytes.subarray(16)];
+}
+
+function deliver(app: CApp, callback: string, packet: Uint8Array): void {
+  app.call(callback, app.put(packet), packet.length);
+}
+
+function sent(app: CApp, name: string): Uint8Array[] {
+  return app.calls.filter((c) => c.name === name).map((c) => c.bytes!);
+}
+
+Deno.test("examples: timer prints 'Timer update <n>' from 0 on each expiry", async () => {
+  const app = await loadExample("timer");
+  app.call("on_init");
+  assert.deepEqual(app.calls.map((c) => [c.name, ...c.args]), [
+    ["wasm_create_timer", 1000, 1, 0],
+    ["wasm_timer_restart", 1, 1000],
+  ]);
+  for (let i = 0; i < 3; i++) app.call("on_timer_callback", 1);
+  app.call("on_timer_callback", 99); // not its timer: ignored
+  assert.deepEqual(app.takeOutput(), "Timer update 0\nTimer update 1\nTimer update 2\n");
+});
+
+Deno.test("examples: request_handler answers /url1 with key1/key2 and /url2 with 66", async () => {
+  const app = await loadExample("request_handler");
+  app.call("on_init");
+  assert.deepEqual(app.calls.map((c) => c.text), ["/url1", "/url2"]);
+
+  deliver(app, "on_request", requestPacket(1, "/url1", 7));
+  assert.deepEqual(app.takeOutput(), "[resp] ### user resource 1 handler called\n");
+  const [status, fmt, mid, receiver, payload] = parseResponse(sent(app, "wasm_response_send")[0]!);
+  assert.deepEqual([status, fmt, mid, receiver], [69, 99, 7, ID_HOST]);
+  // Tag "wasm app response payload" (26 with NUL): T = 6 + 26 + 100, as WAMR's 134 bytes.
+  assert.deepEqual(payload.length, 134);
+  const container = decode(payload);
+  assert.deepEqual(container.tag, "wasm app response payload");
+  assert.deepEqual(container.get("key1")?.value, "value1");
+  assert.deepEqual(container.get("key2")?.value, "value2");
+
+  deliver(app, "on_request", requestPacket(4, "/url2", 8));
+  assert.deepEqual(app.takeOutput(), "### user resource 2 handler called\n");
+  assert.deepEqual(parseResponse(sent(app, "wasm_response_send")[1]!).slice(0, 4), [
+    66,
+    0,
+    8,
+    ID_HOST,
+  ]);
+
+  // A URL nobody registered gets 4.04 (WAMR's library stays silent and the sender times out).
+  deliver(app, "on_request", requestPacket(1, "/url1x", 9));
+  assert.deepEqual(parseResponse(sent(app, "wasm_response_send")[2]!).slice(0, 3), [132, 0, 9]);
+  assert.deepEqual(app.takeOutput(), "");
+});
+
+Deno.test("examples: request_sender prints the response, then the timeout of the other", async () => {
+  const app = await loadExample("request_sender");
+  app.now = 1000;
+  app.call("on_init");
+  const posted = sent(app, "wasm_post_request");
+  // The app leaves sender 0; the runtime fills in its id.
+  assert.deepEqual(posted, [
+    requestPacket(3, "/app/request_handler/url1", 1, undefined, 0, 0),
+    requestPacket(3, "url1", 2, undefined, 0, 0),
+  ]);
+  // One shared one-shot timer, armed once for 5000 ms.
+  const timers = app.calls.filter((c) => c.name.includes("timer"));
+  assert.deepEqual(timers.map((c) => [c.name, ...c.args]), [
+    ["wasm_create_timer", 5000, 0, 0],
+    ["wasm_timer_restart", 1, 5000],
+  ]);
+
+  const payload = encodeLikeWamr(new AttrContainer("wasm app response payload").setInt("n", 1));
+  deliver(app, "on_response", responsePacket(69, 1, payload, 99));
+  const lines = app.takeOutput().split("\n");
+  assert.match(
+    lines[0]!,
+    /^\[req\] response handler called mid:1, status:69, fmt:99, payload:0x[0-9a-f]+, len:134, tag:a request to target app$/,
+  );
+  assert.deepEqual(lines.slice(1), [
+    "[req] dump the response payload:",
+    "Attribute container dump:",
+    "Tag: wasm app response payload",
+    "Attribute list:",
+    "  key: n, type: int, value: 0x1",
+    "",
+    "",
+  ]);
+
+  app.now = 6000;
+  app.call("on_timer_callback", 1);
+  assert.deepEqual(app.takeOutput(), "[req] request timeout!\n");
+  // A response after the timeout is dropped.
+  deliver(app, "on_response", responsePacket(69, 2, new Uint8Array(), 0));
+  assert.deepEqual(app.takeOutput(), "");
+});
+
+Deno.test("examples: event_publisher publishes alert/overheat every timer expiry", async () => {
+  const app = await loadExample("event_publisher");
+  app.call("on_init");
+  app.call("on_timer_callback", 1);
+  app.call("on_timer_callback", 1);
+  const container = encodeLikeWamr(
+    new AttrContainer("event").setString("warning", "temperature is over high"),
+  );
+  // Action 6 (event), fmt 99, a fresh mid each time.
+  assert.deepEqual(sent(app, "wasm_post_request"), [
+    requestPacket(6, "alert/overheat", 1, container, 99, 0),
+    requestPacket(6, "alert/overheat", 2, container, 99, 0),
+  ]);
+});
+
+Deno.test("examples: event_subscriber (wasm_app.h only) dumps each alert/overheat", async () => {
+  const app = await loadExample("event_subscriber");
+  app.call("on_init");
+  assert.deepEqual(app.calls.map((c) => [c.name, c.text]), [["wasm_sub_event", "alert/overheat"]]);
+  const payload = encodeLikeWamr(
+    new AttrContainer("event").setString("warning", "temperature is over high"),
+  );
+  deliver(app, "on_request", requestPacket(6, "alert/overheat", 3, payload, 99));
+  assert.deepEqual(
+    app.takeOutput(),
+    "### user over heat event handler called\nAttribute container dump:\nTag: event\n" +
+      "Attribute list:\n  key: warning, type: string, value: temperature is over high\n\n",
+  );
+  // Events never get a response.
+  assert.deepEqual(sent(app, "wasm_response_send"), []);
+});
+
+Deno.test("examples: room_temp service and client exchange readings", async () => {
+  const service = await loadExample("room_temp_service");
+  const client = await loadExample("room_temp_client");
+  service.call("on_init");
+  client.call("on_init");
+  for (let i = 0; i < 2; i++) {
+    client.call("on_timer_callback", 1);
+    const request = sent(client, "wasm_post_request")[i]!;
+    deliver(service, "on_request", request);
+    const [status, fmt, mid, , payload] = parseResponse(sent(service, "wasm_response_send")[i]!);
+    assert.deepEqual([status, fmt, mid], [69, 99, i + 1]);
+    deliver(client, "on_response", responsePacket(status, mid, payload, fmt));
+  }
+  assert.deepEqual(
+    client.takeOutput(),
+    "[client] room temperature: 20.0\n[client] room temperature: 20.5\n",
+  );
 });

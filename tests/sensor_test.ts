@@ -137,3 +137,29 @@ Deno.test("sensor: sine and CSV drivers, and CLI options", () => {
   assert.throws(() => sensor.configure!({ driver: "laser" }), /unknown driver "laser"/);
   assert.throws(() => sensor.configure!({ driver: "csv" }), /needs file=PATH/);
 });
+
+Deno.test("sensor: the C sensor example prints each reading like WAMR's sample", async () => {
+  const { default: base } = await import("../natives/base/mod.ts");
+  const clock = new ManualClock();
+  let out = "";
+  const dec = new TextDecoder();
+  const sink = (b: Uint8Array) => out += dec.decode(b);
+  const runtime = new Runtime({
+    plugins: [libc, base, sensor.configure!({})],
+    stdout: sink,
+    warn: () => {},
+  });
+  const manager = new AppManager(runtime, { clock, stdout: sink });
+  const bytes = await Deno.readFile(new URL("../examples/sensor/sensor.wasm", import.meta.url));
+  manager.install("sensor", bytes);
+  manager.runPending();
+  clock.advance(1000);
+  manager.runPending();
+  manager.uninstall("sensor");
+  const dumpOf = "Attribute container dump:\nTag: read test sensor data\nAttribute list:\n" +
+    "  key: name, type: string, value: read test sensor\n\n";
+  assert.ok(out.includes("### app on_init done\n"), out);
+  assert.ok(out.includes(`### app get sensor event from sensor1\n${dumpOf}`), out);
+  assert.ok(out.includes(`### app get sensor event from sensor2\n${dumpOf}`), out);
+  assert.ok(out.includes("### app on_destroy done\n"), out);
+});

@@ -18,6 +18,21 @@ export interface Rect {
 }
 
 /**
+ * Checks a screen size: both sides integers from 1 to 4096.
+ *
+ * @param width width in pixels
+ * @param height height in pixels
+ * @throws {RangeError} naming the side that is out of range
+ */
+export function checkScreenSize(width: number, height: number): void {
+  for (const [name, value] of [["width", width], ["height", height]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 4096) {
+      throw new RangeError(`Display ${name} must be an integer from 1 to 4096, got ${value}`);
+    }
+  }
+}
+
+/**
  * A width × height frame buffer of ARGB8888 pixels.
  *
  * @example Fill a rectangle and read a pixel back
@@ -35,9 +50,9 @@ export class Framebuffer {
   /** Height in pixels. */
   readonly height: number;
   /** The pixels, row-major, `0xAARRGGBB`. */
-  readonly pixels: Uint32Array;
+  readonly pixels: Uint32Array<ArrayBuffer>;
   /** The same memory as bytes (B, G, R, A per pixel). */
-  readonly bytes: Uint8Array;
+  readonly bytes: Uint8Array<ArrayBuffer>;
   /** Bumped on every change, so views can tell whether to redraw. */
   version = 0;
 
@@ -47,11 +62,7 @@ export class Framebuffer {
    * @param fillByte the byte every pixel starts with (the SDL simulator's 0x44)
    */
   constructor(width: number, height: number, fillByte = 0x44) {
-    for (const [name, value] of [["width", width], ["height", height]] as const) {
-      if (!Number.isInteger(value) || value < 1 || value > 4096) {
-        throw new RangeError(`Display ${name} must be an integer from 1 to 4096, got ${value}`);
-      }
-    }
+    checkScreenSize(width, height);
     this.width = width;
     this.height = height;
     this.pixels = new Uint32Array(width * height);
@@ -142,7 +153,7 @@ export class Framebuffer {
    *
    * @returns a new array
    */
-  snapshot(): Uint32Array {
+  snapshot(): Uint32Array<ArrayBuffer> {
     return this.pixels.slice();
   }
 }

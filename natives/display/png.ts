@@ -88,7 +88,10 @@ async function _deflate(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
  * console.assert(png.subarray(0, 8).every((b, i) => b === PNG_SIGNATURE[i]));
  * ```
  */
-export async function encodePng(source: PixelSource, options: PngOptions = {}): Promise<Uint8Array> {
+export async function encodePng(
+  source: PixelSource,
+  options: PngOptions = {},
+): Promise<Uint8Array<ArrayBuffer>> {
   const { width, height, pixels } = source;
   if (pixels.length < width * height) {
     throw new RangeError(`${pixels.length} pixels do not fill ${width}×${height}`);

@@ -76,9 +76,9 @@ export class TerminalView {
   readonly #source: PixelSource & { readonly version: number };
   readonly #sink: TerminalSink;
   readonly #interval: number;
-  #drawn = -1;
+  #drawn: number;
   #lastDraw = -Infinity;
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #cleared = false;
 
   /**
@@ -94,6 +94,8 @@ export class TerminalView {
     this.#source = source;
     this.#sink = sink;
     this.#interval = interval;
+    // The initial fill is not worth a frame; the first drawing is.
+    this.#drawn = source.version;
   }
 
   /** Notes a change: draws now, or schedules a draw when one was just made. */
@@ -104,11 +106,12 @@ export class TerminalView {
       this.draw();
       return;
     }
-    this.#timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       this.#timer = undefined;
       this.draw();
     }, wait);
-    Deno.unrefTimer(this.#timer);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
   }
 
   /** Draws the current frame if it changed since the last one. */

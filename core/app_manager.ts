@@ -1,0 +1,1224 @@
+/**
+ * The app manager: installs apps into one runtime, gives each a FIFO event queue and a timer
+ * table, runs one callback into wasm at a time, and routes requests, responses and events
+ * through a {@linkcode MessageBus} — WAMR's app framework, in-process and transport-free.
+ *
+ * Console lines follow WAMR's (`Install WASM app success!`, `WASM app '<name>' started`,
+ * `Got exception running wasm code: <msg>`, ...); its chattier trace lines (`Send request to
+ * app <name> success.`, ...) print only with `verbose`. Every line is also a "log" event.
+ *
+ * @module
+ */
+
+import { AttrContainer, dump, encodeLikeWamr } from "../sdk/attr_container.ts";
+import type { AppFramework, AppMessage } from "../sdk/framework.ts";
+import { type BusEndpoint, errorPayload, type LogLevel, MessageBus } from "./bus.ts";
+import { type Clock, realClock, type TimerHandle } from "./clock.ts";
+import { TrapError } from "./errors.ts";
+import type { AppInstance } from "./instance.ts";
+import type { AppModule } from "./module.ts";
+import type { OutputSink } from "./output.ts";
+import {
+  Action,
+  encodeRequest,
+  encodeResponse,
+  FMT_ATTR_CONTAINER,
+  ID_APP_MGR,
+  ID_HOST,
+  type Request,
+  type Response,
+  Status,
+} from "./packet.ts";
+import type { Runtime } from "./runtime.ts";
+import { AppTimers, DEFAULT_TIMERS_PER_APP, MAX_TIMERS_PER_APP } from "./timers.ts";
+import { checkUrlStart, findKeyValue, parseAppUrl } from "./url.ts";
+
+/** Apps installed at once unless configured: well above WAMR's 3. */
+export const DEFAULT_MAX_APPS = 16;
+/** Messages an app's queue holds (`DEFAULT_QUEUE_LENGTH`). */
+export const DEFAULT_QUEUE_LENGTH = 50;
+/** App heap of an install that names none: WAMR's app manager default, 8 KiB. */
+export const DEFAULT_APP_HEAP_SIZE = 8 * 1024;
+/** Smallest app heap an install may ask for (AF's `APP_HEAP_SIZE_MIN`). */
+export const MIN_APP_HEAP_SIZE = 256;
+/** Largest app heap an install may ask for (HEAD's `APP_HEAP_SIZE_MAX`, 1 GiB). */
+export const MAX_APP_HEAP_SIZE = 1024 * 1024 * 1024;
+/** Default watchdog interval (stored, not enforced, as in WAMR). */
+export const DEFAULT_WATCHDOG_MS = 180_000;
+/** Sender-side timeout of {@linkcode AppManager.request}: the app library's 5 s. */
+export const DEFAULT_REQUEST_TIMEOUT = 5000;
+
+const _MAX_NAME_BYTES = 127;
+const _encoder = new TextEncoder();
+const _ID_LIMIT = 0xfffffff0;
+const _DRAIN_BUDGET = 1000;
+
+/** A message for the host: a response to a host request, or an event it subscribed to. */
+export type HostMessage =
+  | { kind: "response"; response: Response }
+  | { kind: "event"; request: Request };
+
+/** Options for an app manager. */
+export interface AppManagerOptions {
+  /** Time, timers and timeouts (default: the real clock). */
+  clock?: Clock;
+  /** Apps installed at once (default 16; WAMR allows 3). */
+  maxApps?: number;
+  /** Messages each app's queue holds (default 50). */
+  queueLength?: number;
+  /**
+   * Receives responses and events addressed to the host that {@linkcode AppManager.request}
+   * and {@linkcode AppManager.subscribe} did not claim (the host link sends them on).
+   */
+  onHostMessage?: (message: HostMessage) => void;
+  /** Console and app output (default: the runtime's stdout). */
+  stdout?: OutputSink;
+  /** Also print WAMR's trace lines (default false). */
+  verbose?: boolean;
+  /**
+   * How `/app/<name>/<rest>` splits: `"af"` (default) ends the name at the first `/`, as
+   * the app framework does; `"seed"` at the last `/`, as the 2019 app manager did.
+   */
+  appUrl?: "af" | "seed";
+  /**
+   * Runs the queue drain later (default: a 0 ms timer on the clock, so a `ManualClock`
+   * drains inside `advance`).
+   */
+  schedule?: (drain: () => void) => void;
+  /** Default timeout of {@linkcode AppManager.request} in ms (default 5000). */
+  requestTimeout?: number;
+}
+
+/** Options for one install. */
+export interface InstallOptions {
+  /** App heap in bytes (default 8 KiB; clamped to 256 B .. 1 GiB). */
+  heapSize?: number;
+  /** Timers the app may hold (default 20, at most 30). */
+  timers?: number;
+  /** Watchdog interval in ms: stored and reported, not enforced (WAMR compiles it out). */
+  watchdogMs?: number;
+}
+
+/** A request the embedder sends as the host. */
+export interface HostRequest {
+  /** The URL, e.g. `/app/request_handler/url1` or `/applet`. */
+  url: string;
+  /** The action (default GET). */
+  action?: number;
+  /** The payload format (default 0). */
+  fmt?: number;
+  /** The payload. */
+  payload?: Uint8Array;
+}
+
+/** Options for {@linkcode AppManager.request}. */
+export interface HostRequestOptions {
+  /** Milliseconds to wait for the response (default: the manager's, 5000). */
+  timeout?: number;
+}
+
+/** Thrown by {@linkcode AppManager.install} with WAMR's reply text. */
+export class AppManagerError extends Error {
+  override name = "AppManagerError";
+}
+
+/** Events an app manager dispatches, by type. */
+export interface AppManagerEventMap {
+  /** An app was installed (before its `on_init` runs). */
+  install: CustomEvent<{ app: InstalledApp }>;
+  /** An app was uninstalled. */
+  uninstall: CustomEvent<{ app: InstalledApp }>;
+  /** A callback trapped; the app keeps running (except after a trap in `on_init`). */
+  trap: CustomEvent<{ app: InstalledApp; callback: string; error: TrapError }>;
+  /** A console line, printed or not. */
+  log: CustomEvent<{ level: LogLevel; message: string; app: InstalledApp | undefined }>;
+}
+
+type _Msg =
+  | { kind: "init" }
+  | { kind: "request"; request: Request }
+  | { kind: "response"; response: Response }
+  | { kind: "timer"; id: number }
+  | { kind: "post"; message: AppMessage };
+
+/** What an installed app's record reaches in its manager. */
+interface _Hooks {
+  clock: Clock;
+  bus: MessageBus;
+  postRequest(app: InstalledApp, request: Request): void;
+  sendResponse(app: InstalledApp, response: Response): boolean;
+  post(app: InstalledApp, message: AppMessage): boolean;
+  log(level: LogLevel, message: string, app: InstalledApp): void;
+  deliverRequest(app: InstalledApp, request: Request): void;
+  deliverResponse(app: InstalledApp, response: Response): void;
+  timerExpired(app: InstalledApp, id: number): void;
+}
+
+/**
+ * An installed app: its id, name, instance, limits, queue and timers. It is also the
+ * {@linkcode AppFramework} its natives see as `app.framework`.
+ */
+export class InstalledApp implements AppFramework, BusEndpoint {
+  /** The app's id (1, 2, …). */
+  readonly id: number;
+  /** The installed name. */
+  readonly name: string;
+  /** The app heap size asked for. */
+  readonly heapSize: number;
+  /** The watchdog interval (stored only). */
+  readonly watchdogMs: number;
+  /** The app's timers. */
+  readonly timers: AppTimers;
+  /** The app instance (set during install). */
+  instance!: AppInstance;
+  /** False once `on_init` failed or the app was uninstalled: its queue no longer runs. */
+  running = true;
+  /** @internal Its queue. */
+  readonly queue: _Msg[] = [];
+  /** @internal Callbacks of this app on the stack. */
+  depth = 0;
+  readonly #hooks: _Hooks;
+
+  /** @internal Use `AppManager.install`. */
+  constructor(
+    hooks: _Hooks,
+    id: number,
+    name: string,
+    heapSize: number,
+    timers: number,
+    watchdogMs: number,
+  ) {
+    this.#hooks = hooks;
+    this.id = id;
+    this.name = name;
+    this.heapSize = heapSize;
+    this.watchdogMs = watchdogMs;
+    this.timers = new AppTimers(hooks.clock, (t) => hooks.timerExpired(this, t), timers);
+  }
+
+  /** The manager's clock. */
+  get clock(): Clock {
+    return this.#hooks.clock;
+  }
+  /** Messages waiting in its queue. */
+  get queued(): number {
+    return this.queue.length;
+  }
+  /** The URL prefixes it registered, newest first. */
+  get resources(): string[] {
+    return this.#hooks.bus.resources(this.id).map((r) => r.url);
+  }
+  /** The event URLs it subscribes to. */
+  get subscriptions(): string[] {
+    return this.#hooks.bus.subscriptions(this.id);
+  }
+
+  registerResource(url: string): boolean {
+    return this.#hooks.bus.registerResource(url, this.id);
+  }
+  subscribeEvent(url: string): boolean {
+    return this.#hooks.bus.subscribe(url, this.id);
+  }
+  postRequest(request: Request): void {
+    this.#hooks.postRequest(this, request);
+  }
+  sendResponse(response: Response): boolean {
+    return this.#hooks.sendResponse(this, response);
+  }
+  createTimer(interval: number, periodic: boolean, autoStart: boolean): number {
+    return this.timers.create(interval, periodic, autoStart);
+  }
+  cancelTimer(id: number): boolean {
+    return this.timers.cancel(id);
+  }
+  restartTimer(id: number, interval: number): boolean {
+    return this.timers.restart(id, interval);
+  }
+  destroyTimer(id: number): boolean {
+    return this.timers.destroy(id);
+  }
+  tickMs(): number {
+    return Math.floor(this.#hooks.clock.now()) >>> 0;
+  }
+  post(message: AppMessage): boolean {
+    return this.#hooks.post(this, message);
+  }
+  log(message: string): void {
+    this.#hooks.log("info", message, this);
+  }
+  /** @internal Bus endpoint. */
+  deliverRequest(request: Request): void {
+    this.#hooks.deliverRequest(this, request);
+  }
+  /** @internal Bus endpoint. */
+  deliverResponse(response: Response): void {
+    this.#hooks.deliverResponse(this, response);
+  }
+}
+
+interface _Current {
+  app: InstalledApp;
+  request: Request | undefined;
+  answered: boolean;
+}
+
+const _MANAGER = Symbol("app manager queue");
+
+/**
+ * Runs installed apps: WAMR's app manager without threads or sockets.
+ *
+ * @example Install an app and ask it something as the host
+ * ```ts
+ * import { AppManager, ManualClock, Runtime } from "../mod.ts";
+ * // (module (memory (export "memory") 1) (func (export "on_init")))
+ * const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0,
+ *   5, 3, 1, 0, 1, 7, 20, 2, 6, 109, 101, 109, 111, 114, 121, 2, 0, 7, 111, 110, 95, 105,
+ *   110, 105, 116, 0, 0, 10, 4, 1, 2, 0, 11]);
+ * const clock = new ManualClock();
+ * const lines: string[] = [];
+ * const manager = new AppManager(new Runtime(), {
+ *   clock,
+ *   stdout: (b) => lines.push(new TextDecoder().decode(b)),
+ * });
+ * manager.install("demo", bytes);
+ * const reply = manager.request({ url: "/applet", action: 1 });
+ * clock.advance(0);
+ * const response = await reply;
+ * if (response.status !== 69 || !lines.join("").includes("WASM app 'demo' started")) {
+ *   throw new Error("unexpected");
+ * }
+ * manager.close();
+ * ```
+ */
+export class AppManager extends EventTarget {
+  /** The runtime apps are instantiated in. */
+  readonly runtime: Runtime;
+  /** The clock behind timers, scheduling and timeouts. */
+  readonly clock: Clock;
+  /** The routing tables. */
+  readonly bus: MessageBus;
+  /** Apps installed at once. */
+  readonly maxApps: number;
+  /** Messages each queue holds. */
+  readonly queueLength: number;
+
+  readonly #apps = new Map<string, InstalledApp>();
+  readonly #byId = new Map<number, InstalledApp>();
+  readonly #stdout: OutputSink;
+  readonly #verbose: boolean;
+  readonly #appUrl: "af" | "seed";
+  readonly #schedule: (drain: () => void) => void;
+  readonly #requestTimeout: number;
+  readonly #onHostMessage: ((message: HostMessage) => void) | undefined;
+  readonly #hooks: _Hooks;
+  readonly #managerQueue: Request[] = [];
+  readonly #ready = new Set<InstalledApp | typeof _MANAGER>();
+  readonly #pending = new Map<number, (response: Response) => void>();
+  readonly #pendingTimers = new Map<number, { handle: TimerHandle; reject: (e: Error) => void }>();
+  readonly #hostListeners = new Map<string, Set<(event: Request) => void>>();
+  readonly #hostLinkEvents = new Set<string>();
+  #lastId = 0;
+  #lastMid = 0;
+  #current: _Current | undefined;
+  #draining = false;
+  #scheduled = false;
+  #closed = false;
+
+  /**
+   * @param runtime the runtime apps run in (register the `base` plugin in it)
+   * @param options clock, limits, host callback, output
+   */
+  constructor(runtime: Runtime, options: AppManagerOptions = {}) {
+    super();
+    this.runtime = runtime;
+    this.clock = options.clock ?? realClock;
+    this.maxApps = options.maxApps ?? DEFAULT_MAX_APPS;
+    this.queueLength = options.queueLength ?? DEFAULT_QUEUE_LENGTH;
+    this.#stdout = options.stdout ?? runtime.stdout;
+    this.#verbose = options.verbose ?? false;
+    this.#appUrl = options.appUrl ?? "af";
+    this.#requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
+    this.#onHostMessage = options.onHostMessage;
+    const clock = this.clock;
+    this.#schedule = options.schedule ??
+      function scheduleOnClock(drain: () => void): void {
+        clock.setTimer(0, drain);
+      };
+    this.bus = new MessageBus({ log: (level, message) => this.#log(level, message) });
+    this.#hooks = {
+      clock: this.clock,
+      bus: this.bus,
+      postRequest: (app, request) => this.#postFromApp(app, request),
+      sendResponse: (app, response) => this.#responseFromApp(app, response),
+      post: (app, message) => this.#postMessage(app, message),
+      log: (level, message, app) => this.#log(level, message, app),
+      deliverRequest: (app, request) => this.#deliverRequest(app, request),
+      deliverResponse: (app, response) => this.#deliverResponse(app, response),
+      timerExpired: (app, id) => this.#timerExpired(app, id),
+    };
+    this.bus.attach(ID_HOST, {
+      deliverRequest: (event) => this.#toHostEvent(event),
+      deliverResponse: (response) => this.#toHostResponse(response),
+    });
+    // WAMR's app manager registers these three first, so apps cannot take them over.
+    this.bus.registerResource("/app/", ID_APP_MGR, (r) => this.#targeted(r));
+    this.bus.registerResource("/applet", ID_APP_MGR, (r) => this.#queueForManager(r));
+    this.bus.registerResource("/event/", ID_APP_MGR, (r) => this.#queueForManager(r));
+  }
+
+  // ---- typed events ----------------------------------------------------------------------
+
+  /**
+   * Listens for "install", "uninstall", "trap" or "log".
+   *
+   * @param type the event type
+   * @param listener receives the event
+   * @param options as for `EventTarget`
+   */
+  override addEventListener<K extends keyof AppManagerEventMap>(
+    type: K,
+    listener: (event: AppManagerEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  /**
+   * Stops listening.
+   *
+   * @param type the event type
+   * @param listener the listener passed to `addEventListener`
+   * @param options as for `EventTarget`
+   */
+  override removeEventListener<K extends keyof AppManagerEventMap>(
+    type: K,
+    listener: (event: AppManagerEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(
+      type,
+      listener as EventListenerOrEventListenerObject | null,
+      options,
+    );
+  }
+
+  #emit<K extends keyof AppManagerEventMap>(
+    type: K,
+    detail: AppManagerEventMap[K]["detail"],
+  ): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // ---- apps ------------------------------------------------------------------------------
+
+  /** Installed apps, most recently installed first (the order WAMR's query lists). */
+  get apps(): InstalledApp[] {
+    return [...this.#apps.values()].reverse();
+  }
+
+  /**
+   * An installed app by name or id.
+   *
+   * @param nameOrId the app's name or id
+   * @returns the app, or undefined
+   */
+  get(nameOrId: string | number): InstalledApp | undefined {
+    return typeof nameOrId === "number" ? this.#byId.get(nameOrId >>> 0) : this.#apps.get(nameOrId);
+  }
+
+  /**
+   * Installs an app: loads and instantiates it (heap appended), gives it an id, a queue and
+   * timers, prints `Install WASM app success!` and `WASM app '<name>' started`, and calls its
+   * `on_init` (`_on_init`) — at once, or from its queue when called inside a callback.
+   *
+   * @param name the app's name (1 to 127 bytes, unique)
+   * @param source a loaded module or the wasm bytes
+   * @param options heap size, timers, watchdog interval
+   * @returns the installed app
+   * @throws {AppManagerError} with WAMR's reply text (`Install WASM app failed: ...`)
+   */
+  install(
+    name: string,
+    source: AppModule | Uint8Array,
+    options: InstallOptions = {},
+  ): InstalledApp {
+    this.#assertOpen();
+    if (this.#apps.size >= this.maxApps) {
+      this.#fail("Install Applet failed: exceed max app installations.");
+    }
+    if (name === "" || _encoder.encode(name).length > _MAX_NAME_BYTES) {
+      this.#fail("Install WASM app failed: invalid app name.");
+    }
+    if (this.#apps.has(name)) this.#fail("Install WASM app failed: app already installed.");
+    const heapSize = Math.min(
+      MAX_APP_HEAP_SIZE,
+      Math.max(MIN_APP_HEAP_SIZE, Math.trunc(options.heapSize ?? DEFAULT_APP_HEAP_SIZE) || 0),
+    );
+    const timers = Math.min(MAX_TIMERS_PER_APP, options.timers ?? DEFAULT_TIMERS_PER_APP);
+    const id = this.#allocateId();
+    const app = new InstalledApp(
+      this.#hooks,
+      id,
+      name,
+      heapSize,
+      timers,
+      options.watchdogMs ?? DEFAULT_WATCHDOG_MS,
+    );
+    try {
+      const module = source instanceof Uint8Array ? this.runtime.loadSync(source, name) : source;
+      app.instance = this.runtime.instantiateSync(module, {
+        name,
+        heapSize,
+        stdout: this.#stdout,
+        lineBuffered: false,
+        warn: (message) => this.#log("error", message, app),
+        framework: app,
+      });
+    } catch (e) {
+      this.#fail(`Install WASM app failed: ${(e as Error).message}`);
+    }
+    this.#apps.set(name, app);
+    this.#byId.set(id, app);
+    this.bus.attach(id, app);
+    this.#log("info", "Install WASM app success!");
+    this.#emit("install", { app });
+    if (this.#current || this.#draining) {
+      app.queue.unshift({ kind: "init" });
+      this.#markReady(app);
+    } else {
+      this.#start(app);
+    }
+    return app;
+  }
+
+  /**
+   * Uninstalls an app: prints `App instance main thread exit.`, calls `on_destroy`, replies
+   * SERVICE_UNAVAILABLE to requests still queued for it, removes its resources,
+   * subscriptions and timers, frees the instance and prints `Uninstall WASM app successful!`.
+   *
+   * @param name the app's name
+   * @returns false when no such app is installed
+   * @throws {Error} when called from inside one of that app's own callbacks
+   */
+  uninstall(name: string): boolean {
+    const app = this.#apps.get(name);
+    if (!app) return false;
+    if (app.depth > 0) {
+      throw new Error(`Cannot uninstall app "${name}" from inside its own callback`);
+    }
+    if (app.running) {
+      app.running = false;
+      this.#log("info", "App instance main thread exit.", app);
+      this.#invoke(app, "on_destroy", [], "WASM");
+    }
+    app.running = false;
+    this.#ready.delete(app);
+    for (const msg of app.queue.splice(0)) {
+      if (msg.kind === "request" && msg.request.action !== Action.EVENT) {
+        this.bus.replyError(
+          msg.request,
+          Status.SERVICE_UNAVAILABLE_5_03,
+          `Send request to app "${name}" failed: it was uninstalled`,
+        );
+      }
+    }
+    app.timers.destroyAll();
+    this.bus.detach(app.id);
+    app.instance.free();
+    this.#apps.delete(name);
+    this.#byId.delete(app.id);
+    this.#log("info", "Uninstall WASM app successful!");
+    this.#emit("uninstall", { app });
+    return true;
+  }
+
+  /**
+   * Uninstalls every app (newest first), rejects pending host requests and stops scheduling.
+   */
+  close(): void {
+    if (this.#closed) return;
+    for (const app of this.apps) this.uninstall(app.name);
+    this.#closed = true;
+    for (const [mid, { handle, reject }] of this.#pendingTimers) {
+      this.clock.clearTimer(handle);
+      reject(new Error("App manager closed before the response arrived"));
+      this.#pending.delete(mid);
+    }
+    this.#pendingTimers.clear();
+    this.#managerQueue.length = 0;
+    this.#ready.clear();
+  }
+
+  // ---- the host side ---------------------------------------------------------------------
+
+  /**
+   * Takes a request from the host (the host link calls this): the sender becomes ID_HOST
+   * whatever it was, and the reply reaches `onHostMessage` (or a pending `request`).
+   *
+   * @param request the request as received
+   */
+  fromHost(request: Request): void {
+    this.bus.send({ ...request, sender: ID_HOST });
+  }
+
+  /**
+   * Sends a request as the host and waits for its response.
+   *
+   * @param request URL, action, format and payload
+   * @param options the timeout
+   * @returns the response (errors arrive as responses with status 128 or more)
+   * @throws {DOMException} `TimeoutError` when no response arrives in time
+   */
+  request(request: HostRequest, options: HostRequestOptions = {}): Promise<Response> {
+    this.#assertOpen();
+    const mid = this.#lastMid = (this.#lastMid + 1) >>> 0 || 1;
+    const timeout = options.timeout ?? this.#requestTimeout;
+    const action = request.action ?? Action.GET;
+    return new Promise<Response>((resolve, reject) => {
+      const handle = this.clock.setTimer(timeout, () => {
+        this.#pending.delete(mid);
+        this.#pendingTimers.delete(mid);
+        reject(
+          new DOMException(
+            `Request ${action} "${request.url}" got no response within ${timeout} ms`,
+            "TimeoutError",
+          ),
+        );
+      });
+      this.#pendingTimers.set(mid, { handle, reject });
+      this.#pending.set(mid, (response) => {
+        this.clock.clearTimer(handle);
+        this.#pendingTimers.delete(mid);
+        resolve(response);
+      });
+      this.fromHost({
+        action,
+        fmt: request.fmt ?? 0,
+        mid,
+        sender: ID_HOST,
+        url: request.url,
+        payload: request.payload,
+      });
+    });
+  }
+
+  /**
+   * Subscribes the host to an event URL.
+   *
+   * @param url the exact event URL (`alert/overheat`)
+   * @param listener receives each event
+   * @returns a function that unsubscribes
+   */
+  subscribe(url: string, listener: (event: Request) => void): () => void {
+    let listeners = this.#hostListeners.get(url);
+    if (!listeners) this.#hostListeners.set(url, listeners = new Set());
+    listeners.add(listener);
+    this.bus.subscribe(url, ID_HOST);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size > 0) return;
+      this.#hostListeners.delete(url);
+      if (!this.#hostLinkEvents.has(url)) this.bus.unsubscribe(url, ID_HOST);
+    };
+  }
+
+  #toHostEvent(event: Request): void {
+    for (const listener of [...(this.#hostListeners.get(event.url) ?? [])]) {
+      this.#safely(() => listener(event));
+    }
+    if (this.#hostLinkEvents.has(event.url) || !this.#hostListeners.has(event.url)) {
+      this.#toHostMessage({ kind: "event", request: event });
+    }
+  }
+
+  #toHostResponse(response: Response): void {
+    const waiter = this.#pending.get(response.mid);
+    if (waiter && response.receiver >>> 0 === ID_HOST) {
+      this.#pending.delete(response.mid);
+      waiter(response);
+      return;
+    }
+    this.#toHostMessage({ kind: "response", response });
+  }
+
+  #toHostMessage(message: HostMessage): void {
+    if (this.#onHostMessage) this.#safely(() => this.#onHostMessage!(message));
+    else if (message.kind === "response") {
+      this.#log("trace", `Response mid ${message.response.mid} for the host dropped: no host`);
+    }
+  }
+
+  #safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#log("error", `Host callback failed: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+
+  // ---- routing ---------------------------------------------------------------------------
+
+  #targeted(request: Request): void {
+    const target = parseAppUrl(request.url, { era: this.#appUrl });
+    if (!target) {
+      this.bus.replyError(
+        request,
+        Status.NOT_FOUND_4_04,
+        `Send request to applet failed: no "/" after the applet name in "${request.url}"`,
+      );
+      return;
+    }
+    this.#log("trace", `Send request to applet: ${target.name}`);
+    const app = this.#apps.get(target.name);
+    if (!app) {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        "Send request to applet failed: invalid applet name",
+      );
+      return;
+    }
+    this.#deliverRequest(app, { ...request, url: target.rest });
+  }
+
+  #deliverRequest(app: InstalledApp, request: Request): void {
+    const why = this.#enqueue(app, { kind: "request", request });
+    if (why === undefined) {
+      this.#log("trace", `Send request to app ${app.name} success.`);
+    } else if (request.action !== Action.EVENT) {
+      this.bus.replyError(
+        request,
+        Status.SERVICE_UNAVAILABLE_5_03,
+        `Send request to app "${app.name}" failed: ${why}`,
+      );
+    } else {
+      this.#log("error", `Event "${request.url}" for app "${app.name}" dropped: ${why}`, app);
+    }
+  }
+
+  #deliverResponse(app: InstalledApp, response: Response): void {
+    const why = this.#enqueue(app, { kind: "response", response });
+    if (why !== undefined) {
+      this.#log("error", `Response mid ${response.mid} for app "${app.name}" dropped: ${why}`, app);
+    }
+  }
+
+  #timerExpired(app: InstalledApp, id: number): void {
+    const why = this.#enqueue(app, { kind: "timer", id });
+    if (why !== undefined) {
+      this.#log("error", `Timer ${id} event for app "${app.name}" dropped: ${why}`, app);
+    }
+  }
+
+  #postMessage(app: InstalledApp, message: AppMessage): boolean {
+    const why = this.#enqueue(app, { kind: "post", message });
+    if (why === undefined) return true;
+    const label = message.label ?? message.callback;
+    this.#log("error", `Message ${label} for app "${app.name}" dropped: ${why}`, app);
+    return false;
+  }
+
+  #postFromApp(app: InstalledApp, request: Request): void {
+    this.bus.send({ ...request, sender: app.id, payload: request.payload?.slice() });
+  }
+
+  #responseFromApp(app: InstalledApp, response: Response): boolean {
+    const current = this.#current;
+    if (
+      current?.app === app && current.request && current.request.mid === response.mid &&
+      current.request.sender >>> 0 === response.receiver >>> 0
+    ) {
+      current.answered = true;
+    }
+    return this.bus.respond({ ...response, payload: response.payload?.slice() });
+  }
+
+  /** Queues a message; returns why it could not be queued. */
+  #enqueue(app: InstalledApp, msg: _Msg): string | undefined {
+    if (!app.running) return "it is not running";
+    if (app.queue.length >= this.queueLength) {
+      return `its queue is full (${this.queueLength} messages)`;
+    }
+    app.queue.push(msg);
+    this.#markReady(app);
+    return undefined;
+  }
+
+  #queueForManager(request: Request): void {
+    if (this.#managerQueue.length >= this.queueLength) {
+      this.bus.replyError(
+        request,
+        Status.SERVICE_UNAVAILABLE_5_03,
+        `App manager busy: its queue is full (${this.queueLength} messages)`,
+      );
+      return;
+    }
+    this.#managerQueue.push(request);
+    this.#markReady(_MANAGER);
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------
+
+  #markReady(owner: InstalledApp | typeof _MANAGER): void {
+    this.#ready.add(owner);
+    this.#wake();
+  }
+
+  #wake(): void {
+    if (this.#scheduled || this.#draining || this.#closed) return;
+    this.#scheduled = true;
+    this.#schedule(() => {
+      this.#scheduled = false;
+      this.runPending(_DRAIN_BUDGET);
+    });
+  }
+
+  /** Messages waiting in all queues (the manager's included). */
+  get queued(): number {
+    let n = this.#managerQueue.length;
+    for (const app of this.#apps.values()) n += app.queue.length;
+    return n;
+  }
+
+  /**
+   * Runs queued messages now, one per queue in turn (the app manager's queue first), until
+   * all are empty or `limit` ran. The scheduler calls this; tests may call it directly.
+   *
+   * @param limit most messages to run (default: all, including ones queued meanwhile)
+   * @returns the number run; 0 when called from inside a callback
+   */
+  runPending(limit = Infinity): number {
+    if (this.#draining || this.#current) return 0;
+    this.#draining = true;
+    let n = 0;
+    try {
+      while (n < limit && this.#ready.size > 0) {
+        for (const owner of [...this.#ready]) {
+          if (n >= limit) break;
+          if (owner === _MANAGER) {
+            const request = this.#managerQueue.shift();
+            if (this.#managerQueue.length === 0) this.#ready.delete(owner);
+            if (request) {
+              n++;
+              this.#handleManagerRequest(request);
+            }
+          } else {
+            const msg = owner.queue.shift();
+            if (owner.queue.length === 0) this.#ready.delete(owner);
+            if (msg) {
+              n++;
+              this.#run(owner, msg);
+            }
+          }
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#ready.size > 0) this.#wake();
+    return n;
+  }
+
+  // ---- callbacks -------------------------------------------------------------------------
+
+  #start(app: InstalledApp): void {
+    this.#log("info", `WASM app '${app.name}' started`, app);
+    const result = this.#invoke(app, "on_init", [], "WASM");
+    if (result === "ok") return;
+    app.running = false;
+    app.timers.destroyAll();
+    if (result === "missing") {
+      this.#log("error", "Cannot find function on_init().", app);
+      return;
+    }
+    // WAMR calls on_destroy after a trap in on_init, then the app's thread ends.
+    this.#invoke(app, "on_destroy", [], "WASM");
+  }
+
+  #run(app: InstalledApp, msg: _Msg): void {
+    switch (msg.kind) {
+      case "init":
+        this.#start(app);
+        return;
+      case "request":
+        this.#runRequest(app, msg.request);
+        return;
+      case "response":
+        this.#runResponse(app, msg.response);
+        return;
+      case "timer":
+        if (msg.id === 0) return;
+        if (this.#invoke(app, "on_timer_callback", [msg.id], "wasm") === "missing") {
+          this.#log("error", "Cannot find function _on_timer_callback", app);
+        }
+        return;
+      case "post":
+        this.#runPost(app, msg.message);
+        return;
+    }
+  }
+
+  #runRequest(app: InstalledApp, request: Request): void {
+    this.#log("trace", `App ${app.name} got request, url ${request.url}, action ${request.action}`);
+    const isEvent = request.action === Action.EVENT;
+    if (!_exportName(app.instance, "on_request")) {
+      if (isEvent) this.#log("error", "Cannot find function onRequest", app);
+      else {
+        this.bus.replyError(
+          request,
+          Status.NOT_IMPLEMENTED_5_01,
+          `Send request to app "${app.name}" failed: it exports no on_request`,
+        );
+      }
+      return;
+    }
+    const packet = encodeRequest(request);
+    const current: _Current = { app, request: isEvent ? undefined : request, answered: false };
+    const result = this.#withCopy(
+      app,
+      packet,
+      (ptr) => this.#invoke(app, "on_request", [ptr, packet.length], "wasm", current),
+    );
+    if (result === "nomem") {
+      const why = `its heap cannot hold the ${packet.length}-byte packet`;
+      if (isEvent) {
+        this.#log("error", `Event "${request.url}" for app "${app.name}" dropped: ${why}`);
+      } else {
+        this.bus.replyError(
+          request,
+          Status.REQUEST_ENTITY_TOO_LARGE_4_13,
+          `Send request to app "${app.name}" failed: ${why}`,
+        );
+      }
+    } else if (result === "trap" && !isEvent && !current.answered) {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        `App "${app.name}" failed handling the request: it trapped`,
+      );
+    } else if (result === "ok") {
+      this.#log("trace", "Wasm app process request success.", app);
+    }
+  }
+
+  #runResponse(app: InstalledApp, response: Response): void {
+    this.#log("trace", `App ${app.name} got response_t,status ${response.status}`, app);
+    if (!_exportName(app.instance, "on_response")) {
+      this.#log("error", "Cannot find function on_response", app);
+      return;
+    }
+    const packet = encodeResponse(response);
+    const result = this.#withCopy(
+      app,
+      packet,
+      (ptr) => this.#invoke(app, "on_response", [ptr, packet.length], "wasm"),
+    );
+    if (result === "nomem") {
+      this.#log(
+        "error",
+        `Response mid ${response.mid} for app "${app.name}" dropped: its heap cannot hold ` +
+          `the ${packet.length}-byte packet`,
+        app,
+      );
+    } else if (result === "ok") this.#log("trace", "Wasm app process response success.", app);
+  }
+
+  #runPost(app: InstalledApp, message: AppMessage): void {
+    const label = message.label ?? message.callback;
+    if (!_exportName(app.instance, message.callback)) {
+      this.#log("error", `Cannot find function ${message.callback}`, app);
+      return;
+    }
+    const args = [...(message.args ?? [])];
+    if (!message.payload) {
+      this.#invoke(app, message.callback, args, "wasm");
+      return;
+    }
+    const payload = message.payload;
+    const result = this.#withCopy(
+      app,
+      payload,
+      (ptr) => this.#invoke(app, message.callback, [...args, ptr, payload.length], "wasm"),
+    );
+    if (result === "nomem") {
+      this.#log(
+        "error",
+        `Message ${label} for app "${app.name}" dropped: its heap cannot hold ${payload.length} bytes`,
+        app,
+      );
+    }
+  }
+
+  /** Copies bytes into the app heap for one call and frees them after. */
+  #withCopy(
+    app: InstalledApp,
+    bytes: Uint8Array,
+    call: (ptr: number) => "ok" | "missing" | "trap",
+  ): "ok" | "missing" | "trap" | "nomem" {
+    let ptr: number;
+    try {
+      ptr = app.instance.heap.dup(bytes);
+    } catch (e) {
+      this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
+      return "nomem";
+    }
+    if (ptr === 0) return "nomem";
+    try {
+      return call(ptr);
+    } finally {
+      if (!app.instance.freed) {
+        try {
+          app.instance.heap.free(ptr);
+        } catch (e) {
+          this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
+        }
+      }
+    }
+  }
+
+  /** Calls a callback export (`_name` or `name`); traps are printed and reported. */
+  #invoke(
+    app: InstalledApp,
+    callback: string,
+    args: number[],
+    word: "wasm" | "WASM",
+    current: _Current = { app, request: undefined, answered: false },
+  ): "ok" | "missing" | "trap" {
+    const name = _exportName(app.instance, callback);
+    if (!name) return "missing";
+    const outer = this.#current;
+    this.#current = current;
+    app.depth++;
+    try {
+      app.instance.call(name, ...args);
+      return "ok";
+    } catch (e) {
+      const error = e instanceof TrapError ? e : new TrapError(String((e as Error)?.message ?? e));
+      this.#log("error", `Got exception running ${word} code: ${error.message}`, app);
+      this.#emit("trap", { app, callback, error });
+      return "trap";
+    } finally {
+      app.depth--;
+      this.#current = outer;
+      app.instance.stdout.flush();
+    }
+  }
+
+  // ---- /applet and /event/ ---------------------------------------------------------------
+
+  #handleManagerRequest(request: Request): void {
+    const applet = checkUrlStart(request.url, "/applet");
+    if (applet > 0) {
+      this.#handleApplet(request, request.url.slice(applet));
+      return;
+    }
+    const event = checkUrlStart(request.url, "/event/");
+    if (event > 0) this.#handleEventRequest(request, _cut(request.url.slice(event), 255));
+  }
+
+  #handleApplet(request: Request, query: string): void {
+    const type = findKeyValue(query, "type", "&", 16) ?? "";
+    if (type !== "" && type !== "wasm" && type !== "jeff" && type !== "wasmlib") {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        "Applet Management failed: invalid module type.",
+      );
+      return;
+    }
+    if (
+      type !== "" && type !== "wasm" &&
+      (request.action === Action.PUT || request.action === Action.DELETE)
+    ) {
+      this.bus.replyError(
+        request,
+        Status.NOT_IMPLEMENTED_5_01,
+        `Applet Management failed: module type "${type}" is not supported`,
+      );
+      return;
+    }
+    const name = findKeyValue(query, "name", "&", 128) ?? "";
+    switch (request.action) {
+      case Action.PUT:
+        this.#appletInstall(request, query, name);
+        return;
+      case Action.DELETE:
+        if (name === "") {
+          this.bus.replyError(
+            request,
+            Status.INTERNAL_SERVER_ERROR_5_00,
+            "Uninstall WASM app failed: invalid app name.",
+          );
+        } else if (!this.#apps.has(name)) {
+          this.bus.replyError(
+            request,
+            Status.INTERNAL_SERVER_ERROR_5_00,
+            "Uninstall WASM app failed: no app found.",
+          );
+        } else {
+          this.uninstall(name);
+          this.bus.reply(request, Status.DELETED_2_02);
+        }
+        return;
+      case Action.GET:
+        this.#appletQuery(request, name);
+        return;
+      default:
+        this.bus.replyError(
+          request,
+          Status.INTERNAL_SERVER_ERROR_5_00,
+          "Invalid request of applet: invalid action",
+        );
+    }
+  }
+
+  #appletInstall(request: Request, query: string, name: string): void {
+    if (this.#apps.size >= this.maxApps) {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        "Install Applet failed: exceed max app installations.",
+      );
+      return;
+    }
+    if (!request.payload) {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        "Install Applet failed: invalid payload.",
+      );
+      return;
+    }
+    const options: InstallOptions = {};
+    const heap = findKeyValue(query, "heap", "&", 11);
+    if (heap) options.heapSize = _atoi(heap);
+    const timers = findKeyValue(query, "timers", "&", 11);
+    if (timers) options.timers = _atoi(timers);
+    const wd = findKeyValue(query, "wd", "&", 11);
+    if (wd) options.watchdogMs = _atoi(wd);
+    try {
+      this.install(name, request.payload, options);
+    } catch (e) {
+      if (!(e instanceof AppManagerError)) throw e;
+      // install logged the message already.
+      this.bus.reply(request, Status.INTERNAL_SERVER_ERROR_5_00, errorPayload(e.message));
+      return;
+    }
+    this.bus.reply(request, Status.CREATED_2_01);
+  }
+
+  #appletQuery(request: Request, name: string): void {
+    const info = new AttrContainer("Applets Info");
+    if (name === "") {
+      info.setInt("num", this.#apps.size);
+      this.apps.forEach((app, i) => {
+        info.setString(`applet${i + 1}`, app.name);
+        info.setInt(`heap${i + 1}`, app.heapSize);
+      });
+    } else {
+      const app = this.#apps.get(name);
+      if (!app) {
+        this.bus.replyError(
+          request,
+          Status.INTERNAL_SERVER_ERROR_5_00,
+          "Query Applet failed: the app is not found.",
+        );
+        return;
+      }
+      info.setString("name", app.name).setInt("heap", app.heapSize);
+    }
+    this.bus.reply(request, Status.CONTENT_2_05, encodeLikeWamr(info), FMT_ATTR_CONTAINER);
+    this.#log("trace", "Query Applets success!");
+    this.#log("trace", dump(info).replace(/\n$/, ""));
+  }
+
+  #handleEventRequest(request: Request, url: string): void {
+    const subscriber = request.sender >>> 0;
+    let ok = false;
+    if (request.action === Action.PUT) {
+      ok = this.bus.subscribe(url, subscriber);
+      if (ok && subscriber === ID_HOST) this.#hostLinkEvents.add(url);
+    } else if (request.action === Action.DELETE) {
+      if (subscriber === ID_HOST) {
+        this.#hostLinkEvents.delete(url);
+        ok = this.#hostListeners.has(url) || this.bus.unsubscribe(url, subscriber);
+      } else ok = this.bus.unsubscribe(url, subscriber);
+    }
+    if (!ok) {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        "Handle event request failed.",
+      );
+      return;
+    }
+    this.bus.reply(request, Status.CONTENT_2_05);
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  #allocateId(): number {
+    let id = this.#lastId;
+    do {
+      id = id + 1 >= _ID_LIMIT ? 1 : id + 1;
+    } while (this.#byId.has(id));
+    return this.#lastId = id;
+  }
+
+  #fail(message: string): never {
+    this.#log("error", message);
+    throw new AppManagerError(message);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("App manager is closed");
+  }
+
+  #log(level: LogLevel, message: string, app?: InstalledApp): void {
+    if (level !== "trace" || this.#verbose) {
+      this.#current?.app.instance.stdout.flush();
+      this.#stdout(_encoder.encode(message + "\n"));
+    }
+    this.#emit("log", { level, message, app });
+  }
+}
+
+/** The export a callback resolves to: `_name` first, then `name` (AF's lookup order). */
+function _exportName(instance: AppInstance, callback: string): string | undefined {
+  const exports = instance.exports;
+  if (typeof exports[`_${callback}`] === "function") return `_${callback}`;
+  if (typeof exports[callback] === "function") return callback;
+  return undefined;
+}
+
+/** C's `atoi`: leading spaces, a sign, digits; anything else ends it (0 when none). */
+function _atoi(text: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(text);
+  return m ? Number.parseInt(m[1]!, 10) | 0 : 0;
+}
+
+/** At most `max` UTF-8 bytes of `text` (`strncpy` into a 256-byte buffer). */
+function _cut(text: string, max: number): string {
+  const bytes = _encoder.encode(text);
+  return bytes.length <= max ? text : new TextDecoder().decode(bytes.subarray(0, max));
+}

@@ -1,0 +1,241 @@
+/**
+ * The `apps` subcommand: run several apps together in one runtime under an app manager,
+ * each named after its file, printing what they print, until `--duration` ends or Ctrl-C
+ * (both uninstall every app cleanly, so `on_destroy` runs).
+ *
+ * `deno run mod.ts apps a.wasm b.wasm … [--heap-size N] [--timers N] [--plugin P]
+ * [--duration MS] [--verbose]`
+ *
+ * @module
+ */
+
+import { AppManager, AppManagerError } from "./app_manager.ts";
+import { type Clock, realClock } from "./clock.ts";
+import type { NativeLibrary } from "./native.ts";
+import { type OutputSink, writerSink } from "./output.ts";
+import { Runtime } from "./runtime.ts";
+
+/** Usage of the `apps` subcommand. */
+export const APPS_USAGE = `Usage: deno run mod.ts apps [options] app.wasm [app.wasm ...]
+
+Runs several apps together under the app manager, like WAMR's "simple" runtime without a
+host link: each app is installed under its file name (without .wasm), its on_init runs,
+then timers, requests and events flow until --duration ends or Ctrl-C, when every app is
+uninstalled (on_destroy runs). The libc and base natives are always available.
+
+Options:
+  --heap-size <n>     App heap of each app in bytes (default 8192)
+  --timers <n>        Timers each app may hold (default 20, at most 30)
+  --plugin <spec>     Register a native library: a module path/URL or a built-in name
+  --duration <ms>     Stop after this many milliseconds (default: run until Ctrl-C)
+  --max-apps <n>      Apps installed at once (default 16)
+  -v, --verbose       Print the app manager's trace lines too
+  -h, --help          Show this help`;
+
+/** What `runAppsCommand` needs from its caller. */
+export interface AppsCommandOptions {
+  /** Built-in plugins by name; `libc` and `base` are always registered. */
+  builtins: Record<string, NativeLibrary>;
+  /** App output and console lines (default `Deno.stdout`). */
+  stdout?: OutputSink;
+  /** Usage errors (default `Deno.stderr`). */
+  stderr?: (text: string) => void;
+  /** The clock (default: the real one). */
+  clock?: Clock;
+  /** Stops the run like Ctrl-C does (default: SIGINT). */
+  signal?: AbortSignal;
+  /** Reads an app file (default `Deno.readFile`). */
+  readFile?: (path: string) => Promise<Uint8Array>;
+  /** Called once every app is installed. */
+  onStart?: (manager: AppManager) => void;
+}
+
+interface _Args {
+  files: string[];
+  heapSize?: number;
+  timers?: number;
+  maxApps?: number;
+  duration?: number;
+  plugins: string[];
+  verbose: boolean;
+  help: boolean;
+}
+
+function _parse(argv: readonly string[]): _Args {
+  const args: _Args = { files: [], plugins: [], verbose: false, help: false };
+  const number = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (value === undefined || value === "" || !Number.isInteger(n) || n < 0) {
+      throw new TypeError(`Option ${flag} needs a non-negative integer, got "${value ?? ""}"`);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const [flag, inline] = arg.startsWith("--") && eq > 0
+      ? [arg.slice(0, eq), arg.slice(eq + 1)]
+      : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case "--heap-size":
+        args.heapSize = number(flag, value());
+        break;
+      case "--timers":
+        args.timers = number(flag, value());
+        break;
+      case "--max-apps":
+        args.maxApps = number(flag, value());
+        break;
+      case "--duration":
+        args.duration = number(flag, value());
+        break;
+      case "--plugin": {
+        const spec = value();
+        if (!spec) throw new TypeError("Option --plugin needs a module path or a built-in name");
+        args.plugins.push(spec);
+        break;
+      }
+      case "-v":
+      case "--verbose":
+        args.verbose = true;
+        break;
+      case "-h":
+      case "--help":
+        args.help = true;
+        break;
+      default:
+        if (arg.startsWith("-")) throw new TypeError(`Unknown option "${arg}"`);
+        args.files.push(arg);
+    }
+  }
+  return args;
+}
+
+/** The app name for a file: its base name without `.wasm`. */
+function _appName(path: string): string {
+  const base = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+  return base.endsWith(".wasm") ? base.slice(0, -5) : base;
+}
+
+/**
+ * Runs the `apps` subcommand.
+ *
+ * @param argv the arguments after `apps`
+ * @param options built-in plugins, I/O, clock and stop signal
+ * @returns the exit status: 0 after a clean stop, 1 when an app cannot be read or installed,
+ *   2 on a usage error
+ *
+ * @example Run the timer example for 3.5 s of a manual clock
+ * ```ts ignore
+ * import { runAppsCommand } from "./apps_command.ts";
+ * import { ManualClock } from "./clock.ts";
+ * import libc from "../natives/libc/mod.ts";
+ * import base from "../natives/base/mod.ts";
+ * const clock = new ManualClock();
+ * const status = runAppsCommand(["examples/timer/timer.wasm", "--duration", "3500"], {
+ *   builtins: { libc, base },
+ *   clock,
+ *   onStart: () => clock.advance(3500),
+ * });
+ * console.assert(await status === 0);
+ * ```
+ */
+export async function runAppsCommand(
+  argv: readonly string[],
+  options: AppsCommandOptions,
+): Promise<number> {
+  const encoder = new TextEncoder();
+  const stdout = options.stdout ?? writerSink(Deno.stdout);
+  const stderr = options.stderr ?? ((t: string) => void Deno.stderr.writeSync(encoder.encode(t)));
+  const print = (line: string) => stdout(encoder.encode(line + "\n"));
+
+  let args: _Args;
+  try {
+    args = _parse(argv);
+  } catch (e) {
+    stderr(`error: ${(e as Error).message}. Run "apps --help" for usage.\n`);
+    return 2;
+  }
+  if (args.help) {
+    print(APPS_USAGE);
+    return 0;
+  }
+  if (args.files.length === 0) {
+    stderr('error: no app files given. Run "apps --help" for usage.\n');
+    return 2;
+  }
+  const { libc, base } = options.builtins;
+  if (!libc || !base) {
+    stderr("error: the apps command needs the built-in libc and base plugins\n");
+    return 2;
+  }
+
+  const runtime = new Runtime({ plugins: [libc, base], stdout });
+  try {
+    const { loadPlugin } = await import("./cli.ts");
+    for (const spec of args.plugins) {
+      const library = await loadPlugin(spec, options.builtins);
+      if (library !== libc && library !== base) runtime.register(library);
+    }
+  } catch (e) {
+    stderr(`error: ${(e as Error).message}\n`);
+    return 2;
+  }
+
+  const readFile = options.readFile ?? ((path: string) => Deno.readFile(path));
+  const apps: { name: string; bytes: Uint8Array }[] = [];
+  for (const file of args.files) {
+    try {
+      apps.push({ name: _appName(file), bytes: await readFile(file) });
+    } catch (e) {
+      const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+      stderr(`error: Cannot read "${file}": ${why}\n`);
+      return 1;
+    }
+  }
+
+  const clock = options.clock ?? realClock;
+  const manager = new AppManager(runtime, {
+    clock,
+    stdout,
+    verbose: args.verbose,
+    ...(args.maxApps === undefined ? {} : { maxApps: args.maxApps }),
+  });
+  let status = 0;
+  for (const { name, bytes } of apps) {
+    try {
+      manager.install(name, bytes, {
+        ...(args.heapSize === undefined ? {} : { heapSize: args.heapSize }),
+        ...(args.timers === undefined ? {} : { timers: args.timers }),
+      });
+    } catch (e) {
+      // The manager printed WAMR's line; stop the ones already running.
+      if (!(e instanceof AppManagerError)) throw e;
+      status = 1;
+      break;
+    }
+  }
+
+  if (status === 0) {
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const stop = () => {
+        if (done) return;
+        done = true;
+        if (handle !== undefined) clock.clearTimer(handle);
+        options.signal?.removeEventListener("abort", stop);
+        if (sigint) Deno.removeSignalListener("SIGINT", stop);
+        resolve();
+      };
+      const handle = args.duration === undefined ? undefined : clock.setTimer(args.duration, stop);
+      const sigint = options.signal === undefined;
+      if (options.signal?.aborted) stop();
+      options.signal?.addEventListener("abort", stop);
+      if (sigint) Deno.addSignalListener("SIGINT", stop);
+      options.onStart?.(manager);
+    });
+  }
+  manager.close();
+  return status;
+}

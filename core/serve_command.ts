@@ -1,0 +1,391 @@
+/**
+ * `deno run mod.ts serve …`: a long-running app manager serving the host link over TCP
+ * (many hosts at once), stdio or a serial device, like WAMR's `simple -s` runtime.
+ *
+ * @module
+ */
+
+import { AppManager } from "./app_manager.ts";
+import { AppStore } from "./app_store.ts";
+import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "./host_link.ts";
+import { type HostLogLevel, HostServer } from "./host_server.ts";
+import type { NativeLibrary } from "./native.ts";
+import type { OutputSink } from "./output.ts";
+import { Runtime } from "./runtime.ts";
+import type { CliOptions } from "./cli.ts";
+
+/** Apps installed at once by default under `serve` (WAMR allows 3). */
+export const SERVE_MAX_APPS = 64;
+
+/** Usage text of the `serve` subcommand. */
+export const SERVE_USAGE = `Usage: deno run mod.ts serve [options]
+
+Runs the app manager and serves WAMR's host link, so host tools can install, query and
+uninstall apps, send them requests and subscribe to their events.
+
+Options:
+  --host <addr>          Address to listen on (default 127.0.0.1)
+  --port <n>             TCP port (default 8888; 0 picks a free one)
+  --stdio                Serve the link on stdin/stdout instead of TCP (app output goes to
+                         stderr)
+  --serial <device>      Serve the link on a serial device (or any file) instead of TCP
+  --plugin <spec>        Load a native library (repeatable); libc and base are always loaded
+  --app <name>=<file>    Install an app at start (repeatable)
+  --heap-size <n>        App heap of --app installs (default 8192)
+  --max-apps <n>         Apps installed at once (default ${SERVE_MAX_APPS})
+  --max-payload <n>      Largest link message in bytes (default ${DEFAULT_MAX_PAYLOAD})
+  --state-dir <dir>      Keep installed apps in <dir> across restarts
+  -v, --verbose          Print WAMR's trace lines and link activity
+  -h, --help             Print this help
+
+SIGINT or SIGTERM shuts down cleanly: every app's on_destroy runs, links close, state is
+kept.`;
+
+/** Settings of a {@linkcode HostService}. */
+export interface HostServiceOptions {
+  /** Listen address (default 127.0.0.1); ignored when `listen` is false. */
+  hostname?: string;
+  /** TCP port (default 8888; 0 picks one). */
+  port?: number;
+  /** Whether to listen on TCP (default true). */
+  listen?: boolean;
+  /** Native libraries for the apps. */
+  plugins?: NativeLibrary[];
+  /** Apps to install at start (not stored in the state directory). */
+  apps?: { name: string; bytes: Uint8Array; heapSize?: number }[];
+  /** Apps installed at once (default {@linkcode SERVE_MAX_APPS}). */
+  maxApps?: number;
+  /** Largest link payload (default 1 MiB). */
+  maxPayload?: number;
+  /** State directory; installs survive restarts when set. */
+  stateDir?: string;
+  /** App output and console lines (default: stdout). */
+  stdout?: OutputSink;
+  /** Log lines of the link and the state directory (default: errors to stderr). */
+  log?: (level: HostLogLevel, message: string) => void;
+  /** Print WAMR's trace lines. */
+  verbose?: boolean;
+}
+
+/**
+ * An app manager served over the host link: what `serve` runs, usable in-process.
+ *
+ * @example Serve on a free port, then shut down
+ * ```ts
+ * import { HostService } from "./serve_command.ts";
+ * const service = await HostService.start({ port: 0, stdout: () => {} });
+ * if (!service.addr || service.addr.port === 0) throw new Error("unexpected");
+ * await service.shutdown();
+ * ```
+ */
+export class HostService {
+  /** The app manager. */
+  readonly manager: AppManager;
+  /** The link server. */
+  readonly server: HostServer;
+  /** The state directory's store, when there is one. */
+  readonly store: AppStore | undefined;
+  #down: Promise<void> | undefined;
+
+  private constructor(manager: AppManager, server: HostServer, store: AppStore | undefined) {
+    this.manager = manager;
+    this.server = server;
+    this.store = store;
+  }
+
+  /** The TCP address, when listening. */
+  get addr(): Deno.NetAddr | undefined {
+    return this.server.addr;
+  }
+
+  /**
+   * Creates the runtime and manager, installs `apps`, restores the state directory and
+   * starts listening.
+   *
+   * @param options settings
+   * @returns the running service
+   */
+  static async start(options: HostServiceOptions = {}): Promise<HostService> {
+    const stdout = options.stdout;
+    const runtime = new Runtime({
+      plugins: options.plugins ?? await defaultPlugins(),
+      ...(stdout ? { stdout } : {}),
+    });
+    const log = options.log ?? ((level: HostLogLevel, message: string) => {
+      if (level === "error") console.error(message);
+    });
+    let server: HostServer | undefined;
+    const manager = new AppManager(runtime, {
+      maxApps: options.maxApps ?? SERVE_MAX_APPS,
+      verbose: options.verbose ?? false,
+      onHostMessage: (message) => server?.deliver(message),
+      ...(stdout ? { stdout } : {}),
+    });
+    server = new HostServer(manager, {
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      log,
+    });
+    const write = stdout ?? runtime.stdout;
+    write(new TextEncoder().encode("App Manager started.\n"));
+    for (const app of options.apps ?? []) {
+      manager.install(app.name, app.bytes, app.heapSize ? { heapSize: app.heapSize } : {});
+    }
+    let store: AppStore | undefined;
+    if (options.stateDir !== undefined) {
+      store = new AppStore(options.stateDir, (m) => log("error", m));
+      store.restore(manager);
+      store.attach(manager);
+    }
+    if (options.listen ?? true) {
+      server.listen({ hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 8888 });
+    }
+    return new HostService(manager, server, store);
+  }
+
+  /**
+   * Serves one more link over a stream pair (stdio, a serial device).
+   *
+   * @param transport the streams
+   * @param label how logs name it
+   * @returns when the link ends
+   */
+  serve(transport: HostTransport, label?: string): Promise<void> {
+    return this.server.serve(transport, label);
+  }
+
+  /**
+   * Shuts down: stops following installs (the state directory keeps them), closes every
+   * link, then uninstalls every app so each `on_destroy` runs.
+   *
+   * @returns when done; later calls return the same promise
+   */
+  shutdown(): Promise<void> {
+    this.#down ??= (async () => {
+      this.store?.detach();
+      await this.server.close();
+      this.manager.close();
+    })();
+    return this.#down;
+  }
+}
+
+/**
+ * The plugins `serve` always loads: libc and base (requests, events, timers).
+ *
+ * @returns the libraries
+ */
+export async function defaultPlugins(): Promise<NativeLibrary[]> {
+  const [{ default: libc }, { default: base }] = await Promise.all([
+    import("../natives/libc/mod.ts"),
+    import("../natives/base/mod.ts"),
+  ]);
+  return [libc, base];
+}
+
+class _UsageError extends Error {}
+
+interface _ServeArgs {
+  hostname: string;
+  port: number;
+  stdio: boolean;
+  serial: string | undefined;
+  plugins: string[];
+  apps: { name: string; file: string }[];
+  heapSize: number | undefined;
+  maxApps: number;
+  maxPayload: number;
+  stateDir: string | undefined;
+  verbose: boolean;
+  help: boolean;
+}
+
+function _parse(argv: readonly string[]): _ServeArgs {
+  const out: _ServeArgs = {
+    hostname: "127.0.0.1",
+    port: 8888,
+    stdio: false,
+    serial: undefined,
+    plugins: [],
+    apps: [],
+    heapSize: undefined,
+    maxApps: SERVE_MAX_APPS,
+    maxPayload: DEFAULT_MAX_PAYLOAD,
+    stateDir: undefined,
+    verbose: false,
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const next = argv[++i];
+      if (next === undefined) throw new _UsageError(`Missing value for ${flag}`);
+      return next;
+    };
+    const count = (max = Number.MAX_SAFE_INTEGER): number => {
+      const text = value();
+      if (!/^\d+$/.test(text) || Number(text) > max) {
+        throw new _UsageError(`Invalid value for ${flag}: "${text}" (expected a number)`);
+      }
+      return Number(text);
+    };
+    switch (flag) {
+      case "--host":
+        out.hostname = value();
+        break;
+      case "--port":
+        out.port = count(65535);
+        break;
+      case "--stdio":
+        out.stdio = true;
+        break;
+      case "--serial":
+        out.serial = value();
+        break;
+      case "--plugin":
+        out.plugins.push(value());
+        break;
+      case "--app": {
+        const spec = value();
+        const at = spec.indexOf("=");
+        if (at <= 0 || at === spec.length - 1) {
+          throw new _UsageError(`Invalid value for --app: "${spec}" (expected NAME=FILE)`);
+        }
+        out.apps.push({ name: spec.slice(0, at), file: spec.slice(at + 1) });
+        break;
+      }
+      case "--heap-size":
+        out.heapSize = count();
+        break;
+      case "--max-apps":
+        out.maxApps = count();
+        break;
+      case "--max-payload":
+        out.maxPayload = count(0xffffffff);
+        break;
+      case "--state-dir":
+        out.stateDir = value();
+        break;
+      case "-v":
+      case "--verbose":
+        out.verbose = true;
+        break;
+      case "-h":
+      case "--help":
+        out.help = true;
+        break;
+      default:
+        throw new _UsageError(`Unknown option "${arg}"`);
+    }
+  }
+  if (out.stdio && out.serial !== undefined) {
+    throw new _UsageError("Choose one of --stdio and --serial");
+  }
+  return out;
+}
+
+/**
+ * Runs `serve` until SIGINT or SIGTERM (or the end of the stdio/serial link).
+ *
+ * @param argv the arguments after `serve`
+ * @param options the CLI's built-in plugins
+ * @returns the exit status: 0 after a clean shutdown, 1 when start-up fails, 2 for usage errors
+ */
+export async function runServe(argv: readonly string[], options: CliOptions): Promise<number> {
+  const encoder = new TextEncoder();
+  const stderr = options.stderr ?? ((t: string) => void Deno.stderr.writeSync(encoder.encode(t)));
+  let args: _ServeArgs;
+  try {
+    args = _parse(argv);
+  } catch (e) {
+    if (!(e instanceof _UsageError)) throw e;
+    stderr(`serve: ${e.message}. Run with --help for usage.\n`);
+    return 2;
+  }
+  const linkOnStdio = args.stdio;
+  const console_: OutputSink = linkOnStdio
+    ? (b) => {
+      let off = 0;
+      while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
+    }
+    : options.stdout ?? ((b) => {
+      let off = 0;
+      while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
+    });
+  const say = (line: string) => console_(encoder.encode(line + "\n"));
+  if (args.help) {
+    say(SERVE_USAGE);
+    return 0;
+  }
+
+  let service: HostService;
+  try {
+    const { loadPlugin } = await import("./cli.ts");
+    const builtins: Record<string, NativeLibrary> = { ...options.builtins };
+    const plugins = await defaultPlugins();
+    for (const p of plugins) builtins[p.name] ??= p;
+    for (const spec of args.plugins) plugins.push(await loadPlugin(spec, builtins));
+    const apps = args.apps.map((a) => ({
+      name: a.name,
+      bytes: Deno.readFileSync(a.file),
+      ...(args.heapSize !== undefined ? { heapSize: args.heapSize } : {}),
+    }));
+    service = await HostService.start({
+      hostname: args.hostname,
+      port: args.port,
+      listen: !linkOnStdio && args.serial === undefined,
+      plugins,
+      apps,
+      maxApps: args.maxApps,
+      maxPayload: args.maxPayload,
+      ...(args.stateDir !== undefined ? { stateDir: args.stateDir } : {}),
+      stdout: console_,
+      verbose: args.verbose,
+      log: (level, message) => {
+        if (level === "error" || args.verbose) stderr(message + "\n");
+      },
+    });
+  } catch (e) {
+    stderr(`serve: ${(e as Error).message}\n`);
+    return 1;
+  }
+
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((signal) => {
+    const handler = () => stop(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+
+  if (service.addr) {
+    say(`listening on ${service.addr.hostname}:${service.addr.port}`);
+  } else if (linkOnStdio) {
+    say("serving the host link on stdin/stdout");
+    service.serve({
+      readable: Deno.stdin.readable,
+      writable: Deno.stdout.writable,
+    }, "stdio").then(() => stop("end of stdin"));
+  } else {
+    try {
+      const file = await Deno.open(args.serial!, { read: true, write: true });
+      say(`serving the host link on ${args.serial}`);
+      service.serve({
+        readable: file.readable,
+        writable: file.writable,
+        close: () => file.close(),
+      }, args.serial).then(() => stop(`end of ${args.serial}`));
+    } catch (e) {
+      stderr(`serve: Cannot open "${args.serial}": ${(e as Error).message}\n`);
+      stop("error");
+    }
+  }
+
+  const why = await stopped;
+  if (args.verbose) stderr(`serve: shutting down (${why})\n`);
+  for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  await service.shutdown();
+  return why === "error" ? 1 : 0;
+}

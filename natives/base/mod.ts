@@ -1,0 +1,107 @@
+/**
+ * base: the app framework natives WAMR's apps import from `env` — resources, requests,
+ * responses, events and timers (`wasm_app.h`, `request.h`, `timer_wasm_app.h`). They reach
+ * the app manager through `ctx.app.framework`; an app run outside a manager gets failures
+ * (and one warning), never a crash.
+ *
+ * Malformed packets from an app are logged with the reason and ignored
+ * (`wasm_response_send` returns 0).
+ *
+ * @example Register the plugin with the runtime an app manager uses
+ * ```ts
+ * import base from "./mod.ts";
+ * import { Runtime } from "../../core/runtime.ts";
+ * const runtime = new Runtime({ plugins: [base] });
+ * if (!runtime.registry.resolve("env", "wasm_post_request")) throw new Error("unexpected");
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type AppFramework,
+  decodeRequest,
+  decodeResponse,
+  defineNativeLibrary,
+  type NativeContext,
+  ProtocolError,
+} from "../../sdk/mod.ts";
+
+/** What `wasm_create_timer` returns when no timer is left. */
+const TIMER_INVALID = -1;
+
+interface _State {
+  warned: boolean;
+}
+
+/** The calling app's framework, or undefined (warning once) outside an app manager. */
+function _framework(ctx: NativeContext<_State>): AppFramework | undefined {
+  const framework = ctx.app.framework;
+  if (!framework && !ctx.state.warned) {
+    ctx.state.warned = true;
+    ctx.app.warn(`${ctx.symbol}: app "${ctx.app.name}" is not running under an app manager`);
+  }
+  return framework;
+}
+
+function _malformed(framework: AppFramework, symbol: string, e: unknown): void {
+  if (!(e instanceof ProtocolError)) throw e;
+  framework.log(`${symbol}: ignored a malformed packet from app "${framework.name}": ${e.message}`);
+}
+
+/** The base library (`wasm_register_resource`, `wasm_post_request`, timers, ...). */
+export default defineNativeLibrary<_State>({
+  name: "base",
+  setup: () => ({ warned: false }),
+  symbols: (native) => ({
+    wasm_register_resource: native("($)", (ctx, url) => {
+      _framework(ctx)?.registerResource(url);
+    }),
+    wasm_post_request: native("(*~)", (ctx, buf) => {
+      const framework = _framework(ctx);
+      if (!framework) return;
+      try {
+        // postRequest copies the payload out of app memory and sets the sender.
+        framework.postRequest(decodeRequest(buf));
+      } catch (e) {
+        _malformed(framework, "wasm_post_request", e);
+      }
+    }),
+    wasm_response_send: native("(*~)i", (ctx, buf) => {
+      const framework = _framework(ctx);
+      if (!framework) return 0;
+      try {
+        return framework.sendResponse(decodeResponse(buf)) ? 1 : 0;
+      } catch (e) {
+        _malformed(framework, "wasm_response_send", e);
+        return 0;
+      }
+    }),
+    wasm_sub_event: native("($)", (ctx, url) => {
+      _framework(ctx)?.subscribeEvent(url);
+    }),
+    wasm_create_timer: native("(iii)i", (ctx, interval, isPeriod, autoStart) => {
+      const framework = _framework(ctx);
+      if (!framework) return TIMER_INVALID;
+      return framework.createTimer(interval, (isPeriod & 0xff) !== 0, (autoStart & 0xff) !== 0) |
+        0;
+    }),
+    // The seed era's spelling; apps built then import this name.
+    wasm_timer_destory: native("(i)", (ctx, id) => {
+      _framework(ctx)?.destroyTimer(id >>> 0);
+    }),
+    wasm_timer_destroy: native("(i)", (ctx, id) => {
+      _framework(ctx)?.destroyTimer(id >>> 0);
+    }),
+    wasm_timer_cancel: native("(i)", (ctx, id) => {
+      _framework(ctx)?.cancelTimer(id >>> 0);
+    }),
+    wasm_timer_restart: native("(ii)", (ctx, id, interval) => {
+      _framework(ctx)?.restartTimer(id >>> 0, interval);
+    }),
+    wasm_get_sys_tick_ms: native("()i", (ctx) => {
+      const framework = ctx.app.framework;
+      return (framework ? framework.tickMs() : Math.floor(performance.now())) | 0;
+    }),
+  }),
+});
