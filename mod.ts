@@ -38,6 +38,39 @@ export type { FuncType, ModuleInfo } from "./core/binary.ts";
 export { formatResults, loadPlugin, runCli, USAGE, VERSION } from "./core/cli.ts";
 export * from "./sdk/mod.ts";
 export { default as libc } from "./natives/libc/mod.ts";
+export { default as base } from "./natives/base/mod.ts";
+export {
+  AppManager,
+  AppManagerError,
+  type AppManagerEventMap,
+  type AppManagerOptions,
+  DEFAULT_MAX_APPS,
+  DEFAULT_QUEUE_LENGTH,
+  type HostMessage,
+  type HostRequest,
+  type HostRequestOptions,
+  InstalledApp,
+  type InstallOptions,
+} from "./core/app_manager.ts";
+export {
+  type BusEndpoint,
+  errorPayload,
+  type LogLevel,
+  MessageBus,
+  type MessageBusOptions,
+  type ResourceEntry,
+  type ResourceHandler,
+} from "./core/bus.ts";
+export { type Clock, ManualClock, realClock, type TimerHandle } from "./core/clock.ts";
+export {
+  AppTimers,
+  DEFAULT_TIMERS_PER_APP,
+  MAX_TIMERS_PER_APP,
+  TIMER_ID_INVALID,
+  type TimerInfo,
+} from "./core/timers.ts";
+export { APPS_USAGE, type AppsCommandOptions, runAppsCommand } from "./core/apps_command.ts";
+export type { OutputSink } from "./core/output.ts";
 
 import libc from "./natives/libc/mod.ts";
 

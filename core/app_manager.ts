@@ -119,6 +119,7 @@ export interface HostRequestOptions {
 
 /** Thrown by {@linkcode AppManager.install} with WAMR's reply text. */
 export class AppManagerError extends Error {
+  /** Always `"AppManagerError"`. */
   override name = "AppManagerError";
 }
 
@@ -325,6 +326,8 @@ export class AppManager extends EventTarget {
   #closed = false;
 
   /**
+   * Creates a manager with no apps; `/app/`, `/applet` and `/event/` are registered first.
+   *
    * @param runtime the runtime apps run in (register the `base` plugin in it)
    * @param options clock, limits, host callback, output
    */
@@ -380,11 +383,25 @@ export class AppManager extends EventTarget {
     listener: (event: AppManagerEventMap[K]) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /**
+   * Listens for any event type.
+   *
+   * @param type the event type
+   * @param listener the listener
+   * @param options as for `EventTarget`
+   */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /**
+   * Listens for any event type.
+   *
+   * @param type the event type
+   * @param listener receives the event
+   * @param options as for `EventTarget`
+   */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
@@ -405,11 +422,25 @@ export class AppManager extends EventTarget {
     listener: (event: AppManagerEventMap[K]) => void,
     options?: boolean | EventListenerOptions,
   ): void;
+  /**
+   * Stops listening for any event type.
+   *
+   * @param type the event type
+   * @param listener the listener
+   * @param options as for `EventTarget`
+   */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | EventListenerOptions,
   ): void;
+  /**
+   * Stops listening for any event type.
+   *
+   * @param type the event type
+   * @param listener the listener passed to `addEventListener`
+   * @param options as for `EventTarget`
+   */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
@@ -590,7 +621,7 @@ export class AppManager extends EventTarget {
    * @throws {DOMException} `TimeoutError` when no response arrives in time
    */
   request(request: HostRequest, options: HostRequestOptions = {}): Promise<Response> {
-    this.#assertOpen();
+    if (this.#closed) return Promise.reject(new Error("App manager is closed"));
     const mid = this.#lastMid = (this.#lastMid + 1) >>> 0 || 1;
     const timeout = options.timeout ?? this.#requestTimeout;
     const action = request.action ?? Action.GET;

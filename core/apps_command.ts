@@ -34,7 +34,7 @@ Options:
 
 /** What `runAppsCommand` needs from its caller. */
 export interface AppsCommandOptions {
-  /** Built-in plugins by name; `libc` and `base` are always registered. */
+  /** Built-in plugins by name; `libc` and `base` are always registered (imported if absent). */
   builtins: Record<string, NativeLibrary>;
   /** App output and console lines (default `Deno.stdout`). */
   stdout?: OutputSink;
@@ -165,11 +165,8 @@ export async function runAppsCommand(
     stderr('error: no app files given. Run "apps --help" for usage.\n');
     return 2;
   }
-  const { libc, base } = options.builtins;
-  if (!libc || !base) {
-    stderr("error: the apps command needs the built-in libc and base plugins\n");
-    return 2;
-  }
+  const libc = options.builtins.libc ?? (await import("../natives/libc/mod.ts")).default;
+  const base = options.builtins.base ?? (await import("../natives/base/mod.ts")).default;
 
   const runtime = new Runtime({ plugins: [libc, base], stdout });
   try {

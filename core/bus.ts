@@ -103,7 +103,11 @@ export class MessageBus {
   readonly #endpoints = new Map<number, BusEndpoint>();
   readonly #log: (level: LogLevel, message: string) => void;
 
-  /** @param options where log lines go */
+  /**
+   * Creates a bus with empty tables and no endpoints.
+   *
+   * @param options where log lines go
+   */
   constructor(options: MessageBusOptions = {}) {
     this.#log = options.log ?? (() => {});
   }

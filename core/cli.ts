@@ -334,6 +334,9 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   if (argv[0] === "serve") {
     return (await import("./serve_command.ts")).runServe(argv.slice(1), options);
   }
+  if (argv[0] === "apps") {
+    return (await import("./apps_command.ts")).runAppsCommand(argv.slice(1), options);
+  }
   if (argv[0] === "host") {
     const { runHostTool } = await import("./host_command.ts");
     return runHostTool(argv.slice(1), options.stderr ? { stderr: options.stderr } : {});

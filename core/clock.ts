@@ -87,7 +87,11 @@ export class ManualClock implements Clock {
   #seq = 0;
   readonly #pending = new Map<unknown, _Pending>();
 
-  /** @param start the initial time in milliseconds (default 0) */
+  /**
+   * Creates a clock standing still at `start`.
+   *
+   * @param start the initial time in milliseconds (default 0)
+   */
   constructor(start = 0) {
     this.#now = start;
   }

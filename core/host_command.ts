@@ -437,6 +437,8 @@ async function _run(
     if (r.container) out(formatHostToolJSON(r.container));
   };
   client.onEvent(printEvent);
+  // Printed from the read loop so responses and events keep their wire order.
+  client.onResponse(printResponse);
 
   try {
     let response: HostResponse;
@@ -450,7 +452,6 @@ async function _run(
       stderr(`host: ${(error as Error).message}\n`);
       return 255;
     }
-    printResponse(response);
     if (alive > 0) {
       // -a: keep the connection open for events; the wait is the feature, not a sync.
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -63,6 +63,8 @@ export class AppTimers {
   #lastId = 0;
 
   /**
+   * Creates an empty table.
+   *
    * @param clock where time and timers come from
    * @param onExpire called with the id each time a timer expires
    * @param limit timers the app may hold (default 20, clamped to 0..30)

@@ -194,6 +194,7 @@ export class HostClient {
   #pending = new Map<number, _Pending>();
   #listeners = new Map<string, Set<HostEventListener>>();
   #anyListeners = new Set<HostEventListener>();
+  #responseListeners = new Set<(response: HostResponse) => void>();
   #nextMid = _randomMid();
   #closed = false;
   #done: Promise<void>;
@@ -377,6 +378,18 @@ export class HostClient {
   }
 
   /**
+   * Sees every response to a request of this client, synchronously and in arrival order
+   * with the events (the returned promises resolve a little later).
+   *
+   * @param listener called for each response
+   * @returns a function that removes the listener
+   */
+  onResponse(listener: (response: HostResponse) => void): () => void {
+    this.#responseListeners.add(listener);
+    return () => this.#responseListeners.delete(listener);
+  }
+
+  /**
    * Sends a request packet in a frame of the given type and waits for its response. The
    * lowest-level call; the others build their packets with it.
    *
@@ -491,13 +504,15 @@ export class HostClient {
       if (!entry) return;
       this.#pending.delete(res.mid);
       clearTimeout(entry.timer);
-      entry.resolve({
+      const response: HostResponse = {
         status: res.status,
         fmt: res.fmt,
         mid: res.mid,
         payload: res.payload,
         container: _decodeContainer(res.fmt, res.payload),
-      });
+      };
+      for (const listener of this.#responseListeners) listener(response);
+      entry.resolve(response);
     } else if (type === HostMessageType.REQUEST) {
       let req;
       try {

@@ -127,7 +127,11 @@ export function harness(options: AppManagerOptions = {}): Harness {
   const stdout = (bytes: Uint8Array) => {
     chunks.push(_decoder.decode(bytes));
   };
-  const runtime = new Runtime({ plugins: [base, probe], stdout, warn: (m) => chunks.push(m + "\n") });
+  const runtime = new Runtime({
+    plugins: [base, probe],
+    stdout,
+    warn: (m) => chunks.push(m + "\n"),
+  });
   const clock = new ManualClock();
   const manager = new AppManager(runtime, { ...options, clock, stdout });
   return { manager, clock, runtime, output: () => chunks.join(""), probes, packets };

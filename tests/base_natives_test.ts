@@ -76,7 +76,14 @@ Deno.test("base natives: wasm_get_sys_tick_ms follows the clock and wraps at 2^3
 Deno.test("base natives: a malformed packet is logged and ignored, never a crash", () => {
   const h = harness();
   const app = h.manager.install("client", CLIENT);
-  const packet = encodeRequest({ action: 1, fmt: 0, mid: 1, sender: 0, url: "/x", payload: undefined });
+  const packet = encodeRequest({
+    action: 1,
+    fmt: 0,
+    mid: 1,
+    sender: 0,
+    url: "/x",
+    payload: undefined,
+  });
   packet[0] = 2;
   app.instance.memory.write(4096, packet);
   app.instance.call("send", 4096, packet.length);

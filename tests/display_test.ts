@@ -310,7 +310,7 @@ Deno.test("display: each app has its own screen and pointer, released when freed
   assert.deepEqual([...getFramebuffer(b, display)!.pixels], Array(8).fill(GREY));
   assert.notEqual(display.state(a)!.input, display.state(b)!.input);
   assert.equal(views.length, 1, "the first change draws at once");
-  assert.match(views[0]!, /\x1b\[38;2;255;0;0m\x1b\[48;2;255;0;0m▀▀▀▀/);
+  assert.ok(views[0]!.includes("\x1b[38;2;255;0;0m\x1b[48;2;255;0;0m▀▀▀▀"), views[0]);
   a.free();
   b.free();
   assert.equal(display.state(a), undefined);
@@ -463,8 +463,8 @@ Deno.test("terminal: renderHalfBlocks downscales to fit and pairs rows as fg/bg"
   assert.ok(text.startsWith("\x1b[H"));
   assert.equal(lines.length, 30); // 240 rows / 4 per pixel / 2 per cell
   for (const line of lines) assert.equal([...line].filter((c) => c === "▀").length, 80);
-  assert.match(lines[0]!, /^\x1b\[38;2;255;0;0m\x1b\[48;2;255;0;0m▀/);
-  assert.match(lines[29]!, /^\x1b\[38;2;0;0;255m\x1b\[48;2;0;0;255m▀/);
+  assert.ok(lines[0]!.startsWith("\x1b[38;2;255;0;0m\x1b[48;2;255;0;0m▀"));
+  assert.ok(lines[29]!.startsWith("\x1b[38;2;0;0;255m\x1b[48;2;0;0;255m▀"));
   // Colors are only re-sent when they change.
   assert.equal(lines[0]!.split("\x1b[38;2").length, 2);
   // A small image is not enlarged.
@@ -488,7 +488,7 @@ Deno.test("terminal: TerminalView draws only changed frames", () => {
   fb.fill(0, 0, 1, 1, GREEN);
   view.invalidate();
   assert.equal(writes.length, 2);
-  assert.match(writes[1]!, /^\x1b\[H\x1b\[38;2;0;255;0m/);
+  assert.ok(writes[1]!.startsWith("\x1b[H\x1b[38;2;0;255;0m"));
   view.close();
   assert.equal(writes.length, 2);
 });

@@ -8,6 +8,7 @@ import {
   expectedExports,
   FRAMEWORK_CALLBACKS,
   FRAMEWORK_NATIVES,
+  SENSOR_NATIVES,
   SDK_SOURCES,
   sourcePath,
   wasmPath,
@@ -243,12 +244,13 @@ const FRAMEWORK_IMPORTS: Record<string, string[]> = {
   event_subscriber: ["wasm_register_resource", "wasm_response_send", "wasm_sub_event"],
   room_temp_service: ["wasm_register_resource", "wasm_response_send", "wasm_sub_event"],
   room_temp_client: ["wasm_create_timer", "wasm_post_request", "wasm_response_send"],
+  sensor: ["wasm_sensor_open", "wasm_sensor_config", "wasm_sensor_close", "wasm_response_send"],
 };
 
 Deno.test("examples: app-framework apps export the callbacks and import framework natives", async () => {
   const framework = EXAMPLES.filter((e) => e.callbacks !== undefined);
   assert.deepEqual(framework.map((e) => e.name).sort(), Object.keys(FRAMEWORK_IMPORTS).sort());
-  const natives = new Set(FRAMEWORK_NATIVES);
+  const natives = new Set([...FRAMEWORK_NATIVES, ...SENSOR_NATIVES]);
   for (const example of framework) {
     const where = wasmPath(example);
     const module = new WebAssembly.Module(await Deno.readFile(join(ROOT, where)));

@@ -195,3 +195,36 @@ Deno.test("gui: the app calls display natives through its table (call_indirect)"
   }
   assert.match(text, /call_indirect/);
 });
+
+Deno.test("gui: the CLI runs the app with the display plugin by path, options after commas", async () => {
+  const dir = await Deno.makeTempDir();
+  const cli = (plugin: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "mod.ts", "--trace", "--plugin", plugin, "-f", "gui_tick"]
+        .concat(["examples/gui/gui.wasm", "700"]),
+      cwd: new URL("..", import.meta.url),
+      env: { NO_COLOR: "1" },
+    }).output();
+  try {
+    // The CLI's clock is real time, so the script's actions are due at once.
+    const script = `${dir}/now.json`;
+    await Deno.writeTextFile(
+      script,
+      JSON.stringify([
+        { at: 0, x: 160, y: 120, pressed: true },
+        { at: 0, x: 160, y: 120, pressed: false },
+      ]),
+    );
+    const ok = await cli(`./natives/display/mod.ts,terminal=false,input=${script}`);
+    const trace = new TextDecoder().decode(ok.stderr) + new TextDecoder().decode(ok.stdout);
+    assert.equal(ok.code, 0, trace);
+    assert.match(trace, /display\.display_init\(\)/);
+    assert.match(trace, /display\.display_input_read\(0x[0-9a-f]+\) -> 1/, "two actions due");
+    assert.match(trace, /display\.display_input_read\(0x[0-9a-f]+\) -> 0/);
+    const bad = await cli("./natives/display/mod.ts,depth=16");
+    assert.notEqual(bad.code, 0);
+    assert.match(new TextDecoder().decode(bad.stderr), /unknown option "depth"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

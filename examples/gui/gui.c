@@ -219,6 +219,8 @@ __attribute__((export_name("gui_tick"))) void gui_tick(int now_ms) {
   display_input_t in = {.user_data = 0};
   bool more;
 
+  if (!gui_driver.read) gui_init(); /* a host that skipped gui_init still gets a screen */
+
   /* Drain every input reading that is due, like LVGL's buffered read loop. */
   do {
     more = gui_driver.read(&in);

@@ -24,21 +24,21 @@ import {
   decodeResponse,
   defineNativeLibrary,
   type NativeContext,
+  type NativeLibrary,
   ProtocolError,
 } from "../../sdk/mod.ts";
 
 /** What `wasm_create_timer` returns when no timer is left. */
 const TIMER_INVALID = -1;
 
-interface _State {
-  warned: boolean;
-}
+/** Apps already warned that they run outside an app manager. */
+const _warned = new WeakSet<object>();
 
 /** The calling app's framework, or undefined (warning once) outside an app manager. */
-function _framework(ctx: NativeContext<_State>): AppFramework | undefined {
+function _framework(ctx: NativeContext<undefined>): AppFramework | undefined {
   const framework = ctx.app.framework;
-  if (!framework && !ctx.state.warned) {
-    ctx.state.warned = true;
+  if (!framework && !_warned.has(ctx.app)) {
+    _warned.add(ctx.app);
     ctx.app.warn(`${ctx.symbol}: app "${ctx.app.name}" is not running under an app manager`);
   }
   return framework;
@@ -50,9 +50,8 @@ function _malformed(framework: AppFramework, symbol: string, e: unknown): void {
 }
 
 /** The base library (`wasm_register_resource`, `wasm_post_request`, timers, ...). */
-export default defineNativeLibrary<_State>({
+const base: NativeLibrary<undefined> = defineNativeLibrary({
   name: "base",
-  setup: () => ({ warned: false }),
   symbols: (native) => ({
     wasm_register_resource: native("($)", (ctx, url) => {
       _framework(ctx)?.registerResource(url);
@@ -105,3 +104,5 @@ export default defineNativeLibrary<_State>({
     }),
   }),
 });
+
+export default base;

@@ -57,6 +57,8 @@ export class Framebuffer {
   version = 0;
 
   /**
+   * Creates a screen filled with one byte.
+   *
    * @param width width in pixels (1–4096)
    * @param height height in pixels (1–4096)
    * @param fillByte the byte every pixel starts with (the SDL simulator's 0x44)

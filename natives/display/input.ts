@@ -55,7 +55,11 @@ export class PointerInput {
   #next = 0;
   #current: PointerAction = { at: 0, x: 0, y: 0, pressed: false };
 
-  /** @param events initial script, in any order */
+  /**
+   * Creates a pointer with a script.
+   *
+   * @param events initial script, in any order
+   */
   constructor(events: readonly PointerAction[] = []) {
     this.push(...events);
   }

@@ -34,6 +34,7 @@
 
 import {
   type AppInstance,
+  type AppMemory,
   defineNativeLibrary,
   type NativeLibrary,
   type PluginOptionValue,
@@ -117,7 +118,16 @@ export interface DisplayLibrary extends NativeLibrary<DisplayState> {
 
 const _stdoutSink: TerminalSink = {
   writeSync: (data) => Deno.stdout.writeSync(data),
-  size: () => Deno.consoleSize(),
+  size: function stdoutSize() {
+    try {
+      const { columns, rows } = Deno.consoleSize();
+      // Some pseudo-terminals report 0x0.
+      if (columns > 0 && rows > 1) return { columns, rows };
+    } catch {
+      // not a terminal after all
+    }
+    return { columns: 80, rows: 24 };
+  },
 };
 
 function _sinkFor(option: DisplayOptions["terminal"]): TerminalSink | undefined {
@@ -173,7 +183,7 @@ export function createDisplayLibrary(options: DisplayOptions = {}): DisplayLibra
       // Rows y1..y2 of (x2 − x1 + 1) pixels. WAMR validates 1–4 bytes and does not clip;
       // here the whole w × h source must be app memory, and off-screen parts are skipped.
       display_flush: native("(iiii*)", function displayFlush(ctx, x1, y1, x2, y2, colors) {
-        _blit(ctx.state, ctx.memory.bytes.bind(ctx.memory), x1, y1, x2, y2, colors.addr);
+        _blit(ctx.state, ctx.memory, x1, y1, x2, y2, colors.addr);
       }),
 
       display_fill: native("(iiii*)", function displayFill(ctx, x1, y1, x2, y2, color) {
@@ -182,7 +192,7 @@ export function createDisplayLibrary(options: DisplayOptions = {}): DisplayLibra
       }),
 
       display_map: native("(iiii*)", function displayMap(ctx, x1, y1, x2, y2, colors) {
-        _blit(ctx.state, ctx.memory.bytes.bind(ctx.memory), x1, y1, x2, y2, colors.addr);
+        _blit(ctx.state, ctx.memory, x1, y1, x2, y2, colors.addr);
       }),
 
       // Stores one color into the app's own draw buffer (LVGL's VDB), not the screen. WAMR
@@ -265,7 +275,7 @@ function _convert(changes: Record<string, PluginOptionValue>): DisplayOptions {
 
 function _blit(
   state: DisplayState,
-  bytes: (addr: number, len: number) => Uint8Array,
+  memory: AppMemory,
   x1: number,
   y1: number,
   x2: number,
@@ -276,7 +286,7 @@ function _blit(
   const h = y2 - y1 + 1;
   if (w <= 0 || h <= 0) return;
   // Checked before anything is drawn: a short source traps with the screen untouched.
-  const source = bytes(addr, w * h * 4);
+  const source = memory.bytes(addr, w * h * 4);
   state.framebuffer.blit(x1, y1, x2, y2, source);
   state.view?.invalidate();
 }

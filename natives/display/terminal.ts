@@ -82,6 +82,8 @@ export class TerminalView {
   #cleared = false;
 
   /**
+   * Creates a view; nothing is drawn until the frame buffer changes.
+   *
    * @param source the frame buffer (its `version` tells whether it changed)
    * @param sink where to write
    * @param interval minimum milliseconds between frames (default 50)

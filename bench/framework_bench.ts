@@ -1,0 +1,96 @@
+// App framework throughput, in-process: app-to-app request/response round trips and event
+// deliveries through the bus, the queues and the app heaps (two real wasm apps each).
+import { AppManager } from "../core/app_manager.ts";
+import { ManualClock } from "../core/clock.ts";
+import { encodeRequest } from "../core/packet.ts";
+import { Runtime } from "../core/runtime.ts";
+import base from "../natives/base/mod.ts";
+import { wat } from "../tests/_wat.ts";
+
+// Registers /echo; replies 69 with the request's fmt, mid and sender and no payload.
+const SERVER = wat(`(module
+  (import "env" "wasm_register_resource" (func $reg (param i32)))
+  (import "env" "wasm_response_send" (func $send (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "/echo\\00")
+  (func (export "on_init") (call $reg (i32.const 16)))
+  (func (export "on_request") (param $buf i32) (param $size i32)
+    (i32.store8 (i32.const 1024) (i32.const 1))
+    (i32.store8 (i32.const 1025) (i32.const 69))
+    (memory.copy (i32.const 1026) (i32.add (local.get $buf) (i32.const 2)) (i32.const 10))
+    (i32.store (i32.const 1036) (i32.const 0))
+    (drop (call $send (i32.const 1024) (i32.const 16)))))`);
+
+// send(ptr, len) posts a packet; counts responses and events in globals.
+const CLIENT = wat(`(module
+  (import "env" "wasm_post_request" (func $post (param i32 i32)))
+  (import "env" "wasm_sub_event" (func $sub (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "bench/event\\00")
+  (global $responses (export "responses") (mut i32) (i32.const 0))
+  (global $events (export "events") (mut i32) (i32.const 0))
+  (func (export "on_init") (call $sub (i32.const 16)))
+  (func (export "send") (param i32 i32) (call $post (local.get 0) (local.get 1)))
+  (func (export "on_response") (param i32 i32)
+    (global.set $responses (i32.add (global.get $responses) (i32.const 1))))
+  (func (export "on_request") (param i32 i32)
+    (global.set $events (i32.add (global.get $events) (i32.const 1)))))`);
+
+function setup() {
+  const runtime = new Runtime({ plugins: [base], stdout: () => {} });
+  const manager = new AppManager(runtime, { clock: new ManualClock(), schedule: () => {} });
+  manager.install("server", SERVER);
+  const client = manager.install("client", CLIENT);
+  const subscriber = manager.install("subscriber", CLIENT);
+  const payload = new Uint8Array(64).fill(1);
+  const request = encodeRequest({ action: 1, fmt: 0, mid: 1, sender: 0, url: "/echo", payload });
+  const targeted = encodeRequest({
+    action: 1,
+    fmt: 0,
+    mid: 1,
+    sender: 0,
+    url: "/app/server/x",
+    payload,
+  });
+  const event = encodeRequest({
+    action: 6,
+    fmt: 99,
+    mid: 1,
+    sender: 0,
+    url: "bench/event",
+    payload,
+  });
+  const at = { request: 4096, targeted: 8192, event: 12288 };
+  client.instance.memory.write(at.request, request);
+  client.instance.memory.write(at.targeted, targeted);
+  client.instance.memory.write(at.event, event);
+  const send = client.instance.exports.send as (ptr: number, len: number) => void;
+  return { manager, send, subscriber, request, targeted, event, at };
+}
+
+const rr = setup();
+Deno.bench("framework: app-to-app request/response round trip (resource URL)", () => {
+  rr.send(rr.at.request, rr.request.length);
+  rr.manager.runPending();
+});
+
+Deno.bench("framework: app-to-app round trip via /app/<name>/<rest>", () => {
+  rr.send(rr.at.targeted, rr.targeted.length);
+  rr.manager.runPending();
+});
+
+Deno.bench("framework: 40 pipelined round trips per drain", () => {
+  for (let i = 0; i < 40; i++) rr.send(rr.at.request, rr.request.length);
+  rr.manager.runPending();
+});
+
+const ev = setup();
+Deno.bench("framework: event delivered to two app subscribers", () => {
+  ev.send(ev.at.event, ev.event.length);
+  ev.manager.runPending();
+});
+
+Deno.bench("framework: 20 events per drain, 40 deliveries", () => {
+  for (let i = 0; i < 20; i++) ev.send(ev.at.event, ev.event.length);
+  ev.manager.runPending();
+});
