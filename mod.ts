@@ -29,13 +29,41 @@ export { type ModuleSource, readSource, Runtime, type RuntimeOptions } from "./c
 export {
   AppInstance,
   DEFAULT_HEAP_SIZE,
+  type InstanceHost,
   type InstanceOptions,
   type WasmValue,
 } from "./core/instance.ts";
 export type { AppModule } from "./core/module.ts";
 export { NativeRegistry, type ResolvedNative } from "./core/registry.ts";
-export type { FuncType, ModuleInfo } from "./core/binary.ts";
-export { formatResults, loadPlugin, runCli, USAGE, VERSION } from "./core/cli.ts";
+export {
+  type CodeBody,
+  type DataSegment,
+  type DylinkInfo,
+  type Export,
+  exportedFunctionType,
+  formatFuncType,
+  functionType,
+  type FuncType,
+  type GlobalType,
+  type Import,
+  type ImportDesc,
+  type Limits,
+  type ModuleInfo,
+  readModule,
+  type SectionInfo,
+  type TableType,
+  type TypeKind,
+  type ValType,
+} from "./core/binary.ts";
+export {
+  type BuiltinPlugins,
+  type CliOptions,
+  formatResults,
+  loadPlugin,
+  runCli,
+  USAGE,
+  VERSION,
+} from "./core/cli.ts";
 export * from "./sdk/mod.ts";
 export { default as libc } from "./natives/libc/mod.ts";
 export { default as base } from "./natives/base/mod.ts";
@@ -71,10 +99,53 @@ export {
 } from "./core/timers.ts";
 export { APPS_USAGE, type AppsCommandOptions, runAppsCommand } from "./core/apps_command.ts";
 export type { OutputSink } from "./core/output.ts";
+export {
+  type ConnTransport,
+  DEFAULT_MAX_PAYLOAD,
+  encodeFrame,
+  type Frame,
+  FRAME_HEADER_SIZE,
+  FRAME_LEADING,
+  type FrameEvent,
+  FrameParser,
+  type FrameParserOptions,
+  HostMessageType,
+  LinkIo,
+  OVERSIZE_HEAD_SIZE,
+  type OversizeFrame,
+  type StreamTransport,
+} from "./core/host_link.ts";
+export {
+  type HostLogLevel,
+  HostServer,
+  type HostServerOptions,
+  type HostServerTarget,
+} from "./core/host_server.ts";
+export {
+  defaultPlugins,
+  fastSchedule,
+  HostService,
+  type HostServiceOptions,
+  runServe,
+  SERVE_MAX_APPS,
+  SERVE_USAGE,
+  type ServeIO,
+} from "./core/serve_command.ts";
+export { HOST_USAGE, type HostToolIO, runHostTool } from "./core/host_command.ts";
+export { AppStore, MANIFEST_FILE, type StoredApp } from "./core/app_store.ts";
 
 import libc from "./natives/libc/mod.ts";
 
 if (import.meta.main) {
   const { runCli } = await import("./core/cli.ts");
-  Deno.exit(await runCli(Deno.args, { builtins: { libc } }));
+  Deno.exit(
+    await runCli(Deno.args, {
+      builtins: {
+        libc,
+        base: async () => (await import("./natives/base/mod.ts")).default,
+        sensor: async () => (await import("./natives/sensor/mod.ts")).default,
+        display: async () => (await import("./natives/display/mod.ts")).default,
+      },
+    }),
+  );
 }

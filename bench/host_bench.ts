@@ -1,6 +1,7 @@
 // Host link load test on loopback: a `deno run mod.ts serve` process (its own core) driven
 // by HostClients in this process. Round trips per second = iterations/s × requests per
-// iteration (1 for one connection, 16 for sixteen: one request in flight per connection).
+// iteration: 1 for one connection, 16 for sixteen connections with one request in flight
+// each, 48 for sixteen connections with three pipelined requests each (an app queue holds 50) (mids correlate them).
 import { HostClient } from "../sdk/host_client.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -106,6 +107,10 @@ Deno.bench(
 );
 Deno.bench("16 connections: 16 × GET /url1 in flight", { group: "app" }, async () => {
   await Promise.all(many.map((c) => roundTrip(c, "/url1")));
+});
+
+Deno.bench("16 connections × 3 pipelined: 48 × GET /url1 in flight", { group: "app" }, async () => {
+  await Promise.all(many.flatMap((c) => [1, 2, 3].map(() => roundTrip(c, "/url1"))));
 });
 
 Deno.bench("1 connection: query /applet (manager round trip)", {

@@ -48,11 +48,26 @@ function _fileName(name: string): string {
  * Persists an app manager's installs in a directory and restores them.
  *
  * @example Keep installs across a restart
- * ```ts ignore
+ * ```ts
+ * import { AppManager } from "./app_manager.ts";
  * import { AppStore } from "./app_store.ts";
- * const store = new AppStore("/var/lib/micro-runtime");
- * store.restore(manager); // reinstall what was there
- * store.attach(manager);  // and follow installs and uninstalls from now on
+ * import { Runtime } from "./runtime.ts";
+ * // (module (memory (export "memory") 1) (func (export "on_init")))
+ * const wasm = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 3,
+ *   1, 0, 1, 7, 20, 2, 6, 109, 101, 109, 111, 114, 121, 2, 0, 7, 111, 110, 95, 105, 110, 105,
+ *   116, 0, 0, 10, 4, 1, 2, 0, 11]);
+ * const dir = await Deno.makeTempDir();
+ * const first = new AppManager(new Runtime(), { stdout: () => {} });
+ * const store = new AppStore(dir);
+ * store.attach(first);
+ * first.install("demo", wasm);
+ * store.detach(); // before close: closing uninstalls every app
+ * first.close();
+ * const second = new AppManager(new Runtime(), { stdout: () => {} });
+ * const restored = new AppStore(dir).restore(second);
+ * second.close();
+ * await Deno.remove(dir, { recursive: true });
+ * if (restored.join() !== "demo") throw new Error("unexpected");
  * ```
  */
 export class AppStore {

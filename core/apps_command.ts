@@ -9,9 +9,9 @@
  * @module
  */
 
+import type { BuiltinPlugins } from "./cli.ts";
 import { AppManager, AppManagerError } from "./app_manager.ts";
 import { type Clock, realClock } from "./clock.ts";
-import type { NativeLibrary } from "./native.ts";
 import { type OutputSink, writerSink } from "./output.ts";
 import { Runtime } from "./runtime.ts";
 
@@ -35,7 +35,7 @@ Options:
 /** What `runAppsCommand` needs from its caller. */
 export interface AppsCommandOptions {
   /** Built-in plugins by name; `libc` and `base` are always registered (imported if absent). */
-  builtins: Record<string, NativeLibrary>;
+  builtins: BuiltinPlugins;
   /** App output and console lines (default `Deno.stdout`). */
   stdout?: OutputSink;
   /** Usage errors (default `Deno.stderr`). */
@@ -165,12 +165,14 @@ export async function runAppsCommand(
     stderr('error: no app files given. Run "apps --help" for usage.\n');
     return 2;
   }
-  const libc = options.builtins.libc ?? (await import("../natives/libc/mod.ts")).default;
-  const base = options.builtins.base ?? (await import("../natives/base/mod.ts")).default;
+  const { builtinPlugin, loadPlugin } = await import("./cli.ts");
+  const libc = await builtinPlugin(options.builtins, "libc") ??
+    (await import("../natives/libc/mod.ts")).default;
+  const base = await builtinPlugin(options.builtins, "base") ??
+    (await import("../natives/base/mod.ts")).default;
 
   const runtime = new Runtime({ plugins: [libc, base], stdout });
   try {
-    const { loadPlugin } = await import("./cli.ts");
     for (const spec of args.plugins) {
       const library = await loadPlugin(spec, options.builtins);
       if (library !== libc && library !== base) runtime.register(library);

@@ -17,10 +17,16 @@ import type { FuncType } from "./binary.ts";
 /** The product version printed by `--version`. */
 export const VERSION = "0.1.0";
 
+/**
+ * Built-in plugins by name: a library, or a function importing it on first use (so plugins
+ * an app does not ask for cost no start-up time).
+ */
+export type BuiltinPlugins = Record<string, NativeLibrary | (() => Promise<NativeLibrary>)>;
+
 /** What the CLI needs from its embedder. */
 export interface CliOptions {
-  /** Built-in plugins by name (`--plugin libc`); `libc` is always registered first. */
-  builtins: Record<string, NativeLibrary>;
+  /** Built-in plugins by name (`--plugin sensor`); `libc` is always registered first. */
+  builtins: BuiltinPlugins;
   /** Where app output goes (default `Deno.stdout`). */
   stdout?: (bytes: Uint8Array) => void;
   /** Where usage errors and warnings go (default `Deno.stderr`). */
@@ -166,7 +172,7 @@ function _parseArgs(argv: readonly string[]): _Args {
  */
 export async function loadPlugin(
   spec: string,
-  builtins: Record<string, NativeLibrary>,
+  builtins: BuiltinPlugins,
 ): Promise<NativeLibrary> {
   const [where, ...settings] = spec.split(",");
   const library = await _importPlugin(where!, builtins);
@@ -189,11 +195,27 @@ export async function loadPlugin(
   }
 }
 
+/**
+ * A built-in plugin by name, importing it if it is lazy.
+ *
+ * @param builtins the built-in plugins
+ * @param name e.g. `"libc"`
+ * @returns the library, or undefined when there is no such built-in
+ */
+export async function builtinPlugin(
+  builtins: BuiltinPlugins,
+  name: string,
+): Promise<NativeLibrary | undefined> {
+  if (!Object.hasOwn(builtins, name)) return undefined;
+  const entry = builtins[name]!;
+  return typeof entry === "function" ? await entry() : entry;
+}
+
 async function _importPlugin(
   spec: string,
-  builtins: Record<string, NativeLibrary>,
+  builtins: BuiltinPlugins,
 ): Promise<NativeLibrary> {
-  const builtin = builtins[spec];
+  const builtin = await builtinPlugin(builtins, spec);
   if (builtin) return builtin;
   const isPath = /^(\.{0,2}\/|[A-Za-z]:[\\/])/.test(spec) || /\.(ts|js|mjs|mts)$/.test(spec);
   const isUrl = /^(https?|file|data|jsr|npm):/.test(spec);
@@ -388,7 +410,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     warn: (message) => writeErr(message + "\n"),
     ...(args.trace ? { trace: (line: string) => writeErr(line + "\n") } : {}),
   });
-  const libc = options.builtins.libc;
+  const libc = await builtinPlugin(options.builtins, "libc");
   if (libc) runtime.register(libc);
   try {
     for (const spec of args.plugins) {

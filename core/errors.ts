@@ -9,6 +9,7 @@
 
 /** A malformed or invalid WebAssembly binary. */
 export class LoadError extends Error {
+  /** Always `"LoadError"`. */
   override name = "LoadError";
   /** The reason without the offset, e.g. `magic header not detected`. */
   readonly reason: string;
@@ -16,6 +17,8 @@ export class LoadError extends Error {
   readonly offset: number | undefined;
 
   /**
+   * Creates a load error; the message carries the offset when it is known.
+   *
    * @param reason what is wrong, in WAMR's wording where WAMR has one
    * @param offset byte offset in the binary, when known
    */
@@ -28,6 +31,7 @@ export class LoadError extends Error {
 
 /** An import that cannot be linked: missing non-function import, or a signature mismatch. */
 export class LinkError extends Error {
+  /** Always `"LinkError"`. */
   override name = "LinkError";
 }
 
@@ -37,11 +41,13 @@ export class LinkError extends Error {
  * `message` is WAMR's exception text without the `Exception: ` prefix.
  */
 export class TrapError extends Error {
+  /** Always `"TrapError"`. */
   override name = "TrapError";
 }
 
 /** A malformed packet or frame from an app or a remote host. */
 export class ProtocolError extends Error {
+  /** Always `"ProtocolError"`. */
   override name = "ProtocolError";
 }
 

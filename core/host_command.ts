@@ -390,11 +390,7 @@ async function _run(
   try {
     if (device !== undefined) {
       const file = await Deno.open(device, { read: true, write: true });
-      client = new HostClient({
-        readable: file.readable,
-        writable: file.writable,
-        close: () => file.close(),
-      }, { timeout });
+      client = new HostClient(file, { timeout });
     } else {
       client = await HostClient.connect({ hostname, port, timeout });
     }

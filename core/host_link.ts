@@ -74,6 +74,7 @@ export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
 
 /** A complete frame. */
 export interface Frame {
+  /** Discriminant: a complete frame. */
   kind: "frame";
   /** Message type. */
   type: number;
@@ -86,6 +87,7 @@ export interface Frame {
  * arrived; the rest of its payload is skipped as it streams in, never buffered.
  */
 export interface OversizeFrame {
+  /** Discriminant: an oversize frame. */
   kind: "oversize";
   /** Message type. */
   type: number;
@@ -148,7 +150,11 @@ export class FrameParser {
   #payload = new Uint8Array(0);
   #fill = 0;
 
-  /** @param options the payload limit */
+  /**
+   * Creates a parser waiting for the first frame.
+   *
+   * @param options the payload limit
+   */
   constructor(options: FrameParserOptions = {}) {
     const max = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     if (!Number.isInteger(max) || max < 0) {
@@ -271,12 +277,161 @@ export class FrameParser {
   }
 }
 
-/** A byte stream pair a host link runs over: a TCP connection, a serial device, stdio. */
-export interface HostTransport {
+/** A byte stream pair a host link runs over: a child's stdio, a `TransformStream` pair. */
+export interface StreamTransport {
   /** Bytes from the peer. */
   readable: ReadableStream<Uint8Array>;
   /** Bytes to the peer. */
   writable: WritableStream<Uint8Array>;
   /** Closes both directions; called once when the link ends. */
   close?(): void;
+}
+
+/**
+ * A reader/writer a host link runs over directly, such as a `Deno.Conn` or `Deno.FsFile`
+ * (a serial device): cheaper than streams on the hot path.
+ */
+export interface ConnTransport {
+  /** Reads into `p`; resolves with the count, or null at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`; resolves with the count written. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** What a host link runs over. */
+export type HostTransport = StreamTransport | ConnTransport;
+
+const _READ_SIZE = 64 * 1024;
+
+/**
+ * One link's I/O over either kind of transport: reads chunks, and writes frames in order,
+ * coalescing the frames queued while a write is in flight into one write.
+ *
+ * @example Over a stream pair
+ * ```ts
+ * import { encodeFrame, LinkIo } from "./host_link.ts";
+ * const pipe = new TransformStream<Uint8Array, Uint8Array>();
+ * const io = new LinkIo({ readable: pipe.readable, writable: pipe.writable });
+ * io.send(encodeFrame(2, new Uint8Array(0)));
+ * const chunk = await io.read();
+ * if (chunk?.length !== 8) throw new Error("unexpected");
+ * io.close();
+ * ```
+ */
+export class LinkIo {
+  readonly #transport: HostTransport;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  readonly #buf: Uint8Array | undefined;
+  #pending: Uint8Array[] = [];
+  #queued = 0;
+  #flushing = false;
+  #closed = false;
+  #onError: (error: unknown) => void = () => {};
+
+  /**
+   * Takes over a transport: locks its streams, or reads it directly.
+   *
+   * @param transport the connection or stream pair
+   */
+  constructor(transport: HostTransport) {
+    this.#transport = transport;
+    if ("readable" in transport) {
+      this.#reader = transport.readable.getReader();
+      this.#writer = transport.writable.getWriter();
+    } else {
+      this.#buf = new Uint8Array(_READ_SIZE);
+    }
+  }
+
+  /** Bytes handed to {@linkcode LinkIo.send} and not yet written. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Sets what happens when a write fails (the link is then closed).
+   *
+   * @param handler receives the error
+   */
+  set onWriteError(handler: (error: unknown) => void) {
+    this.#onError = handler;
+  }
+
+  /**
+   * Reads the next chunk. The bytes are valid until the next call.
+   *
+   * @returns the chunk, or null at the end of the stream
+   */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#reader) {
+      const { value, done } = await this.#reader.read();
+      return done ? null : value;
+    }
+    const n = await (this.#transport as ConnTransport).read(this.#buf!);
+    return n === null ? null : this.#buf!.subarray(0, n);
+  }
+
+  /**
+   * Queues bytes for writing, after everything queued before.
+   *
+   * @param bytes the bytes (not copied: do not change them afterwards)
+   */
+  send(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#pending.push(bytes);
+    this.#queued += bytes.length;
+    if (!this.#flushing) void this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0 && !this.#closed) {
+        const batch = this.#pending;
+        this.#pending = [];
+        let bytes: Uint8Array;
+        if (batch.length === 1) bytes = batch[0]!;
+        else {
+          bytes = new Uint8Array(batch.reduce((n, b) => n + b.length, 0));
+          let at = 0;
+          for (const b of batch) {
+            bytes.set(b, at);
+            at += b.length;
+          }
+        }
+        if (this.#writer) await this.#writer.write(bytes);
+        else {
+          const conn = this.#transport as ConnTransport;
+          let off = 0;
+          while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+        }
+        this.#queued -= bytes.length;
+      }
+    } catch (error) {
+      if (!this.#closed) this.#onError(error);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Closes the link: the transport's `close`, or cancelling and closing the streams. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = [];
+    if (this.#transport.close) {
+      try {
+        this.#transport.close();
+      } catch {
+        // Closed by the peer already.
+      }
+    } else {
+      // Streams without a close (stdio): end the read and let the last writes finish.
+      this.#reader?.cancel().catch(() => {});
+      this.#writer?.close().catch(() => {});
+    }
+  }
 }

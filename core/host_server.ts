@@ -17,6 +17,7 @@ import {
   FrameParser,
   HostMessageType,
   type HostTransport,
+  LinkIo,
 } from "./host_link.ts";
 import {
   Action,
@@ -61,6 +62,8 @@ export interface HostServerOptions {
   routeTtl?: number;
   /** Receives log lines (default: errors to stderr). */
   log?: (level: HostLogLevel, message: string) => void;
+  /** Also produce trace lines (`sent N bytes to host`, connects); default false. */
+  trace?: boolean;
 }
 
 interface _Route {
@@ -72,21 +75,16 @@ interface _Route {
 class _Connection {
   readonly id: number;
   readonly label: string;
-  readonly transport: HostTransport;
-  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly io: LinkIo;
   readonly parser: FrameParser;
   /** Event URLs this connection subscribed to. */
   readonly events = new Set<string>();
-  queued = 0;
   closed = false;
 
   constructor(id: number, label: string, transport: HostTransport, maxPayload: number) {
     this.id = id;
     this.label = label;
-    this.transport = transport;
-    this.writer = transport.writable.getWriter();
-    this.reader = transport.readable.getReader();
+    this.io = new LinkIo(transport);
     this.parser = new FrameParser({ maxPayload });
   }
 }
@@ -119,6 +117,7 @@ export class HostServer {
   readonly #maxQueued: number;
   readonly #routeTtl: number;
   readonly #log: (level: HostLogLevel, message: string) => void;
+  readonly #trace: boolean;
   readonly #connections = new Set<_Connection>();
   readonly #loops = new Set<Promise<void>>();
   /** Server mid → the connection and mid it came with; insertion order = age. */
@@ -133,6 +132,8 @@ export class HostServer {
   #closing = false;
 
   /**
+   * Creates a server; call {@linkcode HostServer.listen} or {@linkcode HostServer.serve}.
+   *
    * @param target the app manager's host side
    * @param options limits and logging
    */
@@ -141,6 +142,7 @@ export class HostServer {
     this.#maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.#maxQueued = options.maxQueuedBytes ?? 64 * 1024 * 1024;
     this.#routeTtl = options.routeTtl ?? 600_000;
+    this.#trace = options.trace ?? false;
     this.#log = options.log ?? ((level, message) => {
       if (level === "error") console.error(message);
     });
@@ -183,11 +185,7 @@ export class HostServer {
             // Not fatal: only latency.
           }
           const remote = conn.remoteAddr as Deno.NetAddr;
-          void this.serve({
-            readable: conn.readable,
-            writable: conn.writable,
-            close: () => conn.close(),
-          }, `${remote.hostname}:${remote.port}`);
+          void this.serve(conn, `${remote.hostname}:${remote.port}`);
         }
       } catch (error) {
         if (!this.#closing) this.#log("error", `Host link accept failed: ${String(error)}`);
@@ -205,6 +203,7 @@ export class HostServer {
    */
   serve(transport: HostTransport, label = "link"): Promise<void> {
     const conn = new _Connection(this.#nextConn++, label, transport, this.#maxPayload);
+    conn.io.onWriteError = () => this.#drop(conn);
     this.#connections.add(conn);
     this.#log("trace", `host ${label} connected`);
     const loop = this.#readLoop(conn);
@@ -279,9 +278,9 @@ export class HostServer {
   async #readLoop(conn: _Connection): Promise<void> {
     try {
       while (!conn.closed) {
-        const { value, done } = await conn.reader.read();
-        if (done) break;
-        for (const event of conn.parser.push(value)) this.#onFrame(conn, event);
+        const chunk = await conn.io.read();
+        if (chunk === null) break;
+        for (const event of conn.parser.push(chunk)) this.#onFrame(conn, event);
       }
       if (conn.parser.midFrame) {
         this.#log("trace", `host ${conn.label} closed in the middle of a frame`);
@@ -406,34 +405,20 @@ export class HostServer {
 
   #write(conn: _Connection, frame: Uint8Array): void {
     if (conn.closed) return;
-    if (conn.queued + frame.length > this.#maxQueued) {
+    if (conn.io.queuedBytes + frame.length > this.#maxQueued) {
       this.#log("error", `host ${conn.label} reads too slowly; closing its link`);
       this.#drop(conn);
       return;
     }
-    conn.queued += frame.length;
-    this.#log("trace", `sent ${frame.length - 8} bytes to host`);
-    conn.writer.write(frame).then(
-      () => conn.queued -= frame.length,
-      () => this.#drop(conn),
-    );
+    if (this.#trace) this.#log("trace", `sent ${frame.length - 8} bytes to host`);
+    conn.io.send(frame);
   }
 
   #drop(conn: _Connection): void {
     if (conn.closed) return;
     conn.closed = true;
     this.#connections.delete(conn);
-    if (conn.transport.close) {
-      try {
-        conn.transport.close();
-      } catch {
-        // Closed by the peer already.
-      }
-    } else {
-      // Streams without a close (stdio): end the read and let queued writes finish.
-      conn.reader.cancel().catch(() => {});
-      conn.writer.close().catch(() => {});
-    }
+    conn.io.close();
     for (const url of conn.events) {
       const set = this.#subs.get(url);
       set?.delete(conn);

@@ -47,7 +47,11 @@ export class AppMemory {
   /** Cached DataView over the same buffer. */
   dv: DataView;
 
-  /** @param memory the app's memory */
+  /**
+   * Wraps a memory with cached views.
+   *
+   * @param memory the app's memory
+   */
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
     this.u8 = new Uint8Array(memory.buffer);
@@ -217,6 +221,8 @@ export class AppPtr {
   readonly memory: AppMemory;
 
   /**
+   * Points at an app offset.
+   *
    * @param memory the app's memory
    * @param addr the app offset
    */

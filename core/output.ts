@@ -21,6 +21,8 @@ export class AppOutput {
   #len = 0;
 
   /**
+   * Creates an empty buffer in front of a sink.
+   *
    * @param sink receives flushed bytes
    * @param lineBuffered flush at every newline (set when the sink is a terminal)
    */

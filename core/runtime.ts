@@ -54,7 +54,11 @@ export class Runtime implements InstanceHost {
   /** Default sink for traces; undefined when tracing is off. */
   readonly trace: ((line: string) => void) | undefined;
 
-  /** @param options plugins and output sinks */
+  /**
+   * Creates a runtime and registers the given plugins.
+   *
+   * @param options plugins and output sinks
+   */
   constructor(options: RuntimeOptions = {}) {
     for (const plugin of options.plugins ?? []) this.registry.register(plugin);
     this.stdout = options.stdout ?? writerSink(Deno.stdout);

@@ -12,8 +12,8 @@ import { type HostLogLevel, HostServer } from "./host_server.ts";
 import type { NativeLibrary } from "./native.ts";
 import type { OutputSink } from "./output.ts";
 import { Runtime } from "./runtime.ts";
-import type { CliOptions } from "./cli.ts";
 import type { Clock } from "./clock.ts";
+import type { BuiltinPlugins } from "./cli.ts";
 
 /** Apps installed at once by default under `serve` (WAMR allows 3). */
 export const SERVE_MAX_APPS = 64;
@@ -120,18 +120,19 @@ export class HostService {
     const log = options.log ?? ((level: HostLogLevel, message: string) => {
       if (level === "error") console.error(message);
     });
-    let server: HostServer | undefined;
     const manager = new AppManager(runtime, {
       maxApps: options.maxApps ?? SERVE_MAX_APPS,
       verbose: options.verbose ?? false,
-      onHostMessage: (message) => server?.deliver(message),
+      // Called only after start-up, once `server` exists.
+      onHostMessage: (message) => server.deliver(message),
       schedule: fastSchedule(),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(stdout ? { stdout } : {}),
     });
-    server = new HostServer(manager, {
+    const server = new HostServer(manager, {
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       log,
+      trace: options.verbose ?? false,
     });
     const write = stdout ?? runtime.stdout;
     write(new TextEncoder().encode("App Manager started.\n"));
@@ -186,7 +187,7 @@ export class HostService {
  *
  * @returns the `schedule` option of an app manager
  *
- * @example
+ * @example A drain runs in the same turn
  * ```ts
  * import { fastSchedule } from "./serve_command.ts";
  * const schedule = fastSchedule();
@@ -230,6 +231,16 @@ export async function defaultPlugins(): Promise<NativeLibrary[]> {
     import("../natives/base/mod.ts"),
   ]);
   return [libc, base];
+}
+
+/** What `serve` takes from the CLI. */
+export interface ServeIO {
+  /** Plugins `--plugin NAME` may name, besides libc and base. */
+  builtins?: BuiltinPlugins;
+  /** Console and app output (default: stdout; stderr under `--stdio`). */
+  stdout?: OutputSink;
+  /** Usage errors and link errors (default: stderr). */
+  stderr?: (text: string) => void;
 }
 
 class _UsageError extends Error {}
@@ -340,10 +351,10 @@ function _parse(argv: readonly string[]): _ServeArgs {
  * Runs `serve` until SIGINT or SIGTERM (or the end of the stdio/serial link).
  *
  * @param argv the arguments after `serve`
- * @param options the CLI's built-in plugins
+ * @param options built-in plugins and output sinks (the CLI's options fit)
  * @returns the exit status: 0 after a clean shutdown, 1 when start-up fails, 2 for usage errors
  */
-export async function runServe(argv: readonly string[], options: CliOptions): Promise<number> {
+export async function runServe(argv: readonly string[], options: ServeIO = {}): Promise<number> {
   const encoder = new TextEncoder();
   const stderr = options.stderr ?? ((t: string) => void Deno.stderr.writeSync(encoder.encode(t)));
   let args: _ServeArgs;
@@ -373,10 +384,13 @@ export async function runServe(argv: readonly string[], options: CliOptions): Pr
   let service: HostService;
   try {
     const { loadPlugin } = await import("./cli.ts");
-    const builtins: Record<string, NativeLibrary> = { ...options.builtins };
+    const builtins: BuiltinPlugins = { ...options.builtins };
     const plugins = await defaultPlugins();
     for (const p of plugins) builtins[p.name] ??= p;
-    for (const spec of args.plugins) plugins.push(await loadPlugin(spec, builtins));
+    for (const spec of args.plugins) {
+      const library = await loadPlugin(spec, builtins);
+      if (!plugins.some((p) => p.name === library.name)) plugins.push(library);
+    }
     const apps = args.apps.map((a) => ({
       name: a.name,
       bytes: Deno.readFileSync(a.file),
@@ -422,11 +436,7 @@ export async function runServe(argv: readonly string[], options: CliOptions): Pr
     try {
       const file = await Deno.open(args.serial!, { read: true, write: true });
       say(`serving the host link on ${args.serial}`);
-      service.serve({
-        readable: file.readable,
-        writable: file.writable,
-        close: () => file.close(),
-      }, args.serial).then(() => stop(`end of ${args.serial}`));
+      service.serve(file, args.serial).then(() => stop(`end of ${args.serial}`));
     } catch (e) {
       stderr(`serve: Cannot open "${args.serial}": ${(e as Error).message}\n`);
       stop("error");

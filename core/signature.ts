@@ -119,7 +119,8 @@ export function signatureType(sig: Signature): FuncType {
 
 // ---- Types inferred from a signature literal --------------------------------------------
 
-type _ParamType<C extends string> = C extends "i" | "f" | "F" | "~" ? number
+/** The type one parameter letter arrives as. */
+export type SignatureParamType<C extends string> = C extends "i" | "f" | "F" | "~" ? number
   : C extends "I" ? bigint
   : C extends "r" ? unknown
   : C extends "*" ? AppPtr
@@ -127,13 +128,15 @@ type _ParamType<C extends string> = C extends "i" | "f" | "F" | "~" ? number
   : never;
 
 // `*~` arrives as a view of exactly the region plus its length.
-type _Params<S extends string> = S extends `*~${infer Rest}`
-  ? [Uint8Array, number, ..._Params<Rest>]
-  : S extends `${infer C}${infer Rest}` ? [_ParamType<C>, ..._Params<Rest>]
+/** The parameter tuple for the letters of a signature (without the parentheses). */
+export type SignatureParamTuple<S extends string> = S extends `*~${infer Rest}`
+  ? [Uint8Array, number, ...SignatureParamTuple<Rest>]
+  : S extends `${infer C}${infer Rest}` ? [SignatureParamType<C>, ...SignatureParamTuple<Rest>]
   : [];
 
 /** The parameter types a native receives (after its context) for a signature literal. */
-export type SignatureParams<S extends string> = S extends `(${infer P})${string}` ? _Params<P>
+export type SignatureParams<S extends string> = S extends `(${infer P})${string}`
+  ? SignatureParamTuple<P>
   : never;
 
 /** The result type a native returns for a signature literal. */

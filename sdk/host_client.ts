@@ -12,6 +12,7 @@ import {
   FrameParser,
   HostMessageType,
   type HostTransport,
+  LinkIo,
 } from "../core/host_link.ts";
 import {
   Action,
@@ -73,7 +74,7 @@ export interface HostEvent {
 export type HostEventListener = (event: HostEvent) => void;
 
 /** Install options, appended to the URL as host_tool does (`&type=`, `&heap=`, …). */
-export interface InstallOptions {
+export interface HostInstallOptions {
   /** Module type: `wasm` (the runtime's default), `jeff`, `wasmlib`. */
   type?: string;
   /** App heap size in bytes. */
@@ -85,7 +86,7 @@ export interface InstallOptions {
 }
 
 /** Options for a single request. */
-export interface RequestOptions {
+export interface ClientRequestOptions {
   /** Payload format. Default 99 for containers and for no payload, 0 for raw bytes. */
   fmt?: number;
   /** Milliseconds to wait. Default: the client's timeout. */
@@ -111,7 +112,7 @@ function _decodeContainer(fmt: number, payload: Uint8Array | undefined): AttrCon
  * @param url the event URL as the user wrote it
  * @returns the request URL
  *
- * @example
+ * @example The URL `-s /alert/overheat` sends
  * ```ts
  * import { subscribeUrl } from "./host_client.ts";
  * if (subscribeUrl("/alert/overheat") !== "/event/alert/overheat") throw new Error("unexpected");
@@ -128,7 +129,7 @@ export function subscribeUrl(url: string): string {
  * @param url the event URL as the user wrote it
  * @returns the URL events will carry
  *
- * @example
+ * @example The URL events of a subscription carry
  * ```ts
  * import { eventKey } from "./host_client.ts";
  * if (eventKey("/alert/overheat") !== "alert/overheat") throw new Error("unexpected");
@@ -145,13 +146,13 @@ export function eventKey(url: string): string {
  * @param options install options
  * @returns the URL
  *
- * @example
+ * @example An install URL with a heap size
  * ```ts
  * import { installUrl } from "./host_client.ts";
  * if (installUrl("a", { heap: 8192 }) !== "/applet?name=a&heap=8192") throw new Error("unexpected");
  * ```
  */
-export function installUrl(name: string, options: InstallOptions = {}): string {
+export function installUrl(name: string, options: HostInstallOptions = {}): string {
   let url = `/applet?name=${name}`;
   if (options.type !== undefined) url += `&type=${options.type}`;
   if (options.heap !== undefined) url += `&heap=${options.heap}`;
@@ -167,7 +168,8 @@ function _randomMid(): number {
 interface _Pending {
   resolve: (response: HostResponse) => void;
   reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  deadline: number;
+  timeout: number;
 }
 
 /**
@@ -175,21 +177,23 @@ interface _Pending {
  * message id; events go to the listeners subscribed to their URL and to
  * {@linkcode HostClient.onEvent} listeners.
  *
- * @example Query the apps of a running `serve`
- * ```ts ignore
+ * @example Query the apps of a runtime served on a free loopback port
+ * ```ts
  * import { HostClient } from "./host_client.ts";
- * const client = await HostClient.connect({ hostname: "127.0.0.1", port: 8888 });
+ * import { HostService } from "../core/serve_command.ts";
+ *
+ * const service = await HostService.start({ port: 0, stdout: () => {} });
+ * const client = await HostClient.connect({ hostname: "127.0.0.1", port: service.addr!.port });
  * const res = await client.query();
- * console.log(res.status, res.container?.get("num")?.value);
  * client.close();
+ * await service.shutdown();
+ * if (res.status !== 69 || res.container?.get("num")?.value !== 0) throw new Error("unexpected");
  * ```
  */
 export class HostClient {
   /** Milliseconds to wait for each response. */
   readonly timeout: number;
-  #transport: HostTransport;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #io: LinkIo;
   #parser: FrameParser;
   #pending = new Map<number, _Pending>();
   #listeners = new Map<string, Set<HostEventListener>>();
@@ -198,6 +202,8 @@ export class HostClient {
   #nextMid = _randomMid();
   #closed = false;
   #done: Promise<void>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = 0;
 
   /**
    * Runs the link over any byte stream pair. {@linkcode HostClient.connect} is the TCP
@@ -208,9 +214,8 @@ export class HostClient {
    */
   constructor(transport: HostTransport, options: HostClientOptions = {}) {
     this.timeout = options.timeout ?? 5000;
-    this.#transport = transport;
-    this.#writer = transport.writable.getWriter();
-    this.#reader = transport.readable.getReader();
+    this.#io = new LinkIo(transport);
+    this.#io.onWriteError = () => this.close();
     this.#parser = new FrameParser({ maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.#done = this.#readLoop();
   }
@@ -234,11 +239,7 @@ export class HostClient {
       port: options.port ?? 8888,
     });
     conn.setNoDelay(true);
-    return new HostClient({
-      readable: conn.readable,
-      writable: conn.writable,
-      close: () => conn.close(),
-    }, options);
+    return new HostClient(conn, options);
   }
 
   /** Resolves when the connection has ended (closed by either side). */
@@ -258,7 +259,7 @@ export class HostClient {
   install(
     name: string,
     wasm: Uint8Array,
-    options: InstallOptions & { timeout?: number } = {},
+    options: HostInstallOptions & { timeout?: number } = {},
   ): Promise<HostResponse> {
     return this.send(
       HostMessageType.INSTALL,
@@ -317,7 +318,7 @@ export class HostClient {
     url: string,
     action: ActionName | number,
     payload?: AttrContainer | Uint8Array,
-    options: RequestOptions = {},
+    options: ClientRequestOptions = {},
   ): Promise<HostResponse> {
     const code = typeof action === "number" ? action : Action[action];
     if (code === undefined) throw new TypeError(`Unknown action "${String(action)}"`);
@@ -417,45 +418,56 @@ export class HostClient {
     const id = mid ?? this.#allocMid();
     const packet = encodeRequest({ action, fmt, mid: id, sender: 0, url, payload });
     const { promise, resolve, reject } = Promise.withResolvers<HostResponse>();
-    const timer = setTimeout(() => {
-      this.#pending.delete(id);
-      reject(new Deno.errors.TimedOut(`No response to mid ${id} within ${timeout} ms`));
-    }, timeout);
-    this.#pending.set(id, { resolve, reject, timer });
-    this.#writer.write(encodeFrame(type, packet)).catch((error: unknown) => {
-      const entry = this.#pending.get(id);
-      if (!entry) return;
-      clearTimeout(entry.timer);
-      this.#pending.delete(id);
-      reject(new Deno.errors.ConnectionReset(`Cannot send mid ${id}: ${String(error)}`));
-    });
+    const deadline = performance.now() + timeout;
+    this.#pending.set(id, { resolve, reject, deadline, timeout });
+    this.#arm(deadline);
+    this.#io.send(encodeFrame(type, packet));
     return promise;
+  }
+
+  // One timer per client, armed for the earliest deadline: a timer per request cost more
+  // than the rest of a round trip.
+  #arm(deadline: number): void {
+    if (this.#timer !== undefined && this.#timerAt <= deadline) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [mid, entry] of this.#pending) {
+      if (entry.deadline <= now) {
+        this.#pending.delete(mid);
+        entry.reject(
+          new Deno.errors.TimedOut(`No response to mid ${mid} within ${entry.timeout} ms`),
+        );
+      } else next = Math.min(next, entry.deadline);
+    }
+    if (next < Infinity) this.#arm(next);
   }
 
   /**
    * Writes raw bytes to the link, for tests and tools that need to send something malformed.
    *
-   * @param bytes the bytes, sent as they are
-   * @returns when they are handed to the transport
+   * @param bytes the bytes, sent as they are, after anything sent before
    */
-  async sendRaw(bytes: Uint8Array): Promise<void> {
-    await this.#writer.write(bytes);
+  sendRaw(bytes: Uint8Array): void {
+    this.#io.send(bytes);
   }
 
   /** Closes the connection; pending requests fail with `ConnectionReset`. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#transport.close) {
-      try {
-        this.#transport.close();
-      } catch {
-        // Already closed by the peer.
-      }
-    } else {
-      this.#reader.cancel().catch(() => {});
-      this.#writer.close().catch(() => {});
-    }
+    this.#io.close();
     this.#failPending("Client closed");
   }
 
@@ -467,8 +479,8 @@ export class HostClient {
   }
 
   #failPending(why: string): void {
+    this.#disarm();
     for (const [mid, entry] of this.#pending) {
-      clearTimeout(entry.timer);
       entry.reject(new Deno.errors.ConnectionReset(`${why} before the response to mid ${mid}`));
     }
     this.#pending.clear();
@@ -477,9 +489,9 @@ export class HostClient {
   async #readLoop(): Promise<void> {
     try {
       while (true) {
-        const { value, done } = await this.#reader.read();
-        if (done) break;
-        for (const event of this.#parser.push(value)) {
+        const chunk = await this.#io.read();
+        if (chunk === null) break;
+        for (const event of this.#parser.push(chunk)) {
           if (event.kind === "frame") this.#onFrame(event.type, event.payload);
         }
       }
@@ -503,7 +515,7 @@ export class HostClient {
       // host_tool ignores responses whose mid is not the one it sent; so does this.
       if (!entry) return;
       this.#pending.delete(res.mid);
-      clearTimeout(entry.timer);
+      if (this.#pending.size === 0) this.#disarm();
       const response: HostResponse = {
         status: res.status,
         fmt: res.fmt,

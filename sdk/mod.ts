@@ -22,6 +22,7 @@
  */
 
 export {
+  type AsyncNativeImpl,
   defineConfigurableLibrary,
   defineNativeLibrary,
   isNativeLibrary,
@@ -42,6 +43,8 @@ export {
   type SigChar,
   type Signature,
   type SignatureParams,
+  type SignatureParamTuple,
+  type SignatureParamType,
   type SignatureResult,
 } from "../core/signature.ts";
 export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "../core/memory.ts";
@@ -69,15 +72,35 @@ export * from "./framework.ts";
 export {
   ATTR_TYPE,
   AttrContainer,
+  type AttrEra,
+  type AttrJSONValue,
   type AttrType,
   type AttrValue,
   decode as decodeAttrContainer,
   dump as dumpAttrContainer,
   encode as encodeAttrContainer,
   encodeLikeWamr,
+  type EncodeOptions,
+  type EraOptions,
   formatHostToolJSON,
   fromJSON as attrContainerFromJSON,
   SEED_ATTR_TYPE,
   toJSON as attrContainerToJSON,
+  type WamrEncodeOptions,
 } from "./attr_container.ts";
 export type { AppFramework, AppMessage, Clock, TimerHandle } from "./framework.ts";
+export {
+  type ActionName,
+  type ClientRequestOptions,
+  eventKey,
+  HostClient,
+  type HostClientOptions,
+  type HostConnectOptions,
+  type HostEvent,
+  type HostEventListener,
+  type HostInstallOptions,
+  type HostResponse,
+  type HostTransport,
+  installUrl,
+  subscribeUrl,
+} from "./host_client.ts";

@@ -8,8 +8,8 @@ import {
   expectedExports,
   FRAMEWORK_CALLBACKS,
   FRAMEWORK_NATIVES,
-  SENSOR_NATIVES,
   SDK_SOURCES,
+  SENSOR_NATIVES,
   sourcePath,
   wasmPath,
 } from "../examples/build.ts";

@@ -24,7 +24,7 @@ interface Received {
  * A one-connection fake runtime: records each frame and answers with `reply` (or stays
  * silent when it returns undefined); `after` may push more frames (events).
  */
-async function fakeRuntime(
+function fakeRuntime(
   reply: (req: Request) => Partial<Response> | undefined,
   after?: (req: Request, send: (frame: Uint8Array) => Promise<void>) => Promise<void>,
 ) {

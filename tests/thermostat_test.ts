@@ -65,6 +65,7 @@ Deno.test("thermostat: the CLI loads the vendor plugin by URL", async () => {
   try {
     const { code, out, err } = await runCli([
       "run",
+      "--no-lock",
       "--allow-read",
       `--allow-import=${origin}`,
       "mod.ts",
