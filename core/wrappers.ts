@@ -1,7 +1,7 @@
 /**
  * Per-signature import wrappers: the hot path between an app and its natives.
  *
- * For each signature text a wrapper factory is generated once (as straight-line code, no
+ * For each signature text the wrapper's source is generated once (straight-line code, no
  * per-call loops over parameter kinds); each linked import gets its own closure from it.
  * Pointer arguments are checked against a cached view, refreshed only when a check fails
  * (growth detaches a non-shared buffer, so its stale view has length 0). A failed check
@@ -29,8 +29,6 @@ type _Factory = (
   AppPtrClass: typeof AppPtr,
   decode: typeof decodeUtf8,
 ) => (...args: never[]) => unknown;
-
-const _factories = new Map<string, _Factory>();
 
 /** Generates the body of a wrapper for one signature. */
 function _wrapperSource(sig: Signature): string {
@@ -75,21 +73,18 @@ try { return impl(${args.join(", ")}); } catch (e) { fail(e); }
 };`;
 }
 
+const _sources = new Map<string, string>();
+
+// The source is generated once per signature; each import gets its own factory from it.
+// V8 caches the compile by source text, and separate factories give each wrapper its own
+// feedback, so the call to `impl` stays monomorphic even when many natives share a signature.
 function _factory(sig: Signature): _Factory {
-  let factory = _factories.get(sig.text);
-  if (!factory) {
-    factory = new Function(
-      "impl",
-      "ctx",
-      "fail",
-      "oob",
-      "AppPtr",
-      "decode",
-      _wrapperSource(sig),
-    ) as _Factory;
-    _factories.set(sig.text, factory);
+  let source = _sources.get(sig.text);
+  if (source === undefined) {
+    source = _wrapperSource(sig);
+    _sources.set(sig.text, source);
   }
-  return factory;
+  return new Function("impl", "ctx", "fail", "oob", "AppPtr", "decode", source) as _Factory;
 }
 
 /**
