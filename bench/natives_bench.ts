@@ -38,7 +38,6 @@ const lib = defineNativeLibrary({
 });
 const runtime = new Runtime({ plugins: [lib], stdout: () => {} });
 
-
 const app = await runtime.instantiate(await runtime.load(bytes), { heapSize: 0 });
 const ours = app.exports as Record<string, (n: number) => number>;
 

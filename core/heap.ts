@@ -62,6 +62,15 @@ interface _Free {
   size: number; // total bytes incl. header
 }
 
+/** `calloc` on top of a heap's `malloc`: 0 when `n * size` does not fit in 32 bits. */
+function _calloc(heap: AppHeap, memory: AppMemory, n: number, size: number): number {
+  const total = n * size;
+  if (total >= 2 ** 32) return 0;
+  const ptr = heap.malloc(total);
+  if (ptr !== 0) memory.bytes(ptr, total).fill(0);
+  return ptr;
+}
+
 /** The runtime's own allocator over `[base, base + size)` of an app's memory. */
 export class BuiltinHeap implements AppHeap {
   readonly kind = "builtin" as const;
@@ -121,11 +130,7 @@ export class BuiltinHeap implements AppHeap {
   }
 
   calloc(n: number, size: number): number {
-    const total = n * size;
-    if (total >= 2 ** 32) return 0;
-    const ptr = this.malloc(total);
-    if (ptr !== 0) this.#memory.bytes(ptr, total).fill(0);
-    return ptr;
+    return _calloc(this, this.#memory, n, size);
   }
 
   realloc(ptr: number, size: number): number {
@@ -235,11 +240,7 @@ export class ExportedHeap implements AppHeap {
     return this.#malloc(size) >>> 0;
   }
   calloc(n: number, size: number): number {
-    const total = n * size;
-    if (total >= 2 ** 32) return 0;
-    const ptr = this.malloc(total);
-    if (ptr !== 0) this.#memory.bytes(ptr, total).fill(0);
-    return ptr;
+    return _calloc(this, this.#memory, n, size);
   }
   realloc(ptr: number, size: number): number {
     return this.#realloc ? this.#realloc(ptr, size) >>> 0 : 0;

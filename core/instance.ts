@@ -143,13 +143,8 @@ export class AppInstance {
   ): Promise<AppInstance> {
     const app = new AppInstance(module, host, options);
     const link = app.#link(host, options);
-    let instance: WebAssembly.Instance;
-    try {
-      instance = await WebAssembly.instantiate(module.module, link.imports);
-    } catch (e) {
-      app.#disposeState();
-      throw e instanceof WebAssembly.LinkError ? e : toTrap(e);
-    }
+    const instance = await WebAssembly.instantiate(module.module, link.imports)
+      .catch((e: unknown) => app.#failed(e));
     app.#finish(instance, link, options);
     return app;
   }
@@ -160,17 +155,22 @@ export class AppInstance {
     host: InstanceHost,
     options: InstanceOptions = {},
   ): AppInstance {
-    const app = new AppInstance(module, host, options);
+    const app: AppInstance = new AppInstance(module, host, options);
     const link = app.#link(host, options);
     let instance: WebAssembly.Instance;
     try {
       instance = new WebAssembly.Instance(module.module, link.imports);
     } catch (e) {
-      app.#disposeState();
-      throw e instanceof WebAssembly.LinkError ? e : toTrap(e);
+      app.#failed(e);
     }
     app.#finish(instance, link, options);
     return app;
+  }
+
+  /** Instantiation failed: release library state; a start-function trap becomes a TrapError. */
+  #failed(error: unknown): never {
+    this.#disposeState();
+    throw error instanceof WebAssembly.LinkError ? error : toTrap(error);
   }
 
   #link(host: InstanceHost, options: InstanceOptions): LinkResult {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import wabtInit from "wabt";
+import { wat as assemble } from "./_wat.ts";
 import {
   exportedFunctionType,
   formatFuncType,
@@ -9,10 +9,8 @@ import {
 } from "../core/binary.ts";
 import { LoadError } from "../core/errors.ts";
 
-const wabt = await wabtInit();
-
 function wat(src: string, features: Record<string, boolean> = {}): Uint8Array {
-  return wabt.parseWat("test.wat", src, features).toBinary({ write_debug_names: true }).buffer;
+  return assemble(src, { names: true, features });
 }
 
 function leb(n: number): number[] {

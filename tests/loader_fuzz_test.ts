@@ -1,21 +1,7 @@
 import assert from "node:assert/strict";
-import wabtInit from "wabt";
+import { wat } from "./_wat.ts";
 import { compileModule } from "../core/module.ts";
 import { LoadError } from "../core/errors.ts";
-
-const wabt = await wabtInit();
-
-const FEATURES = {
-  exceptions: true,
-  simd: true,
-  tail_call: true,
-  multi_memory: true,
-  memory64: true,
-  gc: true,
-  function_references: true,
-  extended_const: true,
-  relaxed_simd: true,
-};
 
 const SOURCES = [
   `(module $demo
@@ -169,8 +155,8 @@ function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
 
 Deno.test("binary: truncated and mutated modules fail only with LoadError", async () => {
   const modules = [
-    ...SOURCES.map((src) => wabt.parseWat("fuzz.wat", src, FEATURES).toBinary({}).buffer),
-    wabt.parseWat("named.wat", SOURCES[0]!, FEATURES).toBinary({ write_debug_names: true }).buffer,
+    ...SOURCES.map((src) => wat(src)),
+    wat(SOURCES[0]!, { names: true }),
     ...RAW.map((bytes) => new Uint8Array(bytes)),
     ...(await exampleModules()),
   ];

@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
-import wabtInit from "wabt";
+import { wat as assemble } from "./_wat.ts";
 import { compileModule, compileModuleSync } from "../core/module.ts";
 import { LoadError } from "../core/errors.ts";
 
-const wabt = await wabtInit();
-
-const ALL_FEATURES = {
-  exceptions: true,
-  simd: true,
-  tail_call: true,
-  multi_memory: true,
-  memory64: true,
-  gc: true,
-  function_references: true,
-  extended_const: true,
-  relaxed_simd: true,
-};
-
 function wat(src: string): Uint8Array {
-  return wabt.parseWat("test.wat", src, ALL_FEATURES).toBinary({ write_debug_names: true })
-    .buffer;
+  return assemble(src, { names: true });
 }
 
 async function run(bytes: Uint8Array, name: string, ...args: unknown[]): Promise<unknown> {
