@@ -1,7 +1,8 @@
 // Host link load test on loopback: a `deno run mod.ts serve` process (its own core) driven
 // by HostClients in this process. Round trips per second = iterations/s × requests per
-// iteration: 1 for one connection, 16 for sixteen connections with one request in flight
-// each, 48 for sixteen connections with three pipelined requests each (an app queue holds 50) (mids correlate them).
+// iteration: 1 for one connection; 16 for sixteen connections with one request in flight
+// each (a barrier every round); 160 for sixteen connections each looping 10 round trips;
+// 48 for sixteen connections with three pipelined requests each (an app queue holds 50).
 import { HostClient } from "../sdk/host_client.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -52,6 +53,11 @@ const SMALL_APP = new Uint8Array([
   0x0b,
 ]); // deno-fmt-ignore
 
+// A free port, then the server with its output discarded: the request handler prints a
+// line per request, and draining that through a pipe would load both processes.
+const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+const port = (probe.addr as Deno.NetAddr).port;
+probe.close();
 const server = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
@@ -59,30 +65,27 @@ const server = new Deno.Command(Deno.execPath(), {
     MOD,
     "serve",
     "--port",
-    "0",
+    String(port),
     "--max-apps",
     "1000000",
     "--app",
     `request_handler=${HANDLER}`,
   ],
-  stdout: "piped",
+  stdout: "null",
   stderr: "null",
 }).spawn();
 
-// Read stdout until the port is printed, then discard the rest (the app prints per request).
-const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let banner = "";
-let port = 0;
-while (port === 0) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error(`serve exited early: ${banner}`);
-  banner += value;
-  const m = banner.match(/listening on [^:]+:(\d+)/);
-  if (m) port = Number(m[1]);
+async function connectWhenUp(): Promise<HostClient> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    try {
+      return await HostClient.connect({ port });
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`serve did not listen on port ${port} within 10 s`);
 }
-(async () => {
-  while (!(await reader.read()).done) { /* drain */ }
-})();
+await (await connectWhenUp()).close();
 
 const one = await HostClient.connect({ port });
 const many = await Promise.all(Array.from({ length: 16 }, () => HostClient.connect({ port })));
@@ -107,6 +110,17 @@ Deno.bench(
 );
 Deno.bench("16 connections: 16 × GET /url1 in flight", { group: "app" }, async () => {
   await Promise.all(many.map((c) => roundTrip(c, "/url1")));
+});
+
+// A load test: each of 16 connections runs its own loop of 10 round trips, one request in
+// flight at a time, so the connections only meet every 10 (160 round trips per iteration).
+async function loop(client: HostClient, url: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await roundTrip(client, url);
+}
+Deno.bench("16 connections, each looping 10 × GET /url1 (160 round trips)", {
+  group: "app",
+}, async () => {
+  await Promise.all(many.map((c) => loop(c, "/url1", 10)));
 });
 
 Deno.bench("16 connections × 3 pipelined: 48 × GET /url1 in flight", { group: "app" }, async () => {

@@ -328,7 +328,10 @@ export async function runHostTool(argv: readonly string[], io: HostToolIO = {}):
       sinks.push((t) => void file.writeSync(encoder.encode(t)));
     }
     if (udp !== undefined) {
-      const dgram = await import("node:dgram");
+      // A computed specifier: a literal one would bring Node's global types (where
+      // setTimeout returns an object) into every module's type check.
+      const specifier = "node:dgram";
+      const dgram: _Dgram = await import(specifier);
       const socket = dgram.createSocket("udp4");
       cleanups.push(() => socket.close());
       const target = udp;
@@ -461,4 +464,12 @@ async function _run(
   } finally {
     client.close();
   }
+}
+
+/** The part of `node:dgram` the `-U` option uses. */
+interface _Dgram {
+  createSocket(type: "udp4"): {
+    send(data: Uint8Array, port: number, address: string): void;
+    close(): void;
+  };
 }

@@ -79,3 +79,58 @@ export function writerSink(stream: { writeSync(p: Uint8Array): number }): Output
     while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
   };
 }
+
+/** A sink that gathers writes and passes them on together; see {@linkcode coalescingSink}. */
+export interface CoalescingSink {
+  /** Takes bytes (copied); they reach the inner sink by the next event-loop turn. */
+  (bytes: Uint8Array): void;
+  /** Passes on everything gathered now (call before exiting). */
+  flush(): void;
+}
+
+/**
+ * Gathers writes and passes them to `sink` once per event-loop turn (a 0 ms timer), or as
+ * soon as 64 KiB pile up. A server whose apps print a line per request then makes one write
+ * per turn instead of one per line; order is kept.
+ *
+ * @param sink the inner sink
+ * @returns the gathering sink, with `flush`
+ *
+ * @example Two writes reach the sink as one
+ * ```ts
+ * import { coalescingSink } from "./output.ts";
+ * const seen: number[] = [];
+ * const out = coalescingSink((b) => seen.push(b.length));
+ * out(new Uint8Array(3));
+ * out(new Uint8Array(4));
+ * out.flush();
+ * console.assert(seen.length === 1 && seen[0] === 7);
+ * ```
+ */
+export function coalescingSink(sink: OutputSink): CoalescingSink {
+  const limit = 64 * 1024;
+  let chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (size === 0) return;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    chunks = [];
+    size = 0;
+    sink(out);
+  };
+  const write = (bytes: Uint8Array): void => {
+    chunks.push(bytes.slice());
+    size += bytes.length;
+    if (size >= limit) flush();
+    else timer ??= setTimeout(flush, 0);
+  };
+  return Object.assign(write, { flush });
+}

@@ -13,7 +13,7 @@ import { AppStore } from "./app_store.ts";
 import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "./host_link.ts";
 import { type HostLogLevel, HostServer } from "./host_server.ts";
 import type { NativeLibrary } from "./native.ts";
-import type { OutputSink } from "./output.ts";
+import { coalescingSink, type OutputSink } from "./output.ts";
 import { Runtime } from "./runtime.ts";
 import type { Clock } from "./clock.ts";
 import type { BuiltinPlugins } from "./cli.ts";
@@ -327,18 +327,23 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
     return 2;
   }
   const linkOnStdio = args.stdio;
-  const console_: OutputSink = linkOnStdio
-    ? (b) => {
-      let off = 0;
-      while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
-    }
-    : options.stdout ?? ((b) => {
-      let off = 0;
-      while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
-    });
+  // App output and console lines are gathered per event-loop turn: apps that print a line
+  // per request would otherwise cost a write syscall per request.
+  const console_ = coalescingSink(
+    linkOnStdio
+      ? (b) => {
+        let off = 0;
+        while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
+      }
+      : options.stdout ?? ((b) => {
+        let off = 0;
+        while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
+      }),
+  );
   const say = (line: string) => console_(encoder.encode(line + "\n"));
   if (args.help) {
     say(SERVE_USAGE);
+    console_.flush();
     return 0;
   }
 
@@ -373,6 +378,7 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       },
     });
   } catch (e) {
+    console_.flush();
     stderr(`serve: ${(e as Error).message}\n`);
     return 1;
   }
@@ -408,5 +414,6 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
   if (args.verbose) stderr(`serve: shutting down (${why})\n`);
   for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   await service.shutdown();
+  console_.flush();
   return why === "error" ? 1 : 0;
 }

@@ -96,6 +96,20 @@ export interface ClientRequestOptions {
 /** Request methods by name, as host_tool's `-A` takes them. */
 export type ActionName = "GET" | "PUT" | "POST" | "DELETE";
 
+/** Adds `container`, decoded on first read: most callers only look at the status. */
+function _withContainer<T extends { fmt: number; payload: Uint8Array | undefined }>(
+  message: T,
+): T & { container: AttrContainer | undefined } {
+  let decoded: AttrContainer | undefined | null = null;
+  return Object.defineProperty(message, "container", {
+    enumerable: true,
+    get(): AttrContainer | undefined {
+      if (decoded === null) decoded = _decodeContainer(message.fmt, message.payload);
+      return decoded;
+    },
+  }) as T & { container: AttrContainer | undefined };
+}
+
 function _decodeContainer(fmt: number, payload: Uint8Array | undefined): AttrContainer | undefined {
   if (fmt !== FMT_ATTR_CONTAINER || payload === undefined) return undefined;
   try {
@@ -432,6 +446,8 @@ export class HostClient {
     clearTimeout(this.#timer);
     this.#timerAt = deadline;
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
+    // Pending requests alone must not keep a process alive; the connection does that.
+    Deno.unrefTimer(this.#timer);
   }
 
   #disarm(): void {
@@ -514,15 +530,15 @@ export class HostClient {
       const entry = this.#pending.get(res.mid);
       // host_tool ignores responses whose mid is not the one it sent; so does this.
       if (!entry) return;
+      // The deadline timer stays armed when nothing is pending: it fires once, finds nothing
+      // and stops, which is cheaper than clearing and setting one per request.
       this.#pending.delete(res.mid);
-      if (this.#pending.size === 0) this.#disarm();
-      const response: HostResponse = {
+      const response = _withContainer({
         status: res.status,
         fmt: res.fmt,
         mid: res.mid,
         payload: res.payload,
-        container: _decodeContainer(res.fmt, res.payload),
-      };
+      });
       for (const listener of this.#responseListeners) listener(response);
       entry.resolve(response);
     } else if (type === HostMessageType.REQUEST) {
@@ -532,13 +548,12 @@ export class HostClient {
       } catch {
         return;
       }
-      const event: HostEvent = {
+      const event = _withContainer({
         url: req.url,
         fmt: req.fmt,
         mid: req.mid,
         payload: req.payload,
-        container: _decodeContainer(req.fmt, req.payload),
-      };
+      });
       for (const listener of this.#anyListeners) listener(event);
       for (const listener of this.#listeners.get(req.url) ?? []) listener(event);
     }
