@@ -338,11 +338,13 @@ export class LinkIo {
    */
   constructor(transport: HostTransport) {
     this.#transport = transport;
-    if ("readable" in transport) {
-      this.#reader = transport.readable.getReader();
-      this.#writer = transport.writable.getWriter();
-    } else {
+    // A Deno.Conn or FsFile has both; its own read/write skip the streams' per-chunk work.
+    if ("read" in transport && typeof transport.read === "function") {
       this.#buf = new Uint8Array(_READ_SIZE);
+    } else {
+      const streams = transport as StreamTransport;
+      this.#reader = streams.readable.getReader();
+      this.#writer = streams.writable.getWriter();
     }
   }
 
