@@ -53,8 +53,14 @@ interface _Args {
 
 /** iwasm-style usage text. */
 export const USAGE = `Usage: deno run mod.ts [options] wasm_file [args...]
+       deno run mod.ts apps|serve|host [options] ...   (each with --help)
 
 Runs a WebAssembly app, like WAMR's iwasm. The libc natives are always available.
+
+Commands:
+  apps a.wasm b.wasm ...   Run event-driven apps (on_init, timers, requests, events) together
+  serve                    Run the app manager behind WAMR's host link (TCP, stdio, serial)
+  host                     Install, query, request and subscribe, like WAMR's host_tool
 
 Options:
   -f, --function <name>    Call the export <name> with the remaining arguments and print
@@ -438,6 +444,18 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       app.stdout.flush();
       print(line);
     } else {
+      const entry = ["main", "__main_argc_argv", "_main"];
+      if (!entry.some((n) => typeof app!.exports[n] === "function")) {
+        const framework = ["on_init", "_on_init"].some((n) =>
+          typeof app!.exports[n] === "function"
+        );
+        if (framework) {
+          writeErr(
+            `hint: "${args.file}" is an event-driven app (it exports on_init): ` +
+              `run it with "deno run mod.ts apps ${args.file}"\n`,
+          );
+        }
+      }
       await app.callMainAsync([args.file, ...args.args]);
     }
     return 0;

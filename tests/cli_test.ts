@@ -206,3 +206,16 @@ Deno.test("cli: --help and --version", async () => {
   const version = await cli(["--version"]);
   assert.match(version.out, /^micro-runtime \d+\.\d+\.\d+ \(deno 2\.\d+\.\d+, v8 .+\)\n$/);
 });
+
+Deno.test("cli: an event-driven app run as a program gets a hint towards 'apps'", async () => {
+  const { code, out, err } = await cli(["examples/timer/timer.wasm"]);
+  assert.equal(
+    out,
+    "Exception: lookup the entry point symbol (like _start, main, _main, __main_argc_argv) failed\n",
+  );
+  assert.match(
+    err,
+    /hint: "examples\/timer\/timer\.wasm" is an event-driven app \(it exports on_init\): run it with "deno run mod\.ts apps examples\/timer\/timer\.wasm"\n$/,
+  );
+  assert.equal(code, 1);
+});
