@@ -320,7 +320,7 @@ export class AppInstance {
     try {
       return Number((argc === undefined ? this.call(name) : this.call(name, argc, argvAddr)) ?? 0);
     } finally {
-      if (block !== 0 && !this.#freed) this.heap.free(block);
+      this.#freeArgv(block);
     }
   }
 
@@ -338,7 +338,17 @@ export class AppInstance {
         : await this.call(name, argc, argvAddr);
       return Number(result ?? 0);
     } finally {
-      if (block !== 0 && !this.#freed) this.heap.free(block);
+      this.#freeArgv(block);
+    }
+  }
+
+  /** Frees main's argv block; a heap the app damaged must not hide main's own trap. */
+  #freeArgv(block: number): void {
+    if (block === 0 || this.#freed) return;
+    try {
+      this.heap.free(block);
+    } catch (e) {
+      this.warn(`cannot free main's arguments: ${(e as Error).message}`);
     }
   }
 

@@ -269,3 +269,17 @@ Deno.test("link: per-library state is set up per app and disposed at free", asyn
   assert.deepEqual(events, ["setup", "setup", "dispose 1", "dispose 2"]);
   assert.throws(() => a.call("tick"), TrapError);
 });
+
+Deno.test("instance: main's own trap is reported even when it damaged the heap", async () => {
+  const warnings: string[] = [];
+  const runtime = quietRuntime(warnings);
+  // main overwrites the 8 bytes before argv (the argv block's header), then traps.
+  const module = await runtime.load(wat(`(module
+    (memory (export "memory") 1)
+    (func (export "main") (param i32 i32) (result i32)
+      (i64.store (i32.sub (local.get 1) (i32.const 16)) (i64.const -1))
+      unreachable))`));
+  const app = await runtime.instantiate(module);
+  assertTrap(() => app.callMain(["app.wasm", "x"]), "unreachable");
+  assert.deepEqual(warnings, ["warning: cannot free main's arguments: app heap corrupted"]);
+});
