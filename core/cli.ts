@@ -11,6 +11,7 @@ import { LinkError, LoadError, TrapError } from "./errors.ts";
 import type { AppInstance, WasmValue } from "./instance.ts";
 import { isNativeLibrary, type NativeLibrary } from "./native.ts";
 import { Runtime } from "./runtime.ts";
+import { writerSink } from "./output.ts";
 import { formatG7 } from "./c_format.ts";
 import type { FuncType } from "./binary.ts";
 
@@ -370,11 +371,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     return runHostTool(argv.slice(1), options.stderr ? { stderr: options.stderr } : {});
   }
   const encoder = new TextEncoder();
-  const writeOut = options.stdout ??
-    ((b: Uint8Array) => {
-      let off = 0;
-      while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
-    });
+  const writeOut = options.stdout ?? writerSink(Deno.stdout);
   const writeErr = options.stderr ??
     ((t: string) => {
       Deno.stderr.writeSync(encoder.encode(t));

@@ -7,6 +7,7 @@
 
 import { Action, FMT_APP_RAW_BINARY, FMT_ATTR_CONTAINER } from "./packet.ts";
 import { HostMessageType } from "./host_link.ts";
+import { writerSink } from "./output.ts";
 import {
   HostClient,
   type HostEvent,
@@ -311,13 +312,10 @@ export async function runHostTool(argv: readonly string[], io: HostToolIO = {}):
     throw error;
   }
 
+  const writeStdout = writerSink(Deno.stdout);
   // Output sinks: stdout, plus -o (append) and -U (UDP datagrams), as host_tool does.
   const sinks: ((text: string) => void)[] = [
-    io.stdout ?? ((t: string) => {
-      const b = encoder.encode(t);
-      let off = 0;
-      while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
-    }),
+    io.stdout ?? ((t: string) => writeStdout(encoder.encode(t))),
   ];
   const cleanups: (() => void)[] = [];
   const outFile = _str(opts, "output");

@@ -13,7 +13,7 @@ import { AppStore } from "./app_store.ts";
 import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "./host_link.ts";
 import { type HostLogLevel, HostServer } from "./host_server.ts";
 import type { NativeLibrary } from "./native.ts";
-import { coalescingSink, type OutputSink } from "./output.ts";
+import { coalescingSink, type OutputSink, writerSink } from "./output.ts";
 import { Runtime } from "./runtime.ts";
 import type { Clock } from "./clock.ts";
 import type { BuiltinPlugins } from "./cli.ts";
@@ -330,15 +330,7 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
   // App output and console lines are gathered per event-loop turn: apps that print a line
   // per request would otherwise cost a write syscall per request.
   const console_ = coalescingSink(
-    linkOnStdio
-      ? (b) => {
-        let off = 0;
-        while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
-      }
-      : options.stdout ?? ((b) => {
-        let off = 0;
-        while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
-      }),
+    linkOnStdio ? writerSink(Deno.stderr) : options.stdout ?? writerSink(Deno.stdout),
   );
   const say = (line: string) => console_(encoder.encode(line + "\n"));
   if (args.help) {
