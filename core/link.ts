@@ -12,10 +12,9 @@ import type { AppModule } from "./module.ts";
 import type { NativeLibrary } from "./native.ts";
 import type { NativeRegistry } from "./registry.ts";
 import { parseSignature, signatureMatches } from "./signature.ts";
-import { unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
+import { nativeFailure, unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
 import type { AppMemory } from "./memory.ts";
 import { traceNative, type TraceSink } from "./trace.ts";
-import { TrapError } from "./errors.ts";
 
 /** Imported globals WAMR satisfies for emscripten-era modules (§2.1, §3.3). */
 const _KNOWN_GLOBALS: Record<string, number> = {
@@ -190,11 +189,8 @@ function _asyncFailures(
   fn: (...args: never[]) => unknown,
   label: string,
 ): (...args: never[]) => unknown {
+  const fail = nativeFailure(label);
   return function asyncNative(...args: never[]): unknown {
-    return Promise.resolve(fn(...args)).catch((error: unknown) => {
-      if (error instanceof TrapError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      throw new TrapError(`native function ${label} failed: ${message}`, { cause: error });
-    });
+    return Promise.resolve(fn(...args)).catch(fail);
   };
 }

@@ -88,6 +88,21 @@ function _factory(sig: Signature): _Factory {
 }
 
 /**
+ * What a native's exception becomes: traps pass through, anything else is a trap naming
+ * the native (`native function (env, foo) failed: <message>`).
+ *
+ * @param label `(module, name)` of the native
+ * @returns a function that always throws the trap
+ */
+export function nativeFailure(label: string): NativeFailure {
+  return function nativeFailed(error: unknown): never {
+    if (error instanceof TrapError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TrapError(`native function ${label} failed: ${message}`, { cause: error });
+  };
+}
+
+/**
  * Builds the import function for one native.
  *
  * @param sig the native's parsed signature
@@ -102,15 +117,10 @@ export function wrapNative(
   ctx: WrapperContext,
   label: string,
 ): (...args: never[]) => unknown {
-  const fail: NativeFailure = function nativeFailed(error: unknown): never {
-    if (error instanceof TrapError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TrapError(`native function ${label} failed: ${message}`, { cause: error });
-  };
   return _factory(sig)(
     impl as (...args: unknown[]) => unknown,
     ctx,
-    fail,
+    nativeFailure(label),
     trapOutOfBounds,
     AppPtr,
     decodeUtf8,
