@@ -13,8 +13,8 @@
  * @module
  */
 
+import type { AppMemory } from "../../core/memory.ts";
 import {
-  type AppMemory,
   type CFormatFlags,
   decodeBinary128,
   type FloatConversion,
@@ -22,7 +22,7 @@ import {
   formatIntParts,
   type IntConversion,
   type NumberParts,
-} from "../../sdk/mod.ts";
+} from "../../core/c_format.ts";
 
 const CHUNK = 16384;
 const INT_MAX = 0x7fff_ffff;
