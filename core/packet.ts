@@ -180,6 +180,15 @@ function _fail(kind: string, rule: string): never {
   throw new ProtocolError(`${kind} packet: ${rule}`);
 }
 
+/** The checks both packet kinds open with (version, room for the fixed part), then a view. */
+function _fixedPart(kind: string, bytes: Uint8Array, fixedSize: number): DataView {
+  if (bytes.length >= 1 && bytes[0] !== PACKET_VERSION) _fail(kind, `version ${bytes[0]} is not 1`);
+  if (bytes.length < fixedSize) {
+    _fail(kind, `size ${bytes.length} is less than the fixed part of ${fixedSize} bytes`);
+  }
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * Decodes a request with WAMR's `unpack_request` rules, each failure a
  * {@linkcode ProtocolError} naming the rule: version 1; size at least 18 and exactly
@@ -203,11 +212,7 @@ function _fail(kind: string, rule: string): never {
  */
 export function decodeRequest(bytes: Uint8Array): Request {
   const kind = "Request";
-  if (bytes.length >= 1 && bytes[0] !== PACKET_VERSION) _fail(kind, `version ${bytes[0]} is not 1`);
-  if (bytes.length < REQUEST_FIXED_SIZE) {
-    _fail(kind, `size ${bytes.length} is less than the fixed part of ${REQUEST_FIXED_SIZE} bytes`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = _fixedPart(kind, bytes, REQUEST_FIXED_SIZE);
   const urlLen = view.getUint16(12);
   const payloadLen = view.getUint32(14);
   if (bytes.length !== REQUEST_FIXED_SIZE + urlLen + payloadLen) {
@@ -283,11 +288,7 @@ export function encodeResponse(response: Response): Uint8Array {
  */
 export function decodeResponse(bytes: Uint8Array): Response {
   const kind = "Response";
-  if (bytes.length >= 1 && bytes[0] !== PACKET_VERSION) _fail(kind, `version ${bytes[0]} is not 1`);
-  if (bytes.length < RESPONSE_FIXED_SIZE) {
-    _fail(kind, `size ${bytes.length} is less than the fixed part of ${RESPONSE_FIXED_SIZE} bytes`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = _fixedPart(kind, bytes, RESPONSE_FIXED_SIZE);
   const payloadLen = view.getUint32(12);
   if (bytes.length !== RESPONSE_FIXED_SIZE + payloadLen) {
     _fail(
