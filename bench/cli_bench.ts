@@ -10,7 +10,9 @@ import libc from "../natives/libc/mod.ts";
 const ROOT = new URL("../", import.meta.url);
 const MOD = new URL("mod.ts", ROOT).pathname;
 const HELLO = new URL("examples/hello/hello.wasm", ROOT).pathname;
-const EMPTY = await Deno.makeTempFile({ suffix: ".ts" });
+const TMP = await Deno.makeTempDir();
+globalThis.addEventListener("unload", () => Deno.removeSync(TMP, { recursive: true }));
+const EMPTY = `${TMP}/empty.ts`;
 await Deno.writeTextFile(EMPTY, "");
 
 async function denoRun(args: string[]): Promise<void> {
@@ -22,8 +24,6 @@ async function denoRun(args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`deno run ${args.join(" ")} exited ${code}`);
 }
 
-const TMP = await Deno.makeTempDir();
-globalThis.addEventListener("unload", () => Deno.removeSync(TMP, { recursive: true }));
 const IMPORT_ONLY = `${TMP}/import_only.ts`;
 await Deno.writeTextFile(IMPORT_ONLY, `import ${JSON.stringify(MOD)};\n`);
 const MINIMAL = `${TMP}/minimal.ts`;
