@@ -1,18 +1,15 @@
 import assert from "node:assert/strict";
-import { clangAvailable } from "../examples/build.ts";
 import { decode, dump } from "../sdk/attr_container.ts";
 import { buildCApp, type CApp, loadCApp } from "./_c_app.ts";
 
-const HAS_CLANG = await clangAvailable();
 const SOURCES = ["tests/fixtures/c_attr_container.c", "sdk/c/src/attr_container.c"];
 
 // Built once for all tests; each test gets a fresh instance.
-const wasm = HAS_CLANG ? await buildCApp(SOURCES) : new Uint8Array();
+const wasm = await buildCApp(SOURCES);
 
 function test(name: string, fn: (app: CApp) => void | Promise<void>): void {
   Deno.test({
     name: `c attr_container: ${name}`,
-    ignore: !HAS_CLANG,
     async fn() {
       await fn(await loadCApp(wasm));
     },
