@@ -41,6 +41,11 @@ export interface Example {
    * App-framework apps use {@linkcode FRAMEWORK_CALLBACKS}. Default: none.
    */
   readonly callbacks?: readonly string[];
+  /**
+   * Flags added after {@linkcode COMMON_FLAGS}; for the linker a later flag wins, so
+   * `-Wl,--initial-memory=...` here replaces the common one. Default: none.
+   */
+  readonly extraFlags?: readonly string[];
 }
 
 /**
@@ -170,6 +175,30 @@ export const EXAMPLES: readonly Example[] = [
     functions: [],
     extraImports: ["thermo_get", "thermo_set_target", "thermo_label"],
   },
+  _frameworkApp("limits", "loop_init"),
+  _frameworkApp("limits", "loop_request"),
+  _frameworkApp("limits", "loop_timer"),
+  {
+    ..._frameworkApp("limits", "loop_start"),
+    callbacks: [...FRAMEWORK_CALLBACKS, "_initialize"],
+  },
+  _frameworkApp("limits", "memory_hog"),
+  {
+    dir: "limits",
+    name: "recursion",
+    main: false,
+    functions: ["shadow_overflow", "call_overflow"],
+    extraImports: [],
+  },
+  {
+    dir: "limits",
+    name: "workloads",
+    main: false,
+    functions: ["sort_run", "sha256_run", "matmul_run", "recursion_run"],
+    extraImports: [],
+    // 1.3 MiB of static arrays: sort 512 KiB, sha256 64 KiB, matmul 3 x 256 KiB.
+    extraFlags: ["-Wl,--initial-memory=2097152"],
+  },
 ];
 
 /** The compiler the examples are built and checked with. */
@@ -252,7 +281,13 @@ export function wasmPath(example: Example): string {
 export function clangArgs(example: Example): string[] {
   const exports = example.functions.map((fn) => `-Wl,--export=${fn}`);
   if (example.main) exports.unshift("-Wl,--export=__main_argc_argv");
-  return [...COMMON_FLAGS, ...exports, sourcePath(example), ...(example.sdkSources ?? [])];
+  return [
+    ...COMMON_FLAGS,
+    ...(example.extraFlags ?? []),
+    ...exports,
+    sourcePath(example),
+    ...(example.sdkSources ?? []),
+  ];
 }
 
 /**

@@ -241,6 +241,11 @@ const FRAMEWORK_IMPORTS: Record<string, string[]> = {
   room_temp_service: ["wasm_register_resource", "wasm_response_send", "wasm_sub_event"],
   room_temp_client: ["wasm_create_timer", "wasm_post_request", "wasm_response_send"],
   sensor: ["wasm_sensor_open", "wasm_sensor_config", "wasm_sensor_close", "wasm_response_send"],
+  loop_init: ["wasm_response_send"],
+  loop_request: ["wasm_register_resource", "wasm_response_send"],
+  loop_timer: ["wasm_create_timer", "wasm_response_send"],
+  loop_start: ["wasm_response_send"],
+  memory_hog: ["wasm_register_resource", "wasm_create_timer", "wasm_response_send"],
 };
 
 Deno.test("examples: app-framework apps export the callbacks and import framework natives", async () => {
