@@ -9,9 +9,12 @@
 import { exportedFunctionType, type FuncType } from "./binary.ts";
 import { TrapError } from "./errors.ts";
 import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./heap.ts";
-import { linkImports, type LinkResult } from "./link.ts";
+import { Governor } from "./governor.ts";
+import { type InstrumentOptions, LIMITS_MODULE } from "./instrument.ts";
+import type { AppLimits } from "./limits.ts";
+import { linkImports, type LinkOptions, type LinkResult } from "./link.ts";
 import { AppMemory, encodeUtf8 } from "./memory.ts";
-import type { AppModule } from "./module.ts";
+import { type AppModule, compileInstrumented, compileInstrumentedSync } from "./module.ts";
 import type { NativeContext, NativeLibrary } from "./native.ts";
 import { AppOutput, type OutputSink } from "./output.ts";
 import type { NativeRegistry } from "./registry.ts";
@@ -32,10 +35,17 @@ export interface InstanceOptions {
   /** App heap size in bytes (default 16 KiB; 0 for apps importing WASI). */
   heapSize?: number;
   /**
-   * Requested wasm stack size. Accepted for iwasm compatibility; V8 sizes the stack
-   * itself, and overflow still traps with `wasm operand stack overflow`.
+   * Requested wasm stack size in bytes (iwasm's `--stack-size`); the same as
+   * `limits.stackSize`. Without it V8 sizes the stack and overflow still traps with
+   * `wasm operand stack overflow`.
    */
   stackSize?: number;
+  /**
+   * Execution limits: deadline, fuel, memory cap, stack size. Any of them makes the runtime
+   * compile an instrumented variant of the module (cached per module); without them the
+   * app runs exactly as written.
+   */
+  limits?: AppLimits;
   /** Name used in messages (default: the module's name). */
   name?: string;
   /** Receives the app's output (default: the runtime's stdout). */
@@ -91,6 +101,9 @@ export class AppInstance {
    * so `call` and `callMain` return promises (use `callAsync` / `callMainAsync`).
    */
   async = false;
+  /** The limits the app runs under. */
+  readonly limits: Readonly<AppLimits>;
+  readonly #governor: Governor | undefined;
   readonly #warn: (message: string) => void;
   readonly #state = new Map<NativeLibrary, unknown>();
   #libraries: NativeLibrary[] = [];
@@ -108,6 +121,77 @@ export class AppInstance {
     this.env = options.env ?? {};
     this.framework = options.framework;
     this.#warn = options.warn ?? host.warn;
+    const limits: AppLimits = { ...options.limits };
+    if (options.stackSize !== undefined) limits.stackSize ??= options.stackSize;
+    this.limits = limits;
+    if (limits.deadlineMs !== undefined || limits.fuel !== undefined) {
+      this.#governor = new Governor(limits.deadlineMs ?? 0, limits.fuel);
+    } else if (limits.stackSize !== undefined) {
+      this.#governor = new Governor(0, undefined);
+    }
+  }
+
+  /**
+   * The wall-clock budget in ms for each following entry into the app (0 = none). Only
+   * apps instantiated with `limits.deadlineMs` (even 0) carry the checks it needs.
+   */
+  get deadlineMs(): number {
+    return this.#governor?.deadlineMs ?? 0;
+  }
+
+  /**
+   * Sets the budget for each following entry.
+   *
+   * @throws {RangeError} when the app was not instantiated with a deadline
+   */
+  set deadlineMs(ms: number) {
+    if (!this.#metered) {
+      if (ms === 0) return;
+      throw new RangeError(
+        `App "${this.name}" was instantiated without a deadline: pass limits.deadlineMs`,
+      );
+    }
+    this.#governor!.deadlineMs = ms;
+  }
+
+  /** Fuel left; undefined when the app was instantiated without `limits.fuel`. */
+  get fuel(): number | undefined {
+    return this.#governor?.fuel;
+  }
+
+  /**
+   * Refuels the app: sets the fuel left (an app that ran out can run again).
+   *
+   * @throws {RangeError} when the app was not instantiated with fuel
+   */
+  set fuel(units: number) {
+    if (this.limits.fuel === undefined) {
+      throw new RangeError(`App "${this.name}" was instantiated without fuel: pass limits.fuel`);
+    }
+    this.#governor!.fuel = units;
+  }
+
+  /** The memory cap in bytes, or undefined when the memory is not capped. */
+  get memoryLimit(): number | undefined {
+    const max = this.limits.maxMemory;
+    return max === undefined ? undefined : Math.floor(max / PAGE) * PAGE;
+  }
+
+  get #metered(): boolean {
+    return this.limits.deadlineMs !== undefined || this.limits.fuel !== undefined;
+  }
+
+  /** What the rewriter must compile in for these limits, or undefined for nothing. */
+  #instrumentOptions(): InstrumentOptions | undefined {
+    const { maxMemory, stackSize } = this.limits;
+    const options: InstrumentOptions = {};
+    if (this.#metered) options.meter = true;
+    if (stackSize !== undefined) {
+      options.stackLimit = stackSize;
+      options.shadowStack = true;
+    }
+    if (maxMemory !== undefined) options.maxMemoryPages = Math.floor(maxMemory / PAGE);
+    return Object.keys(options).length === 0 ? undefined : options;
   }
 
   /**
@@ -142,9 +226,17 @@ export class AppInstance {
     options: InstanceOptions = {},
   ): Promise<AppInstance> {
     const app = new AppInstance(module, host, options);
+    const instrument = app.#instrumentOptions();
+    const compiled = instrument ? await compileInstrumented(module, instrument) : module;
     const link = app.#link(host, options);
-    const instance = await WebAssembly.instantiate(module.module, link.imports)
-      .catch((e: unknown) => app.#failed(e));
+    app.#governor?.enter();
+    let instance: WebAssembly.Instance;
+    try {
+      instance = await WebAssembly.instantiate(compiled.module, link.imports)
+        .catch((e: unknown) => app.#failed(e));
+    } finally {
+      app.#governor?.exit();
+    }
     app.#finish(instance, link, options);
     return app;
   }
@@ -156,12 +248,17 @@ export class AppInstance {
     options: InstanceOptions = {},
   ): AppInstance {
     const app: AppInstance = new AppInstance(module, host, options);
+    const instrument = app.#instrumentOptions();
+    const compiled = instrument ? compileInstrumentedSync(module, instrument) : module;
     const link = app.#link(host, options);
+    app.#governor?.enter();
     let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(module.module, link.imports);
+      instance = new WebAssembly.Instance(compiled.module, link.imports);
     } catch (e) {
       app.#failed(e);
+    } finally {
+      app.#governor?.exit();
     }
     app.#finish(instance, link, options);
     return app;
@@ -175,7 +272,9 @@ export class AppInstance {
 
   #link(host: InstanceHost, options: InstanceOptions): LinkResult {
     const trace = options.trace ?? host.trace;
-    const linkOptions = trace ? { trace, memoryOf: () => this.memory } : {};
+    const linkOptions: LinkOptions = trace ? { trace, memoryOf: () => this.memory } : {};
+    const cap = this.limits.maxMemory;
+    if (cap !== undefined) linkOptions.maxMemoryPages = Math.floor(cap / PAGE);
     const link = linkImports(this.module, host.registry, (library, symbol, attachment) => {
       if (!this.#state.has(library)) {
         this.#state.set(library, library.setup?.(this));
@@ -184,6 +283,9 @@ export class AppInstance {
       return new _Context(this, library, this.#state.get(library), symbol, attachment);
     }, linkOptions);
     this.unlinked = link.unlinked;
+    if (this.#governor) {
+      (link.imports as Record<string, unknown>)[LIMITS_MODULE] = this.#governor.imports();
+    }
     for (const { module, name } of link.unlinked) {
       this.warn(`failed to link import function (${module}, ${name})`);
     }
@@ -193,12 +295,14 @@ export class AppInstance {
   #finish(instance: WebAssembly.Instance, link: LinkResult, options: InstanceOptions): void {
     const imported = link.memory;
     this.instance = instance;
-    this.#exports = instance.exports as Record<string, unknown>;
+    const raw = instance.exports as Record<string, unknown>;
+    this.#governor?.attach(raw);
+    this.#exports = _appExports(raw);
     if (link.async) {
       this.async = true;
       this.#exports = _promisingExports(this.#exports);
     }
-    const exported = Object.values(this.#exports).find((v) => v instanceof WebAssembly.Memory);
+    const exported = Object.values(raw).find((v) => v instanceof WebAssembly.Memory);
     const memory = imported ?? (exported as WebAssembly.Memory | undefined);
     this.memory = new AppMemory(memory ?? new WebAssembly.Memory({ initial: 0, maximum: 0 }));
     const usesWasi = this.module.info.imports.some((i) => i.module.startsWith("wasi_"));
@@ -280,18 +384,24 @@ export class AppInstance {
     if (type) {
       args = args.map((a, i) => type.params[i] === "i64" && typeof a === "number" ? BigInt(a) : a);
     }
+    const governor = this.#governor;
+    governor?.enter();
+    let pending = false;
     try {
       const result = (fn as (...a: unknown[]) => unknown)(...args);
       if (this.async && result instanceof Promise) {
+        pending = true;
         return result.catch((e: unknown) => {
           this.stdout.flush();
           throw toTrap(e);
-        });
+        }).finally(() => governor?.exit());
       }
       return result;
     } catch (e) {
       this.stdout.flush();
       throw toTrap(e);
+    } finally {
+      if (!pending) governor?.exit();
     }
   }
 
@@ -448,6 +558,16 @@ class _Context implements NativeContext<unknown> {
   trap(message: string): never {
     throw new TrapError(message);
   }
+}
+
+/** The exports an app sees: the names the rewriter added (`__mr_…`) are left out. */
+function _appExports(raw: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.keys(raw).some((name) => name.startsWith("__mr_"))) return raw;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (!name.startsWith("__mr_")) out[name] = value;
+  }
+  return out;
 }
 
 type _Promising = (fn: (...args: never[]) => unknown) => (...args: never[]) => Promise<unknown>;

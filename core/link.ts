@@ -51,6 +51,8 @@ export interface LinkOptions {
   trace?: TraceSink;
   /** The app's memory once it exists (for decoding traced strings). */
   memoryOf?: () => AppMemory | undefined;
+  /** Most 64 KiB pages an imported memory the linker creates may grow to. */
+  maxMemoryPages?: number;
 }
 
 /** Creates the context a native receives; supplied by the instance. */
@@ -128,6 +130,15 @@ export function linkImports(
         const desc: WebAssembly.MemoryDescriptor = { initial: min, shared };
         if (max !== undefined) desc.maximum = max;
         else if (shared) desc.maximum = 65536;
+        const cap = options.maxMemoryPages;
+        if (cap !== undefined) {
+          if (min > cap) {
+            throw new LinkError(
+              `Cannot link import "${imp.module}"."${imp.name}": the memory starts at ${min} pages, more than the ${cap}-page memory limit`,
+            );
+          }
+          desc.maximum = Math.min(desc.maximum ?? cap, cap);
+        }
         memory = new WebAssembly.Memory(desc);
         ns[imp.name] = memory;
         break;

@@ -8,6 +8,7 @@
 
 import { type ModuleInfo, readModule } from "./binary.ts";
 import { LoadError } from "./errors.ts";
+import { instrumentModule, type InstrumentOptions } from "./instrument.ts";
 
 /** A read and compiled app module. */
 export interface AppModule {
@@ -86,4 +87,66 @@ export function compileModuleSync(bytes: Uint8Array, name?: string): AppModule {
     throw _toLoadError(error);
   }
   return _appModule(info, module, bytes, name);
+}
+
+/** Compiled variants of each module, by the instrumentation they carry. */
+const _variants = new WeakMap<AppModule, Map<string, WebAssembly.Module>>();
+
+function _variantKey(options: InstrumentOptions): string {
+  return [options.meter, options.stackLimit, options.shadowStack, options.maxMemoryPages].join();
+}
+
+function _cached(module: AppModule, key: string, compiled: WebAssembly.Module): AppModule {
+  let variants = _variants.get(module);
+  if (!variants) _variants.set(module, variants = new Map());
+  variants.set(key, compiled);
+  return { ...module, module: compiled };
+}
+
+/**
+ * The module rewritten with execution limits compiled in (see `instrument.ts`), compiled once
+ * per set of options and cached. `info` and `bytes` stay those of the original, so linking
+ * and messages see the app as it was written.
+ *
+ * @param module a loaded module
+ * @param options what to compile in
+ * @returns the instrumented module
+ * @throws {LoadError} when the binary cannot be instrumented
+ */
+export async function compileInstrumented(
+  module: AppModule,
+  options: InstrumentOptions,
+): Promise<AppModule> {
+  const key = _variantKey(options);
+  const known = _variants.get(module)?.get(key);
+  if (known) return { ...module, module: known };
+  const bytes = instrumentModule(module.bytes, module.info, options);
+  try {
+    return _cached(module, key, await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>));
+  } catch (error) {
+    throw _toLoadError(error);
+  }
+}
+
+/**
+ * Synchronous {@linkcode compileInstrumented}.
+ *
+ * @param module a loaded module
+ * @param options what to compile in
+ * @returns the instrumented module
+ * @throws {LoadError} when the binary cannot be instrumented
+ */
+export function compileInstrumentedSync(
+  module: AppModule,
+  options: InstrumentOptions,
+): AppModule {
+  const key = _variantKey(options);
+  const known = _variants.get(module)?.get(key);
+  if (known) return { ...module, module: known };
+  const bytes = instrumentModule(module.bytes, module.info, options);
+  try {
+    return _cached(module, key, new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>));
+  } catch (error) {
+    throw _toLoadError(error);
+  }
 }
