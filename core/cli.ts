@@ -14,6 +14,8 @@ import { Runtime } from "./runtime.ts";
 import { writerSink } from "./output.ts";
 import { formatG7 } from "./c_format.ts";
 import type { FuncType } from "./binary.ts";
+import { parseByteSize } from "./byte_size.ts";
+import type { AppLimits } from "./limits.ts";
 
 /** The product version printed by `--version`. */
 export const VERSION = "0.1.0";
@@ -41,6 +43,9 @@ interface _Args {
   function?: string;
   heapSize?: number;
   stackSize?: number;
+  deadlineMs?: number;
+  fuel?: number;
+  maxMemory?: number;
   repl: boolean;
   plugins: string[];
   env: Record<string, string>;
@@ -67,7 +72,15 @@ Options:
   -f, --function <name>    Call the export <name> with the remaining arguments and print
                            its result (0x2:i32, 3:f32, ...) instead of running main
   --heap-size=<n>          App heap size in bytes (default 16384; 0 for WASI apps)
-  --stack-size=<n>         Accepted for iwasm compatibility; V8 sizes the wasm stack
+  --stack-size=<n>         Wasm stack in bytes: deeper calls trap "wasm operand stack
+                           overflow", a C shadow stack that runs out traps "wasm
+                           auxiliary stack overflow" (default: V8's own limit)
+  --deadline-ms=<n>        Stop main or the -f call after n ms of wall-clock time
+                           ("execution deadline exceeded"; default 0 = no deadline)
+  --fuel=<n>               Run with n units of fuel, about one per instruction ("all
+                           fuel consumed"), like wasmtime run --fuel (default: unmetered)
+  --max-memory=<n>         Cap the app's linear memory at n bytes (64M, 1G...):
+                           memory.grow past it returns -1 (default: the module's maximum)
   --repl                   Read "FUNC ARG..." lines and call the exports
   --plugin <spec>[,k=v...] Load a native library (repeatable): a path or URL of a module
                            whose default export is a native library, or a built-in name;
@@ -88,6 +101,23 @@ function _parseSize(flag: string, text: string | undefined): number {
     throw new _UsageError(`Invalid value for ${flag}: "${text ?? ""}" (expected a byte count)`);
   }
   return Number(text);
+}
+
+function _parseBytes(flag: string, text: string): number {
+  try {
+    return parseByteSize(text);
+  } catch {
+    throw new _UsageError(`Invalid value for ${flag}: "${text}" (expected bytes, e.g. 64M)`);
+  }
+}
+
+/** The limits the flags ask for; absent when none does (the app then runs as written). */
+function _limits(args: _Args): AppLimits | undefined {
+  const limits: AppLimits = {};
+  if (args.deadlineMs !== undefined && args.deadlineMs > 0) limits.deadlineMs = args.deadlineMs;
+  if (args.fuel !== undefined) limits.fuel = args.fuel;
+  if (args.maxMemory !== undefined) limits.maxMemory = args.maxMemory;
+  return Object.keys(limits).length === 0 ? undefined : limits;
 }
 
 /** Parses argv like iwasm: options stop at the first argument not starting with "-". */
@@ -130,6 +160,15 @@ function _parseArgs(argv: readonly string[]): _Args {
         break;
       case "--stack-size":
         out.stackSize = _parseSize(flag, value(flag, inline));
+        break;
+      case "--deadline-ms":
+        out.deadlineMs = _parseSize(flag, value(flag, inline));
+        break;
+      case "--fuel":
+        out.fuel = _parseSize(flag, value(flag, inline));
+        break;
+      case "--max-memory":
+        out.maxMemory = _parseBytes(flag, value(flag, inline));
         break;
       case "--repl":
         out.repl = true;
@@ -431,6 +470,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     app = runtime.instantiateSync(module, {
       ...(args.heapSize === undefined ? {} : { heapSize: args.heapSize }),
       ...(args.stackSize === undefined ? {} : { stackSize: args.stackSize }),
+      ...(_limits(args) ? { limits: _limits(args)! } : {}),
       stdout: writeOut,
       lineBuffered: options.stdout ? false : Deno.stdout.isTerminal(),
       env: args.env,

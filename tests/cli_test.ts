@@ -219,3 +219,73 @@ Deno.test("cli: an event-driven app run as a program gets a hint towards 'apps'"
   );
   assert.equal(code, 1);
 });
+
+const RECURSION = "examples/limits/recursion.wasm";
+const WORKLOADS = "examples/limits/workloads.wasm";
+
+Deno.test("cli: --stack-size bounds recursion with iwasm's two stack messages", async () => {
+  assert.deepEqual(await cli(["--stack-size=65536", "-f", "call_overflow", RECURSION, "100"]), {
+    code: 0,
+    out: "0x13ba:i32\n",
+    err: "",
+  });
+  assert.deepEqual(await cli(["--stack-size=65536", "-f", "call_overflow", RECURSION, "100000"]), {
+    code: 1,
+    out: "Exception: wasm operand stack overflow\n",
+    err: "",
+  });
+  assert.deepEqual(await cli(["--stack-size=65536", "-f", "shadow_overflow", RECURSION, "2"]), {
+    code: 0,
+    out: "0x9:i32\n",
+    err: "",
+  });
+  // Without the check the C stack runs into the data below it and faults.
+  assert.equal(
+    (await cli(["--stack-size=65536", "-f", "shadow_overflow", RECURSION, "100"])).out,
+    "Exception: wasm auxiliary stack overflow\n",
+  );
+  assert.equal(
+    (await cli(["-f", "shadow_overflow", RECURSION, "100"])).out,
+    "Exception: out of bounds memory access\n",
+  );
+});
+
+Deno.test("cli: --deadline-ms stops a long call with the deadline exception", async () => {
+  const start = performance.now();
+  const { code, out } = await cli(["--deadline-ms=100", "-f", "sha256_run", WORKLOADS, "100000"]);
+  const elapsed = performance.now() - start;
+  assert.equal(out, "Exception: execution deadline exceeded\n");
+  assert.equal(code, 1);
+  assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+  assert.deepEqual(await cli(["--deadline-ms=5000", "-f", "recursion_run", WORKLOADS, "1"]), {
+    code: 0,
+    out: "0x213d05:i32\n",
+    err: "",
+  });
+});
+
+Deno.test("cli: --fuel runs out with wasmtime's message, and enough fuel finishes", async () => {
+  assert.deepEqual(await cli(["--fuel=1000", "-f", "call_overflow", RECURSION, "100"]), {
+    code: 1,
+    out: "Exception: all fuel consumed\n",
+    err: "",
+  });
+  assert.equal(
+    (await cli(["--fuel=100000", "-f", "call_overflow", RECURSION, "100"])).out,
+    "0x13ba:i32\n",
+  );
+});
+
+Deno.test("cli: --max-memory takes sizes with units and rejects others", async () => {
+  const ok = await cli(["--max-memory=4M", "-f", "recursion_run", WORKLOADS, "1"]);
+  assert.equal(ok.out, "0x213d05:i32\n");
+  const small = await cli(["--max-memory=64K", "-f", "recursion_run", WORKLOADS, "1"]);
+  assert.equal(small.code, 1);
+  assert.match(
+    small.out,
+    /^WASM module load failed: the app's memory starts at 32 pages, more than the 1-page memory limit\n$/,
+  );
+  const bad = await cli(["--max-memory=lots", WORKLOADS]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /Invalid value for --max-memory: "lots" \(expected bytes, e\.g\. 64M\)/);
+});
