@@ -34,6 +34,13 @@ export {
   type WasmValue,
 } from "./core/instance.ts";
 export type { AppModule } from "./core/module.ts";
+export {
+  type AppLimits,
+  AUX_STACK_OVERFLOW,
+  DEADLINE_EXCEEDED,
+  FUEL_EXHAUSTED,
+  STACK_OVERFLOW,
+} from "./core/limits.ts";
 export { NativeRegistry, type ResolvedNative } from "./core/registry.ts";
 export {
   type CodeBody,
