@@ -79,13 +79,19 @@ export {
   AppManagerError,
   type AppManagerEventMap,
   type AppManagerOptions,
+  type AppMonitor,
+  type AppStatus,
+  DEADLINE_STRIKES,
+  DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_APPS,
+  DEFAULT_MAX_MEMORY,
   DEFAULT_QUEUE_LENGTH,
   type HostMessage,
   type HostRequest,
   type HostRequestOptions,
   InstalledApp,
   type InstallOptions,
+  START_FUNCTION,
 } from "./core/app_manager.ts";
 export {
   type BusEndpoint,
@@ -139,7 +145,13 @@ export {
   type ServeIO,
 } from "./core/serve_command.ts";
 export { HOST_USAGE, type HostToolIO, runHostTool } from "./core/host_command.ts";
-export { AppStore, MANIFEST_FILE, type StoredApp } from "./core/app_store.ts";
+export {
+  AppStore,
+  MANIFEST_FILE,
+  RUNNING_FILE,
+  RunningMarker,
+  type StoredApp,
+} from "./core/app_store.ts";
 
 import libc from "./natives/libc/mod.ts";
 

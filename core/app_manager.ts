@@ -7,16 +7,25 @@
  * `Got exception running wasm code: <msg>`, ...); its chattier trace lines (`Send request to
  * app <name> success.`, ...) print only with `verbose`. Every line is also a "log" event.
  *
+ * Apps may run under limits: a wall-clock deadline for each callback and a memory cap, both
+ * compiled into the app at load time. An app whose callbacks run past the deadline
+ * {@linkcode DEADLINE_STRIKES} times in a row (or once in `on_init` or its start function,
+ * which cannot be retried) is suspended: it stays installed, holds no instance, timers,
+ * resources or subscriptions, and starts again only when resumed or reinstalled. WAMR's
+ * watchdog for the same job is compiled out.
+ *
  * @module
  */
 
 import { fastSchedule } from "./schedule.ts";
 import { AttrContainer, dump, encodeLikeWamr } from "../sdk/attr_container.ts";
+import { formatByteSize } from "./byte_size.ts";
 import type { AppFramework, AppMessage } from "../sdk/framework.ts";
 import { type BusEndpoint, errorPayload, type LogLevel, MessageBus } from "./bus.ts";
 import { type Clock, realClock, type TimerHandle } from "./clock.ts";
 import { TrapError } from "./errors.ts";
 import type { AppInstance } from "./instance.ts";
+import { type AppLimits, DEADLINE_EXCEEDED } from "./limits.ts";
 import type { AppModule } from "./module.ts";
 import type { OutputSink } from "./output.ts";
 import {
@@ -48,6 +57,17 @@ export const MAX_APP_HEAP_SIZE = 1024 * 1024 * 1024;
 export const DEFAULT_WATCHDOG_MS = 180_000;
 /** Sender-side timeout of {@linkcode AppManager.request}: the app library's 5 s. */
 export const DEFAULT_REQUEST_TIMEOUT = 5000;
+/**
+ * Deadline in ms of each callback under `serve` and `apps` unless told otherwise (a plain
+ * app manager has none unless given one).
+ */
+export const DEFAULT_DEADLINE_MS = 1000;
+/** Memory cap of each app under `serve` and `apps` unless told otherwise: 64 MiB. */
+export const DEFAULT_MAX_MEMORY = 64 * 1024 * 1024;
+/** Callbacks in a row that may run past the deadline before the app is suspended. */
+export const DEADLINE_STRIKES = 3;
+/** What {@linkcode AppMonitor} and suspension reasons call an app's instantiation. */
+export const START_FUNCTION = "the start function";
 
 const _MAX_NAME_BYTES = 127;
 const _encoder = new TextEncoder();
@@ -88,6 +108,19 @@ export interface AppManagerOptions {
   schedule?: (drain: () => void) => void;
   /** Default timeout of {@linkcode AppManager.request} in ms (default 5000). */
   requestTimeout?: number;
+  /**
+   * Wall-clock budget in ms for each callback into an app, its start function included,
+   * unless its install says otherwise (default: none; `serve` and `apps` use 1000). An app
+   * is suspended after {@linkcode DEADLINE_STRIKES} overruns in a row.
+   */
+  deadlineMs?: number;
+  /** Most bytes each app's memory may reach unless its install says otherwise (default: no cap). */
+  maxMemory?: number;
+  /**
+   * Most bytes all installed apps' memory caps may add up to (default: no budget). An install
+   * that would pass it, or that has no cap, is refused.
+   */
+  maxTotalMemory?: number;
 }
 
 /** Options for one install. */
@@ -98,6 +131,47 @@ export interface InstallOptions {
   timers?: number;
   /** Watchdog interval in ms: stored and reported, not enforced (WAMR compiles it out). */
   watchdogMs?: number;
+  /** Deadline in ms for each callback (default: the manager's; 0 turns it off). */
+  deadlineMs?: number;
+  /** Memory cap in bytes (default: the manager's; 0 means no cap). */
+  maxMemory?: number;
+  /**
+   * Installs the app suspended for this reason: its module is loaded but not instantiated
+   * and nothing of it runs until {@linkcode AppManager.resume} (how a state directory brings
+   * back an app that was running when the process stopped).
+   */
+  suspended?: string;
+}
+
+/** Where an installed app stands. */
+export type AppStatus =
+  /** Its callbacks run. */
+  | "running"
+  /** `on_init` trapped or is missing: WAMR ends such an app's thread. */
+  | "stopped"
+  /** Stopped by the runtime (deadline overruns, or a crash while it ran); resumable. */
+  | "suspended"
+  /** Uninstalled: it holds nothing any more. */
+  | "uninstalled";
+
+/**
+ * Told before and after the manager runs code of an app (a callback or its instantiation),
+ * so a state directory can tell which app was running when the process stopped.
+ */
+export interface AppMonitor {
+  /**
+   * Code of an app is about to run.
+   *
+   * @param app the app
+   * @param what the callback (`on_init`, `on_request`, ...) or {@linkcode START_FUNCTION}
+   */
+  enter(app: InstalledApp, what: string): void;
+  /**
+   * That code returned or trapped (calls nest: the last `enter` is left first).
+   *
+   * @param app the app
+   */
+  exit(app: InstalledApp): void;
 }
 
 /** A request the embedder sends as the host. */
@@ -132,6 +206,10 @@ export interface AppManagerEventMap {
   uninstall: CustomEvent<{ app: InstalledApp }>;
   /** A callback trapped; the app keeps running (except after a trap in `on_init`). */
   trap: CustomEvent<{ app: InstalledApp; callback: string; error: TrapError }>;
+  /** An app was suspended (its reason is `app.reason`). */
+  suspend: CustomEvent<{ app: InstalledApp }>;
+  /** A suspended or stopped app was resumed (before its `on_init` runs). */
+  resume: CustomEvent<{ app: InstalledApp }>;
   /** A console line, printed or not. */
   log: CustomEvent<{ level: LogLevel; message: string; app: InstalledApp | undefined }>;
 }
@@ -156,6 +234,16 @@ interface _Hooks {
   timerExpired(app: InstalledApp, id: number): void;
 }
 
+/** What an install settled on, for {@linkcode InstalledApp}'s constructor. */
+interface _Settings {
+  heapSize: number;
+  timers: number;
+  watchdogMs: number;
+  deadlineMs: number;
+  maxMemory: number | undefined;
+  options: InstallOptions;
+}
+
 /**
  * An installed app: its id, name, instance, limits, queue and timers. It is also the
  * {@linkcode AppFramework} its natives see as `app.framework`.
@@ -165,16 +253,28 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   readonly id: number;
   /** The installed name. */
   readonly name: string;
+  /** The loaded module (kept while suspended, so the app can be resumed). */
+  readonly module: AppModule;
   /** The app heap size asked for. */
   readonly heapSize: number;
   /** The watchdog interval (stored only). */
   readonly watchdogMs: number;
+  /** Deadline in ms for each callback; 0 when off. */
+  readonly deadlineMs: number;
+  /** Memory cap in bytes, or undefined when uncapped. */
+  readonly maxMemory: number | undefined;
+  /** The install options as given (a state directory stores them). */
+  readonly options: Readonly<InstallOptions>;
   /** The app's timers. */
   readonly timers: AppTimers;
-  /** The app instance (set during install). */
-  instance!: AppInstance;
-  /** False once `on_init` failed or the app was uninstalled: its queue no longer runs. */
-  running = true;
+  /** @internal Its instance while it has one. */
+  live: AppInstance | undefined;
+  /** @internal Where it stands. */
+  state: AppStatus = "running";
+  /** @internal Why it is stopped or suspended. */
+  why: string | undefined;
+  /** @internal Callbacks in a row that ran past the deadline. */
+  strikes = 0;
   /** @internal Its queue. */
   readonly queue: _Msg[] = [];
   /** @internal Callbacks of this app on the stack. */
@@ -182,22 +282,45 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   readonly #hooks: _Hooks;
 
   /** @internal Use `AppManager.install`. */
-  constructor(
-    hooks: _Hooks,
-    id: number,
-    name: string,
-    heapSize: number,
-    timers: number,
-    watchdogMs: number,
-  ) {
+  constructor(hooks: _Hooks, id: number, name: string, module: AppModule, settings: _Settings) {
     this.#hooks = hooks;
     this.id = id;
     this.name = name;
-    this.heapSize = heapSize;
-    this.watchdogMs = watchdogMs;
-    this.timers = new AppTimers(hooks.clock, (t) => hooks.timerExpired(this, t), timers);
+    this.module = module;
+    this.heapSize = settings.heapSize;
+    this.watchdogMs = settings.watchdogMs;
+    this.deadlineMs = settings.deadlineMs;
+    this.maxMemory = settings.maxMemory;
+    this.options = settings.options;
+    this.timers = new AppTimers(
+      hooks.clock,
+      (t) => hooks.timerExpired(this, t),
+      settings.timers,
+    );
   }
 
+  /**
+   * The app instance.
+   *
+   * @throws {Error} when the app has none: it is suspended or uninstalled (their memory is
+   *   released)
+   */
+  get instance(): AppInstance {
+    if (!this.live) throw new Error(`App "${this.name}" has no instance: it is ${this.state}`);
+    return this.live;
+  }
+  /** Where the app stands. */
+  get status(): AppStatus {
+    return this.state;
+  }
+  /** Why it is stopped or suspended (undefined while running). */
+  get reason(): string | undefined {
+    return this.why;
+  }
+  /** True while its callbacks run: not stopped, suspended or uninstalled. */
+  get running(): boolean {
+    return this.state === "running";
+  }
   /** The manager's clock. */
   get clock(): Clock {
     return this.#hooks.clock;
@@ -303,6 +426,17 @@ export class AppManager extends EventTarget {
   readonly maxApps: number;
   /** Messages each queue holds. */
   readonly queueLength: number;
+  /** Default deadline in ms for each callback; 0 when off. */
+  readonly deadlineMs: number;
+  /** Default memory cap of an install, in bytes; undefined when uncapped. */
+  readonly maxMemory: number | undefined;
+  /** Most bytes all installed apps' memory caps may add up to; undefined when unlimited. */
+  readonly maxTotalMemory: number | undefined;
+  /**
+   * Told whenever code of an app runs (a state directory's crash marker); undefined by
+   * default, and then it costs nothing.
+   */
+  monitor: AppMonitor | undefined;
 
   readonly #apps = new Map<string, InstalledApp>();
   readonly #byId = new Map<number, InstalledApp>();
@@ -324,6 +458,10 @@ export class AppManager extends EventTarget {
   #current: _Current | undefined;
   #draining = false;
   #scheduled = false;
+  /** A callback ran past its deadline in this drain. */
+  #overran = false;
+  /** The message of the last trap a callback raised (not the error: its stack pins the app). */
+  #trap = "";
   #closed = false;
 
   /**
@@ -338,6 +476,9 @@ export class AppManager extends EventTarget {
     this.clock = options.clock ?? realClock;
     this.maxApps = options.maxApps ?? DEFAULT_MAX_APPS;
     this.queueLength = options.queueLength ?? DEFAULT_QUEUE_LENGTH;
+    this.deadlineMs = Math.max(0, Math.trunc(options.deadlineMs ?? 0) || 0);
+    this.maxMemory = options.maxMemory ? options.maxMemory : undefined;
+    this.maxTotalMemory = options.maxTotalMemory;
     this.#stdout = options.stdout ?? runtime.stdout;
     this.#verbose = options.verbose ?? false;
     this.#appUrl = options.appUrl ?? "af";
@@ -483,13 +624,15 @@ export class AppManager extends EventTarget {
   }
 
   /**
-   * Installs an app: loads and instantiates it (heap appended), gives it an id, a queue and
-   * timers, prints `Install WASM app success!` and `WASM app '<name>' started`, and calls its
-   * `on_init` (`_on_init`) — at once, or from its queue when called inside a callback.
+   * Installs an app: loads and instantiates it (heap appended, limits compiled in), gives it
+   * an id, a queue and timers, prints `Install WASM app success!` and
+   * `WASM app '<name>' started`, and calls its `on_init` (`_on_init`) — at once, or from its
+   * queue when called inside a callback. An app whose start function runs past its deadline
+   * is installed suspended.
    *
    * @param name the app's name (1 to 127 bytes, unique)
    * @param source a loaded module or the wasm bytes
-   * @param options heap size, timers, watchdog interval
+   * @param options heap size, timers, watchdog interval, deadline, memory cap
    * @returns the installed app
    * @throws {AppManagerError} with WAMR's reply text (`Install WASM app failed: ...`)
    */
@@ -511,46 +654,78 @@ export class AppManager extends EventTarget {
       Math.max(MIN_APP_HEAP_SIZE, Math.trunc(options.heapSize ?? DEFAULT_APP_HEAP_SIZE) || 0),
     );
     const timers = Math.min(MAX_TIMERS_PER_APP, options.timers ?? DEFAULT_TIMERS_PER_APP);
-    const id = this.#allocateId();
-    const app = new InstalledApp(
-      this.#hooks,
-      id,
-      name,
-      heapSize,
-      timers,
-      options.watchdogMs ?? DEFAULT_WATCHDOG_MS,
-    );
+    const deadlineMs = Math.max(0, Math.trunc(options.deadlineMs ?? this.deadlineMs) || 0);
+    const cap = Math.max(0, Math.trunc(options.maxMemory ?? this.maxMemory ?? 0) || 0);
+    const maxMemory = cap > 0 ? cap : undefined;
+    this.#checkBudget(maxMemory);
+    let module: AppModule;
     try {
-      const module = source instanceof Uint8Array ? this.runtime.loadSync(source, name) : source;
-      app.instance = this.runtime.instantiateSync(module, {
-        name,
-        heapSize,
-        stdout: this.#stdout,
-        lineBuffered: false,
-        warn: (message) => this.#log("error", message, app),
-        framework: app,
-      });
+      module = source instanceof Uint8Array ? this.runtime.loadSync(source, name) : source;
     } catch (e) {
       this.#fail(`Install WASM app failed: ${(e as Error).message}`);
     }
+    const id = this.#allocateId();
+    const app = new InstalledApp(this.#hooks, id, name, module, {
+      heapSize,
+      timers,
+      watchdogMs: options.watchdogMs ?? DEFAULT_WATCHDOG_MS,
+      deadlineMs,
+      maxMemory,
+      options: { ...options },
+    });
+    const started = options.suspended === undefined
+      ? this.#instantiate(app, "Install WASM app failed")
+      : options.suspended;
     this.#apps.set(name, app);
     this.#byId.set(id, app);
     this.bus.attach(id, app);
     this.#log("info", "Install WASM app success!");
+    if (started !== true) app.state = "suspended";
     this.#emit("install", { app });
-    if (this.#current || this.#draining) {
-      app.queue.unshift({ kind: "init" });
-      this.#markReady(app);
-    } else {
-      this.#start(app);
-    }
+    if (started !== true) this.#suspend(app, started);
+    else this.#startSoon(app);
     return app;
   }
 
   /**
-   * Uninstalls an app: prints `App instance main thread exit.`, calls `on_destroy`, replies
-   * SERVICE_UNAVAILABLE to requests still queued for it, removes its resources,
-   * subscriptions and timers, frees the instance and prints `Uninstall WASM app successful!`.
+   * Starts a suspended or stopped app again: instantiates it afresh (a suspended app kept
+   * only its module), prints `Resume WASM app success!` and runs `on_init` as an install does.
+   *
+   * @param name the app's name
+   * @returns the app; suspended again if its start function overran its deadline once more
+   * @throws {AppManagerError} when there is no such app, it is running, or it no longer
+   *   instantiates (`Resume WASM app failed: ...`)
+   */
+  resume(name: string): InstalledApp {
+    this.#assertOpen();
+    const app = this.#apps.get(name);
+    if (!app) this.#fail("Resume WASM app failed: no app found.");
+    if (app.running) this.#fail("Resume WASM app failed: the app is running.");
+    // A stopped app may still hold what its failed on_init registered.
+    this.bus.unregisterResources(app.id);
+    this.bus.unsubscribe(undefined, app.id);
+    app.timers.destroyAll();
+    app.live?.free();
+    app.live = undefined;
+    const started = this.#instantiate(app, "Resume WASM app failed");
+    if (started !== true) {
+      this.#suspend(app, started);
+      return app;
+    }
+    app.state = "running";
+    app.why = undefined;
+    app.strikes = 0;
+    this.#log("info", "Resume WASM app success!");
+    this.#emit("resume", { app });
+    this.#startSoon(app);
+    return app;
+  }
+
+  /**
+   * Uninstalls an app: prints `App instance main thread exit.`, calls `on_destroy` (unless
+   * the app is stopped or suspended), replies SERVICE_UNAVAILABLE to requests still queued
+   * for it, removes its resources, subscriptions and timers, frees and lets go of the
+   * instance and prints `Uninstall WASM app successful!`.
    *
    * @param name the app's name
    * @returns false when no such app is installed
@@ -562,25 +737,17 @@ export class AppManager extends EventTarget {
     if (app.depth > 0) {
       throw new Error(`Cannot uninstall app "${name}" from inside its own callback`);
     }
-    if (app.running) {
-      app.running = false;
+    const wasRunning = app.running;
+    app.state = "uninstalled";
+    if (wasRunning) {
       this.#log("info", "App instance main thread exit.", app);
       this.#invoke(app, "on_destroy", [], "WASM");
     }
-    app.running = false;
-    this.#ready.delete(app);
-    for (const msg of app.queue.splice(0)) {
-      if (msg.kind === "request" && msg.request.action !== Action.EVENT) {
-        this.bus.replyError(
-          msg.request,
-          Status.SERVICE_UNAVAILABLE_5_03,
-          `Send request to app "${name}" failed: it was uninstalled`,
-        );
-      }
-    }
+    this.#dropQueue(app, "it was uninstalled");
     app.timers.destroyAll();
     this.bus.detach(app.id);
-    app.instance.free();
+    app.live?.free();
+    app.live = undefined;
     this.#apps.delete(name);
     this.#byId.delete(app.id);
     this.#log("info", "Uninstall WASM app successful!");
@@ -791,7 +958,9 @@ export class AppManager extends EventTarget {
 
   /** Queues a message; returns why it could not be queued. */
   #enqueue(app: InstalledApp, msg: _Msg): string | undefined {
-    if (!app.running) return "it is not running";
+    if (!app.running) {
+      return app.state === "suspended" ? `it is suspended (${app.why})` : "it is not running";
+    }
     if (app.queue.length >= this.queueLength) {
       return `its queue is full (${this.queueLength} messages)`;
     }
@@ -838,7 +1007,9 @@ export class AppManager extends EventTarget {
 
   /**
    * Runs queued messages now, one per queue in turn (the app manager's queue first), until
-   * all are empty or `limit` ran. The scheduler calls this; tests may call it directly.
+   * all are empty or `limit` ran. Stops early after a callback ran past its deadline, and
+   * drains again after a 0 ms timer, so I/O is served between a looping app's callbacks.
+   * The scheduler calls this; tests may call it directly.
    *
    * @param limit most messages to run (default: all, including ones queued meanwhile)
    * @returns the number run; 0 when called from inside a callback
@@ -846,49 +1017,164 @@ export class AppManager extends EventTarget {
   runPending(limit = Infinity): number {
     if (this.#draining || this.#current) return 0;
     this.#draining = true;
+    this.#overran = false;
     let n = 0;
     try {
-      while (n < limit && this.#ready.size > 0) {
+      while (n < limit && this.#ready.size > 0 && !this.#overran) {
+        if (this.#ready.has(_MANAGER)) {
+          const request = this.#managerQueue.shift();
+          if (this.#managerQueue.length === 0) this.#ready.delete(_MANAGER);
+          if (request) {
+            n++;
+            this.#handleManagerRequest(request);
+          }
+        }
         for (const owner of [...this.#ready]) {
-          if (n >= limit) break;
-          if (owner === _MANAGER) {
-            const request = this.#managerQueue.shift();
-            if (this.#managerQueue.length === 0) this.#ready.delete(owner);
-            if (request) {
-              n++;
-              this.#handleManagerRequest(request);
-            }
-          } else {
-            const msg = owner.queue.shift();
-            if (owner.queue.length === 0) this.#ready.delete(owner);
-            if (msg) {
-              n++;
-              this.#run(owner, msg);
-            }
+          if (n >= limit || this.#overran) break;
+          if (owner === _MANAGER) continue;
+          const msg = owner.queue.shift();
+          if (owner.queue.length === 0) this.#ready.delete(owner);
+          if (msg) {
+            n++;
+            this.#run(owner, msg);
           }
         }
       }
     } finally {
       this.#draining = false;
     }
-    if (this.#ready.size > 0) this.#wake();
+    if (this.#ready.size > 0) {
+      if (this.#overran) this.#wakeAfterIo();
+      else this.#wake();
+    }
+    this.#overran = false;
     return n;
+  }
+
+  /** Drains after a 0 ms timer: sockets and other timers get their turn first. */
+  #wakeAfterIo(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    this.clock.setTimer(0, () => {
+      this.#scheduled = false;
+      this.runPending(_DRAIN_BUDGET);
+    });
   }
 
   // ---- callbacks -------------------------------------------------------------------------
 
+  /** Runs `on_init` now, or from the app's queue when inside a callback or a drain. */
+  #startSoon(app: InstalledApp): void {
+    if (this.#current || this.#draining) {
+      app.queue.unshift({ kind: "init" });
+      this.#markReady(app);
+    } else {
+      this.#start(app);
+    }
+  }
+
   #start(app: InstalledApp): void {
     this.#log("info", `WASM app '${app.name}' started`, app);
     const result = this.#invoke(app, "on_init", [], "WASM");
-    if (result === "ok") return;
-    app.running = false;
+    // Suspended: on_init ran past its deadline (and on_destroy is not called into it).
+    if (result === "ok" || !app.running) return;
+    app.state = "stopped";
     app.timers.destroyAll();
+    this.#dropQueue(app, "it is not running");
     if (result === "missing") {
+      app.why = "it exports no on_init";
       this.#log("error", "Cannot find function on_init().", app);
       return;
     }
+    app.why = `on_init trapped: ${this.#trap}`;
     // WAMR calls on_destroy after a trap in on_init, then the app's thread ends.
     this.#invoke(app, "on_destroy", [], "WASM");
+  }
+
+  /**
+   * Instantiates an app's module with its limits.
+   *
+   * @returns true, or the reason to suspend the app when its start function overran
+   */
+  #instantiate(app: InstalledApp, failure: string): true | string {
+    const limits: AppLimits = {};
+    if (app.deadlineMs > 0) limits.deadlineMs = app.deadlineMs;
+    if (app.maxMemory !== undefined) limits.maxMemory = app.maxMemory;
+    const monitor = this.monitor;
+    monitor?.enter(app, START_FUNCTION);
+    try {
+      app.live = this.runtime.instantiateSync(app.module, {
+        name: app.name,
+        heapSize: app.heapSize,
+        stdout: this.#stdout,
+        lineBuffered: false,
+        warn: (message) => this.#log("error", message, app),
+        framework: app,
+        ...(Object.keys(limits).length > 0 ? { limits } : {}),
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof TrapError && e.message === DEADLINE_EXCEEDED) {
+        this.#log("error", `Got exception running WASM code: ${e.message}`, app);
+        return `${DEADLINE_EXCEEDED} in ${START_FUNCTION}`;
+      }
+      return this.#fail(`${failure}: ${(e as Error).message}`);
+    } finally {
+      monitor?.exit(app);
+    }
+  }
+
+  /**
+   * Stops an app for good until it is resumed: no on_destroy (it may be the code that
+   * runs away), its queue dropped, its timers, resources and subscriptions removed, its
+   * instance freed and let go of so its memory is released.
+   */
+  #suspend(app: InstalledApp, reason: string): void {
+    app.state = "suspended";
+    app.why = reason;
+    app.strikes = 0;
+    this.#log("error", `WASM app '${app.name}' suspended: ${reason}`, app);
+    this.#dropQueue(app, `it is suspended (${reason})`);
+    app.timers.destroyAll();
+    this.bus.unregisterResources(app.id);
+    this.bus.unsubscribe(undefined, app.id);
+    app.live?.free();
+    app.live = undefined;
+    this.#emit("suspend", { app });
+  }
+
+  /** Empties an app's queue, answering the requests in it with SERVICE_UNAVAILABLE. */
+  #dropQueue(app: InstalledApp, why: string): void {
+    this.#ready.delete(app);
+    for (const msg of app.queue.splice(0)) {
+      if (msg.kind === "request" && msg.request.action !== Action.EVENT) {
+        this.bus.replyError(
+          msg.request,
+          Status.SERVICE_UNAVAILABLE_5_03,
+          `Send request to app "${app.name}" failed: ${why}`,
+        );
+      }
+    }
+  }
+
+  /** Counts a callback that ran past its deadline, or resets the count when one did not. */
+  #strike(app: InstalledApp, callback: string, overran: boolean): void {
+    if (!overran) {
+      app.strikes = 0;
+      return;
+    }
+    // A drain yields to I/O after an overrun, so a looping app cannot starve the host link.
+    this.#overran = true;
+    if (!app.running) return;
+    app.strikes++;
+    // on_init cannot be retried: one overrun there is enough.
+    if (callback === "on_init") this.#suspend(app, `${DEADLINE_EXCEEDED} in on_init`);
+    else if (app.strikes >= DEADLINE_STRIKES) {
+      this.#suspend(
+        app,
+        `${DEADLINE_EXCEEDED} ${app.strikes} times in a row in ${callback}`,
+      );
+    }
   }
 
   #run(app: InstalledApp, msg: _Msg): void {
@@ -1011,9 +1297,10 @@ export class AppManager extends EventTarget {
     bytes: Uint8Array,
     call: (ptr: number) => "ok" | "missing" | "trap",
   ): "ok" | "missing" | "trap" | "nomem" {
+    const instance = app.instance;
     let ptr: number;
     try {
-      ptr = app.instance.heap.dup(bytes);
+      ptr = instance.heap.dup(bytes);
     } catch (e) {
       this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
       return "nomem";
@@ -1022,9 +1309,10 @@ export class AppManager extends EventTarget {
     try {
       return call(ptr);
     } finally {
-      if (!app.instance.freed) {
+      // Not after an uninstall or a suspension from inside the call.
+      if (!instance.freed) {
         try {
-          app.instance.heap.free(ptr);
+          instance.heap.free(ptr);
         } catch (e) {
           this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
         }
@@ -1032,7 +1320,10 @@ export class AppManager extends EventTarget {
     }
   }
 
-  /** Calls a callback export (`_name` or `name`); traps are printed and reported. */
+  /**
+   * Calls a callback export (`_name` or `name`); traps are printed and reported, deadline
+   * overruns counted (the app is suspended after too many).
+   */
   #invoke(
     app: InstalledApp,
     callback: string,
@@ -1040,24 +1331,33 @@ export class AppManager extends EventTarget {
     word: "wasm" | "WASM",
     current: _Current = { app, request: undefined, answered: false },
   ): "ok" | "missing" | "trap" {
-    const name = _exportName(app.instance, callback);
-    if (!name) return "missing";
+    const instance = app.live;
+    const name = instance && _exportName(instance, callback);
+    if (!instance || !name) return "missing";
     const outer = this.#current;
+    const monitor = this.monitor;
     this.#current = current;
     app.depth++;
+    monitor?.enter(app, callback);
+    let result: "ok" | "trap" = "ok";
+    let overran = false;
     try {
-      app.instance.call(name, ...args);
-      return "ok";
+      instance.call(name, ...args);
     } catch (e) {
       const error = e instanceof TrapError ? e : new TrapError(String((e as Error)?.message ?? e));
+      result = "trap";
+      overran = error.message === DEADLINE_EXCEEDED;
+      this.#trap = error.message;
       this.#log("error", `Got exception running ${word} code: ${error.message}`, app);
       this.#emit("trap", { app, callback, error });
-      return "trap";
     } finally {
+      monitor?.exit(app);
       app.depth--;
       this.#current = outer;
-      app.instance.stdout.flush();
+      instance.stdout.flush();
     }
+    if (callback !== "on_destroy" && app.depth === 0) this.#strike(app, callback, overran);
+    return result;
   }
 
   // ---- /applet and /event/ ---------------------------------------------------------------
@@ -1119,6 +1419,17 @@ export class AppManager extends EventTarget {
       case Action.GET:
         this.#appletQuery(request, name);
         return;
+      case Action.POST:
+        if (findKeyValue(query, "action", "&", 16) === "resume") {
+          this.#appletResume(request, name);
+          return;
+        }
+        this.bus.replyError(
+          request,
+          Status.INTERNAL_SERVER_ERROR_5_00,
+          "Invalid request of applet: invalid action",
+        );
+        return;
       default:
         this.bus.replyError(
           request,
@@ -1152,6 +1463,10 @@ export class AppManager extends EventTarget {
     if (timers) options.timers = _atoi(timers);
     const wd = findKeyValue(query, "wd", "&", 11);
     if (wd) options.watchdogMs = _atoi(wd);
+    const deadline = findKeyValue(query, "deadline", "&", 11);
+    if (deadline) options.deadlineMs = Math.max(0, _atoi(deadline));
+    const memory = findKeyValue(query, "memory", "&", 16);
+    if (memory) options.maxMemory = _atou(memory);
     try {
       this.install(name, request.payload, options);
     } catch (e) {
@@ -1163,13 +1478,46 @@ export class AppManager extends EventTarget {
     this.bus.reply(request, Status.CREATED_2_01);
   }
 
+  #appletResume(request: Request, name: string): void {
+    if (name === "") {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        "Resume WASM app failed: invalid app name.",
+      );
+      return;
+    }
+    let app: InstalledApp;
+    try {
+      app = this.resume(name);
+    } catch (e) {
+      if (!(e instanceof AppManagerError)) throw e;
+      this.bus.reply(request, Status.INTERNAL_SERVER_ERROR_5_00, errorPayload(e.message));
+      return;
+    }
+    if (app.status === "suspended") {
+      this.bus.replyError(
+        request,
+        Status.INTERNAL_SERVER_ERROR_5_00,
+        `Resume WASM app failed: ${app.reason}`,
+      );
+      return;
+    }
+    this.bus.reply(request, Status.CHANGED_2_04);
+  }
+
   #appletQuery(request: Request, name: string): void {
     const info = new AttrContainer("Applets Info");
+    // Running apps are listed exactly as WAMR lists them; others add their status and why.
     if (name === "") {
       info.setInt("num", this.#apps.size);
       this.apps.forEach((app, i) => {
         info.setString(`applet${i + 1}`, app.name);
         info.setInt(`heap${i + 1}`, app.heapSize);
+        if (!app.running) {
+          info.setString(`status${i + 1}`, app.status);
+          info.setString(`reason${i + 1}`, app.reason ?? "");
+        }
       });
     } else {
       const app = this.#apps.get(name);
@@ -1182,6 +1530,7 @@ export class AppManager extends EventTarget {
         return;
       }
       info.setString("name", app.name).setInt("heap", app.heapSize);
+      if (!app.running) info.setString("status", app.status).setString("reason", app.reason ?? "");
     }
     this.bus.reply(request, Status.CONTENT_2_05, encodeLikeWamr(info), FMT_ATTR_CONTAINER);
     this.#log("trace", "Query Applets success!");
@@ -1221,6 +1570,28 @@ export class AppManager extends EventTarget {
     return this.#lastId = id;
   }
 
+  /** Refuses an install whose memory cap would take the apps' caps past the budget. */
+  #checkBudget(cap: number | undefined): void {
+    const budget = this.maxTotalMemory;
+    if (budget === undefined) return;
+    if (cap === undefined) {
+      this.#fail(
+        `Install WASM app failed: it has no memory cap, and the apps' memory budget is ` +
+          `${formatByteSize(budget)}`,
+      );
+    }
+    let total = cap;
+    for (const app of this.#apps.values()) total += app.maxMemory ?? 0;
+    if (total > budget) {
+      this.#fail(
+        `Install WASM app failed: its memory cap of ${
+          formatByteSize(cap)
+        } would bring the installed ` +
+          `apps' caps to ${formatByteSize(total)}, over the budget of ${formatByteSize(budget)}`,
+      );
+    }
+  }
+
   #fail(message: string): never {
     this.#log("error", message);
     throw new AppManagerError(message);
@@ -1232,7 +1603,7 @@ export class AppManager extends EventTarget {
 
   #log(level: LogLevel, message: string, app?: InstalledApp): void {
     if (level !== "trace" || this.#verbose) {
-      this.#current?.app.instance.stdout.flush();
+      this.#current?.app.live?.stdout.flush();
       this.#stdout(_encoder.encode(message + "\n"));
     }
     this.#emit("log", { level, message, app });
@@ -1251,6 +1622,12 @@ function _exportName(instance: AppInstance, callback: string): string | undefine
 function _atoi(text: string): number {
   const m = /^\s*([+-]?\d+)/.exec(text);
   return m ? Number.parseInt(m[1]!, 10) | 0 : 0;
+}
+
+/** Leading decimal digits as a non-negative number (0 when none): a memory size. */
+function _atou(text: string): number {
+  const m = /^\s*\+?(\d+)/.exec(text);
+  return m ? Number(m[1]!) : 0;
 }
 
 /** At most `max` UTF-8 bytes of `text` (`strncpy` into a 256-byte buffer). */

@@ -5,13 +5,26 @@
  * manifest is renamed last, so a crash at any point leaves either the old state or the new
  * one, never a half-written app. WAMR forgets every install on restart.
  *
+ * Crash-loop protection: while code of an app runs, the file `running` names it (a
+ * fixed-size record overwritten in place, not synced: a process that dies leaves it in the
+ * page cache, which is all a restart needs). An app named there at start-up was running when
+ * the process stopped, so it comes back suspended instead of taking the process down again;
+ * suspensions are kept in the manifest until the app is resumed or reinstalled.
+ *
  * @module
  */
 
-import type { AppManager, InstalledApp } from "./app_manager.ts";
+import type { AppManager, AppMonitor, InstalledApp } from "./app_manager.ts";
 
 /** The manifest's file name inside the state directory. */
 export const MANIFEST_FILE = "apps.json";
+/** The file naming the app whose code is running, inside the state directory. */
+export const RUNNING_FILE = "running";
+
+/** Bytes of a record in {@linkcode RUNNING_FILE}: room for a 127-byte name and a callback. */
+const _RECORD_SIZE = 512;
+/** First byte of a record while an app runs; a 0 there means none does. */
+const _ACTIVE = 0x52; // "R"
 
 /** One app in the manifest. */
 export interface StoredApp {
@@ -25,6 +38,12 @@ export interface StoredApp {
   timers: number;
   /** Watchdog interval in ms. */
   watchdogMs: number;
+  /** Deadline per callback in ms, when the install named one (else the server's default). */
+  deadlineMs?: number;
+  /** Memory cap in bytes, when the install named one (else the server's default). */
+  maxMemory?: number;
+  /** Why the app is suspended; absent while it may run. */
+  suspended?: string;
 }
 
 interface _Manifest {
@@ -45,7 +64,8 @@ function _fileName(name: string): string {
 }
 
 /**
- * Persists an app manager's installs in a directory and restores them.
+ * Persists an app manager's installs in a directory and restores them; apps that were
+ * running when the process stopped come back suspended.
  *
  * @example Keep installs across a restart
  * ```ts
@@ -78,7 +98,8 @@ export class AppStore {
   readonly #log: (message: string) => void;
 
   /**
-   * Opens (and creates) a state directory and reads its manifest.
+   * Opens (and creates) a state directory and reads its manifest. An app the running file
+   * names was running when the process stopped: it is marked suspended in the manifest.
    *
    * @param dir the directory
    * @param log receives problems found while reading or writing (default: stderr)
@@ -98,6 +119,7 @@ export class AppStore {
       const manifest = JSON.parse(text) as _Manifest;
       this.#apps = Array.isArray(manifest.apps) ? manifest.apps : [];
     }
+    this.#recover();
   }
 
   /** The stored apps, in install order. */
@@ -106,42 +128,62 @@ export class AppStore {
   }
 
   /**
-   * Reinstalls the stored apps, oldest first. An app whose file is missing or no longer
-   * installs is logged and dropped from the manifest; names already installed are skipped.
+   * Reinstalls the stored apps, oldest first; suspended ones are installed suspended (not
+   * instantiated). An app whose file is missing or no longer installs is logged and dropped
+   * from the manifest; names already installed are skipped.
    *
    * @param manager the manager to install into
    * @returns the names installed
    */
   restore(manager: AppManager): string[] {
+    const unwatch = this.#detach ? undefined : this.#watch(manager);
     const installed: string[] = [];
     const keep: StoredApp[] = [];
-    for (const app of this.#apps) {
-      if (manager.get(app.name)) {
-        this.#log(`State: app "${app.name}" is already installed; the stored copy is ignored`);
-        continue;
+    let changed = false;
+    try {
+      for (const stored of this.#apps) {
+        if (manager.get(stored.name)) {
+          this.#log(
+            `State: app "${stored.name}" is already installed; the stored copy is ignored`,
+          );
+          continue;
+        }
+        let entry = stored;
+        try {
+          const bytes = Deno.readFileSync(this.#path(stored.file));
+          const app = manager.install(stored.name, bytes, {
+            heapSize: stored.heapSize,
+            timers: stored.timers,
+            watchdogMs: stored.watchdogMs,
+            ...(stored.deadlineMs !== undefined ? { deadlineMs: stored.deadlineMs } : {}),
+            ...(stored.maxMemory !== undefined ? { maxMemory: stored.maxMemory } : {}),
+            ...(stored.suspended !== undefined ? { suspended: stored.suspended } : {}),
+          });
+          // Its start function or on_init may have overrun its deadline just now.
+          if (app.status === "suspended" && app.reason !== stored.suspended) {
+            entry = { ...stored, suspended: app.reason ?? "" };
+            changed = true;
+          }
+          installed.push(stored.name);
+          keep.push(entry);
+        } catch (error) {
+          changed = true;
+          this.#log(`State: cannot restore app "${stored.name}": ${(error as Error).message}`);
+        }
       }
-      try {
-        const bytes = Deno.readFileSync(this.#path(app.file));
-        manager.install(app.name, bytes, {
-          heapSize: app.heapSize,
-          timers: app.timers,
-          watchdogMs: app.watchdogMs,
-        });
-        installed.push(app.name);
-        keep.push(app);
-      } catch (error) {
-        this.#log(`State: cannot restore app "${app.name}": ${(error as Error).message}`);
-      }
+    } finally {
+      unwatch?.();
     }
-    if (keep.length !== this.#apps.length) {
+    if (changed) {
       this.#apps = keep;
-      this.#writeManifest();
+      this.#tryWriteManifest();
     }
     return installed;
   }
 
   /**
-   * Follows a manager's installs and uninstalls, writing each change before returning.
+   * Follows a manager's installs, uninstalls, suspensions and resumptions, writing each
+   * change before returning, and marks which app's code is running.
    *
    * @param manager the manager
    */
@@ -149,11 +191,18 @@ export class AppStore {
     this.detach();
     const onInstall = (e: CustomEvent<{ app: InstalledApp }>) => this.#save(e.detail.app);
     const onUninstall = (e: CustomEvent<{ app: InstalledApp }>) => this.#remove(e.detail.app.name);
+    const onChange = (e: CustomEvent<{ app: InstalledApp }>) => this.#setSuspended(e.detail.app);
     manager.addEventListener("install", onInstall);
     manager.addEventListener("uninstall", onUninstall);
+    manager.addEventListener("suspend", onChange);
+    manager.addEventListener("resume", onChange);
+    const unwatch = this.#watch(manager);
     this.#detach = () => {
       manager.removeEventListener("install", onInstall);
       manager.removeEventListener("uninstall", onUninstall);
+      manager.removeEventListener("suspend", onChange);
+      manager.removeEventListener("resume", onChange);
+      unwatch();
     };
   }
 
@@ -165,6 +214,45 @@ export class AppStore {
 
   #path(file: string): string {
     return `${this.dir}/${file}`;
+  }
+
+  /** Marks the app the running file names suspended, then clears the file. */
+  #recover(): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(this.#path(RUNNING_FILE));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    const record = _parseRecord(bytes);
+    if (!record) return;
+    const index = this.#apps.findIndex((a) => a.name === record.name);
+    if (index >= 0) {
+      const reason = `was running ${record.what} when the process stopped`;
+      this.#apps[index] = { ...this.#apps[index]!, suspended: reason };
+      this.#log(
+        `State: app "${record.name}" ${reason}; it stays suspended until resumed or reinstalled`,
+      );
+      this.#tryWriteManifest();
+    }
+    Deno.writeFileSync(this.#path(RUNNING_FILE), new Uint8Array(1));
+  }
+
+  /** Makes the manager mark running code in the running file; returns the undo. */
+  #watch(manager: AppManager): () => void {
+    let marker: RunningMarker;
+    try {
+      marker = new RunningMarker(this.#path(RUNNING_FILE));
+    } catch (error) {
+      this.#log(`State: cannot open "${RUNNING_FILE}": ${(error as Error).message}`);
+      return () => {};
+    }
+    manager.monitor = marker;
+    return () => {
+      if (manager.monitor === marker) manager.monitor = undefined;
+      marker.close();
+    };
   }
 
   #writeAtomic(file: string, data: Uint8Array): void {
@@ -196,21 +284,45 @@ export class AppStore {
     );
   }
 
+  #tryWriteManifest(): void {
+    try {
+      this.#writeManifest();
+    } catch (error) {
+      this.#log(`State: cannot write "${MANIFEST_FILE}": ${(error as Error).message}`);
+    }
+  }
+
   #save(app: InstalledApp): void {
+    const { deadlineMs, maxMemory } = app.options;
     const entry: StoredApp = {
       name: app.name,
       file: _fileName(app.name),
       heapSize: app.heapSize,
       timers: app.timers.limit,
       watchdogMs: app.watchdogMs,
+      ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+      ...(maxMemory !== undefined ? { maxMemory } : {}),
+      ...(app.status === "suspended" ? { suspended: app.reason ?? "" } : {}),
     };
     try {
-      this.#writeAtomic(entry.file, app.instance.module.bytes);
+      this.#writeAtomic(entry.file, app.module.bytes);
       this.#apps = [...this.#apps.filter((a) => a.name !== app.name), entry];
       this.#writeManifest();
     } catch (error) {
       this.#log(`State: cannot store app "${app.name}": ${(error as Error).message}`);
     }
+  }
+
+  #setSuspended(app: InstalledApp): void {
+    const index = this.#apps.findIndex((a) => a.name === app.name);
+    if (index < 0) return;
+    const { suspended: _, ...entry } = this.#apps[index]!;
+    const updated: StoredApp = app.status === "suspended"
+      ? { ...entry, suspended: app.reason ?? "" }
+      : entry;
+    if (updated.suspended === this.#apps[index]!.suspended) return;
+    this.#apps = this.#apps.map((a, i) => i === index ? updated : a);
+    this.#tryWriteManifest();
   }
 
   #remove(name: string): void {
@@ -224,4 +336,128 @@ export class AppStore {
       this.#log(`State: cannot forget app "${name}": ${(error as Error).message}`);
     }
   }
+}
+
+/**
+ * An {@linkcode AppMonitor} that names the app whose code runs in a file: a fixed-size
+ * record overwritten in place before each callback and cleared after (two small writes, no
+ * sync), so a restart can tell which app was running when the process stopped.
+ *
+ * @example The record names the app while it runs
+ * ```ts
+ * import { AppManager } from "./app_manager.ts";
+ * import { RunningMarker } from "./app_store.ts";
+ * import { Runtime } from "./runtime.ts";
+ * const dir = await Deno.makeTempDir();
+ * const marker = new RunningMarker(`${dir}/running`);
+ * const manager = new AppManager(new Runtime(), { stdout: () => {} });
+ * // (module (memory (export "memory") 1) (func (export "on_init")))
+ * const wasm = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 3,
+ *   1, 0, 1, 7, 20, 2, 6, 109, 101, 109, 111, 114, 121, 2, 0, 7, 111, 110, 95, 105, 110, 105,
+ *   116, 0, 0, 10, 4, 1, 2, 0, 11]);
+ * const app = manager.install("demo", wasm);
+ * marker.enter(app, "on_init");
+ * const during = RunningMarker.read(`${dir}/running`);
+ * marker.exit(app);
+ * const after = RunningMarker.read(`${dir}/running`);
+ * marker.close();
+ * manager.close();
+ * await Deno.remove(dir, { recursive: true });
+ * if (during?.name !== "demo" || during.what !== "on_init" || after) throw new Error("unexpected");
+ * ```
+ */
+export class RunningMarker implements AppMonitor {
+  readonly #file: Deno.FsFile;
+  readonly #stack: Uint8Array[] = [];
+  readonly #records = new WeakMap<InstalledApp, Map<string, Uint8Array>>();
+  #closed = false;
+
+  /**
+   * Opens (and creates) the file; nothing is running yet.
+   *
+   * @param path the file
+   */
+  constructor(path: string) {
+    this.#file = Deno.openSync(path, { write: true, create: true });
+    this.#write(_IDLE);
+  }
+
+  /**
+   * Reads what a marker file says is running.
+   *
+   * @param path the file
+   * @returns the app's name and what of it ran, or undefined when nothing was running
+   */
+  static read(path: string): { name: string; what: string } | undefined {
+    try {
+      return _parseRecord(Deno.readFileSync(path));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Names an app as running.
+   *
+   * @param app the app
+   * @param what the callback or start function about to run
+   */
+  enter(app: InstalledApp, what: string): void {
+    let records = this.#records.get(app);
+    if (!records) this.#records.set(app, records = new Map());
+    let record = records.get(what);
+    if (!record) records.set(what, record = _record(app.name, what));
+    this.#stack.push(record);
+    this.#write(record);
+  }
+
+  /**
+   * The last app entered stopped running; the one it was called from (if any) runs again.
+   *
+   * @param _app the app
+   */
+  exit(_app: InstalledApp): void {
+    this.#stack.pop();
+    this.#write(this.#stack.at(-1) ?? _IDLE);
+  }
+
+  /** Clears the record and closes the file. */
+  close(): void {
+    if (this.#closed) return;
+    this.#stack.length = 0;
+    this.#write(_IDLE);
+    this.#closed = true;
+    this.#file.close();
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#file.seekSync(0, Deno.SeekMode.Start);
+    for (let at = 0; at < bytes.length;) at += this.#file.writeSync(bytes.subarray(at));
+  }
+}
+
+const _IDLE = new Uint8Array(1);
+
+/** `R<what>\n<name>\n`, zero-padded to the record size (`what` cut to fit). */
+function _record(name: string, what: string): Uint8Array {
+  const encoder = new TextEncoder();
+  const tail = encoder.encode(`\n${name}\n`);
+  const head = encoder.encode(what).subarray(0, _RECORD_SIZE - 1 - tail.length);
+  const record = new Uint8Array(_RECORD_SIZE);
+  record[0] = _ACTIVE;
+  record.set(head, 1);
+  record.set(tail, 1 + head.length);
+  return record;
+}
+
+function _parseRecord(bytes: Uint8Array): { name: string; what: string } | undefined {
+  if (bytes[0] !== _ACTIVE) return undefined;
+  let end = bytes.indexOf(0, 1);
+  if (end < 0) end = bytes.length;
+  const text = new TextDecoder().decode(bytes.subarray(1, end));
+  const nl = text.indexOf("\n");
+  if (nl < 0 || !text.endsWith("\n") || text.length - nl < 3) return undefined;
+  return { what: text.slice(0, nl), name: text.slice(nl + 1, -1) };
 }

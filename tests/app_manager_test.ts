@@ -10,6 +10,7 @@ import {
 } from "../core/packet.ts";
 import { AttrContainer, decode, encode } from "../sdk/attr_container.ts";
 import { CLIENT, harness, SERVER, TIMER } from "./_apps.ts";
+import { wat } from "./_wat.ts";
 
 const errorOf = (payload: Uint8Array | undefined) => decode(payload!).get("error message")?.value;
 
@@ -408,4 +409,368 @@ Deno.test("app manager: close uninstalls every app newest first", () => {
   h.manager.close();
   assert.deepEqual(order, ["b", "a"]);
   assert.deepEqual(h.manager.apps, []);
+});
+
+// ---- limits: deadlines, suspension, resume, memory ---------------------------------------
+
+/**
+ * `work(n)` spins forever when n is 1 and probes n otherwise; on_init registers /spin and
+ * subscribes to "alert"; `timer()` starts a periodic timer; on_destroy probes -1.
+ */
+const SPINNER = wat(`(module
+  (import "env" "wasm_register_resource" (func $reg (param i32)))
+  (import "env" "wasm_sub_event" (func $sub (param i32)))
+  (import "env" "wasm_create_timer" (func $create (param i32 i32 i32) (result i32)))
+  (import "env" "probe" (func $probe (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "/spin\\00")
+  (data (i32.const 32) "alert\\00")
+  (func (export "on_init") (call $reg (i32.const 16)) (call $sub (i32.const 32)))
+  (func (export "work") (param $n i32)
+    (if (i32.eq (local.get $n) (i32.const 1)) (then (loop $l (br $l))))
+    (call $probe (local.get $n)))
+  (func (export "timer") (drop (call $create (i32.const 1000) (i32.const 1) (i32.const 1))))
+  (func (export "on_destroy") (call $probe (i32.const -1))))`);
+
+/** on_init spins forever. */
+const SPIN_INIT = wat(`(module
+  (import "env" "probe" (func $probe (param i32)))
+  (memory (export "memory") 1)
+  (func (export "on_init") (loop $l (br $l)))
+  (func (export "on_destroy") (call $probe (i32.const -1))))`);
+
+/** The start function spins forever; on_init probes 7. */
+const SPIN_START = wat(`(module
+  (import "env" "probe" (func $probe (param i32)))
+  (memory (export "memory") 1)
+  (func $spin (loop $l (br $l)))
+  (start $spin)
+  (func (export "on_init") (call $probe (i32.const 7))))`);
+
+/** `grow(pages)` returns memory.grow's result; on_init probes 1. */
+const GROWER = wat(`(module
+  (import "env" "probe" (func $probe (param i32)))
+  (memory (export "memory") 1)
+  (func (export "on_init") (call $probe (i32.const 1)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`);
+
+const SPIN_DEADLINE = 20;
+
+/** Runs queued messages until none is left (a drain stops after each overrun). */
+function drain(h: ReturnType<typeof harness>): void {
+  for (let i = 0; i < 100 && h.manager.queued > 0; i++) h.manager.runPending();
+}
+
+function entries(payload: Uint8Array | undefined): string[] {
+  return decode(payload!).entries().map(([k, v]) => `${k}=${v.value}`);
+}
+
+Deno.test("app manager: 3 callbacks in a row past the deadline suspend the app, without on_destroy", async () => {
+  const h = harness({ deadlineMs: SPIN_DEADLINE });
+  const suspended: string[] = [];
+  h.manager.addEventListener("suspend", (e) => suspended.push(e.detail.app.reason ?? ""));
+  const app = h.manager.install("spinner", SPINNER);
+  app.instance.call("timer");
+  assert.deepEqual([app.resources, app.subscriptions, app.timers.size], [["/spin"], ["alert"], 1]);
+  for (const n of [1, 1, 1, 0]) app.post({ callback: "work", args: [n] });
+  const queued = h.manager.request({ url: "/spin" });
+  drain(h);
+  const reason = "execution deadline exceeded 3 times in a row in work";
+  assert.deepEqual([app.status, app.reason, suspended], ["suspended", reason, [reason]]);
+  assert.equal(
+    h.output().split("Got exception running wasm code: execution deadline exceeded\n").length - 1,
+    3,
+  );
+  assert.match(h.output(), new RegExp(`WASM app 'spinner' suspended: ${reason}\n`));
+  const res = await queued;
+  assert.equal(res.status, 163);
+  assert.equal(
+    errorOf(res.payload),
+    `Send request to app "spinner" failed: it is suspended (${reason})`,
+  );
+  assert.deepEqual(h.probes, [], "neither the dropped work(0) nor on_destroy ran");
+  assert.deepEqual([app.resources, app.subscriptions, app.timers.size], [[], [], 0]);
+  assert.throws(() => app.instance, /App "spinner" has no instance: it is suspended/);
+  const later = await h.manager.request({ url: "/app/spinner/x" });
+  assert.equal(
+    errorOf(later.payload),
+    `Send request to app "spinner" failed: it is suspended (${reason})`,
+  );
+  const before = h.output().length;
+  assert.equal(h.manager.uninstall("spinner"), true);
+  assert.equal(h.output().slice(before), "Uninstall WASM app successful!\n");
+  assert.deepEqual(h.probes, []);
+});
+
+Deno.test("app manager: a callback within its deadline resets the overrun count", () => {
+  const h = harness({ deadlineMs: SPIN_DEADLINE });
+  const app = h.manager.install("spinner", SPINNER);
+  for (const n of [1, 1, 0, 1, 1, 2]) app.post({ callback: "work", args: [n] });
+  drain(h);
+  assert.equal(app.status, "running");
+  assert.deepEqual(h.probes, ["spinner:0", "spinner:2"]);
+});
+
+Deno.test("app manager: one overrun in on_init suspends the app: on_init cannot be retried", () => {
+  const h = harness({ deadlineMs: SPIN_DEADLINE });
+  const app = h.manager.install("init", SPIN_INIT);
+  assert.deepEqual([app.status, app.reason], [
+    "suspended",
+    "execution deadline exceeded in on_init",
+  ]);
+  assert.deepEqual(h.probes, [], "no on_destroy into a runaway app");
+  assert.match(
+    h.output(),
+    /WASM app 'init' started\nGot exception running WASM code: execution deadline exceeded\nWASM app 'init' suspended: execution deadline exceeded in on_init\n/,
+  );
+});
+
+Deno.test("app manager: a start function past its deadline installs the app suspended", () => {
+  const h = harness({ deadlineMs: SPIN_DEADLINE });
+  const app = h.manager.install("start", SPIN_START);
+  assert.deepEqual(
+    [app.status, app.reason],
+    ["suspended", "execution deadline exceeded in the start function"],
+  );
+  assert.deepEqual(h.manager.apps.map((a) => a.name), ["start"]);
+  assert.deepEqual(h.probes, []);
+  assert.match(h.output(), /Install WASM app success!\nWASM app 'start' suspended: /);
+});
+
+Deno.test("app manager: without a deadline the app is not instrumented for one", () => {
+  const h = harness();
+  const app = h.manager.install("grower", GROWER);
+  assert.equal(app.deadlineMs, 0);
+  assert.equal(app.instance.deadlineMs, 0);
+  assert.throws(() => app.instance.deadlineMs = 5, RangeError);
+});
+
+Deno.test("app manager: resume instantiates a suspended app afresh and runs on_init", () => {
+  const h = harness({ deadlineMs: SPIN_DEADLINE });
+  const app = h.manager.install("spinner", SPINNER);
+  for (let i = 0; i < 3; i++) app.post({ callback: "work", args: [1] });
+  drain(h);
+  assert.equal(app.status, "suspended");
+  const resumed: string[] = [];
+  h.manager.addEventListener("resume", (e) => resumed.push(e.detail.app.name));
+  const before = h.output().length;
+  assert.equal(h.manager.resume("spinner"), app);
+  assert.deepEqual([app.status, app.reason, resumed], ["running", undefined, ["spinner"]]);
+  assert.equal(h.output().slice(before), "Resume WASM app success!\nWASM app 'spinner' started\n");
+  assert.deepEqual(app.resources, ["/spin"], "on_init ran in the new instance");
+  app.post({ callback: "work", args: [5] });
+  drain(h);
+  assert.deepEqual(h.probes, ["spinner:5"]);
+  assert.throws(
+    () => h.manager.resume("spinner"),
+    new AppManagerError("Resume WASM app failed: the app is running."),
+  );
+  assert.throws(
+    () => h.manager.resume("nosuch"),
+    new AppManagerError("Resume WASM app failed: no app found."),
+  );
+});
+
+Deno.test("app manager: an install may come suspended: loaded, not instantiated, until resumed", () => {
+  const h = harness();
+  const app = h.manager.install("later", GROWER, { suspended: "was running on_init" });
+  assert.deepEqual([app.status, app.reason], ["suspended", "was running on_init"]);
+  assert.throws(() => app.instance, /no instance/);
+  assert.deepEqual(h.probes, []);
+  assert.match(h.output(), /WASM app 'later' suspended: was running on_init\n/);
+  h.manager.resume("later");
+  assert.deepEqual(h.probes, ["later:1"]);
+});
+
+Deno.test("app manager: '/applet' POST action=resume restarts an app; the query shows who is not running", async () => {
+  const h = harness({ deadlineMs: SPIN_DEADLINE });
+  const ask = async (url: string, action: number, payload?: Uint8Array) => {
+    const reply = h.manager.request({ url, action, ...(payload ? { payload } : {}) });
+    for (let i = 0; i < 10; i++) h.clock.advance(0);
+    return await reply;
+  };
+  const crash = wat(`(module (memory (export "memory") 1) (func (export "on_init") unreachable))`);
+  assert.equal((await ask("/applet?name=crash", 3, crash)).status, 65);
+  assert.equal((await ask("/applet?name=start", 3, SPIN_START)).status, 65);
+  assert.equal((await ask("/applet?name=fine", 3, GROWER)).status, 65);
+  assert.deepEqual(entries((await ask("/applet", 1)).payload), [
+    "num=3",
+    "applet1=fine",
+    "heap1=8192",
+    "applet2=start",
+    "heap2=8192",
+    "status2=suspended",
+    "reason2=execution deadline exceeded in the start function",
+    "applet3=crash",
+    "heap3=8192",
+    "status3=stopped",
+    "reason3=on_init trapped: unreachable",
+  ]);
+  assert.deepEqual(entries((await ask("/applet?name=crash", 1)).payload), [
+    "name=crash",
+    "heap=8192",
+    "status=stopped",
+    "reason=on_init trapped: unreachable",
+  ]);
+  const again = await ask("/applet?name=start&action=resume", 2);
+  assert.deepEqual([again.status, errorOf(again.payload)], [
+    160,
+    "Resume WASM app failed: execution deadline exceeded in the start function",
+  ]);
+  assert.equal(
+    errorOf((await ask("/applet?name=fine&action=resume", 2)).payload),
+    "Resume WASM app failed: the app is running.",
+  );
+  assert.equal(
+    errorOf((await ask("/applet?name=nosuch&action=resume", 2)).payload),
+    "Resume WASM app failed: no app found.",
+  );
+  assert.equal(
+    errorOf((await ask("/applet?action=resume", 2)).payload),
+    "Resume WASM app failed: invalid app name.",
+  );
+  assert.equal(
+    errorOf((await ask("/applet?name=fine&action=jump", 2)).payload),
+    "Invalid request of applet: invalid action",
+  );
+  // A stopped app resumes too (and here traps in on_init again).
+  assert.equal((await ask("/applet?name=crash&action=resume", 2)).status, 68);
+  assert.equal(h.manager.get("crash")!.status, "stopped");
+  h.manager.close();
+});
+
+Deno.test("app manager: '/applet' deadline and memory options set the app's limits", async () => {
+  const h = harness({ deadlineMs: 1000, maxMemory: 16 * 65536 });
+  const ask = async (url: string) => {
+    const reply = h.manager.request({ url, action: 3, payload: GROWER });
+    h.clock.advance(0);
+    return await reply;
+  };
+  assert.equal((await ask("/applet?name=a")).status, 65);
+  assert.equal((await ask("/applet?name=b&deadline=0&memory=262144")).status, 65);
+  const a = h.manager.get("a")!;
+  const b = h.manager.get("b")!;
+  assert.deepEqual([a.deadlineMs, a.maxMemory], [1000, 16 * 65536]);
+  assert.deepEqual([b.deadlineMs, b.maxMemory], [0, 262144]);
+  assert.equal(b.instance.memoryLimit, 262144);
+  // One page of its own and one of app heap: two more fit under four pages, a third does not.
+  assert.equal(b.instance.call("grow", 2), 2);
+  assert.equal(b.instance.call("grow", 1), -1);
+  assert.equal(b.status, "running");
+});
+
+Deno.test("app manager: an install whose memory cap would pass the budget is refused", () => {
+  const MiB = 1024 * 1024;
+  const h = harness({ maxMemory: 4 * MiB, maxTotalMemory: 10 * MiB });
+  h.manager.install("a", GROWER);
+  h.manager.install("b", GROWER);
+  assert.throws(
+    () => h.manager.install("c", GROWER),
+    new AppManagerError(
+      "Install WASM app failed: its memory cap of 4 MiB would bring the installed apps' caps " +
+        "to 12 MiB, over the budget of 10 MiB",
+    ),
+  );
+  assert.throws(
+    () => h.manager.install("c", GROWER, { maxMemory: 0 }),
+    new AppManagerError(
+      "Install WASM app failed: it has no memory cap, and the apps' memory budget is 10 MiB",
+    ),
+  );
+  assert.equal(h.manager.install("c", GROWER, { maxMemory: 2 * MiB }).maxMemory, 2 * MiB);
+  h.manager.uninstall("a");
+  assert.equal(h.manager.install("d", GROWER).status, "running", "uninstall gave its share back");
+  assert.deepEqual(h.manager.apps.map((a) => a.name), ["d", "c", "b"]);
+});
+
+Deno.test("app manager: uninstall and suspension let go of the instance, so its memory is collected", async () => {
+  // In a child with --expose-gc: a WeakRef to each app's memory must clear after gc().
+  const script = `
+    import { AppManager } from "${new URL("../core/app_manager.ts", import.meta.url)}";
+    import { Runtime } from "${new URL("../core/runtime.ts", import.meta.url)}";
+    import base from "${new URL("../natives/base/mod.ts", import.meta.url)}";
+    const bytes = Uint8Array.from(${JSON.stringify(Array.from(SPINNER))});
+    const manager = new AppManager(new Runtime({ plugins: [base] }), {
+      deadlineMs: 20,
+      stdout: () => {},
+    });
+    const gone = manager.install("gone", bytes);
+    const stuck = manager.install("stuck", bytes);
+    const refs = [gone, stuck].map((app) => new WeakRef(app.instance.memory.memory));
+    manager.uninstall("gone");
+    for (let i = 0; i < 3; i++) stuck.post({ callback: "work", args: [1] });
+    while (manager.queued > 0) manager.runPending();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    globalThis.gc();
+    console.log(stuck.status, refs.map((r) => r.deref() === undefined).join());
+    manager.close();
+    Deno.exit(0);
+  `;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(out, "suspended true,true\n");
+});
+
+Deno.test({
+  name:
+    "app manager: with the real clock, looping C apps are stopped and a healthy app keeps answering",
+  sanitizeResources: false,
+  fn: async () => {
+    const { default: libc } = await import("../natives/libc/mod.ts");
+    const { default: base } = await import("../natives/base/mod.ts");
+    const { Runtime } = await import("../core/runtime.ts");
+    const { AppManager } = await import("../core/app_manager.ts");
+    const example = (path: string) =>
+      Deno.readFileSync(new URL(`../examples/${path}.wasm`, import.meta.url));
+    let out = "";
+    const manager = new AppManager(new Runtime({ plugins: [libc, base] }), {
+      deadlineMs: 200,
+      stdout: (b) => out += new TextDecoder().decode(b),
+    });
+    const healthy = () => manager.request({ url: "/url1", action: 1 });
+    manager.install("request_handler", example("request_handler/request_handler"));
+    for (const name of ["loop_init", "loop_start", "loop_timer", "loop_request"]) {
+      const t0 = performance.now();
+      manager.install(name, example(`limits/${name}`));
+      const query = await manager.request({ url: "/applet", action: 1 });
+      assert.equal(query.status, 69);
+      assert.ok(performance.now() - t0 < 2000, `${name}: query within 2 s of the install`);
+      assert.equal((await healthy()).status, 69, `${name}: request_handler answers`);
+    }
+    const ok = () => manager.request({ url: "/app/loop_request/ok" });
+    const answer = await ok();
+    assert.deepEqual([answer.status, new TextDecoder().decode(answer.payload)], [69, "ok"]);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await manager.request({ url: "/spin" })).status, 160);
+      assert.equal((await healthy()).status, 69, "request_handler answers between spins");
+    }
+    assert.equal((await ok()).status, 163, "suspended after three /spin in a row");
+    const deadline = Date.now() + 5000;
+    while (manager.get("loop_timer")!.running && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(
+      manager.apps.map((a) => `${a.name}: ${a.status}, ${a.reason}`),
+      [
+        "loop_request: suspended, execution deadline exceeded 3 times in a row in on_request",
+        "loop_timer: suspended, execution deadline exceeded 3 times in a row in on_timer_callback",
+        "loop_start: suspended, execution deadline exceeded in the start function",
+        "loop_init: suspended, execution deadline exceeded in on_init",
+        "request_handler: running, undefined",
+      ],
+    );
+    assert.equal((await healthy()).status, 69);
+    assert.match(out, /loop_init: spinning\n/);
+    assert.doesNotMatch(out, /loop_start: on_init reached/);
+    const t0 = performance.now();
+    manager.close();
+    assert.ok(performance.now() - t0 < 100, "close does not call into the suspended apps");
+  },
 });

@@ -13,7 +13,7 @@ import {
 } from "../core/packet.ts";
 import { HostClient, type HostEvent } from "../sdk/host_client.ts";
 import { decode } from "../sdk/attr_container.ts";
-import { MANIFEST_FILE } from "../core/app_store.ts";
+import { MANIFEST_FILE, RUNNING_FILE } from "../core/app_store.ts";
 import { wat } from "./_wat.ts";
 
 const EXAMPLES = new URL("../examples/", import.meta.url);
@@ -439,7 +439,7 @@ Deno.test("host server: --state-dir keeps installs across restarts, written atom
       "quiet",
     ]);
     const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(files, [MANIFEST_FILE, "quiet.wasm", "request_handler.wasm"]);
+    assert.deepEqual(files, [MANIFEST_FILE, "quiet.wasm", "request_handler.wasm", RUNNING_FILE]);
 
     // A crash mid-install leaves a temp file or an unlisted module: neither becomes an app.
     await Deno.writeFile(`${dir}/.half.wasm.123.tmp`, QUIET.subarray(0, 10));

@@ -98,6 +98,7 @@ Deno.test("sensor: the read interval is the minimum over clients; close stops ev
 Deno.test("sensor: uninstall closes the app's sensors", () => {
   const { clock, manager } = setup();
   const a = manager.install("a", APP("sensor_test", 100));
+  const instance = a.instance;
   manager.runPending();
   manager.uninstall("a");
   assert.equal(clock.pending, 0, "no sensor timer left behind");
@@ -107,7 +108,7 @@ Deno.test("sensor: uninstall closes the app's sensors", () => {
   clock.advance(100);
   manager.runPending();
   assert.equal(b.instance.call("events"), 1);
-  assert.equal(a.instance.freed, true);
+  assert.equal(instance.freed, true);
 });
 
 Deno.test("sensor: config_with_attr_container passes the app's container to the driver", () => {
