@@ -101,9 +101,16 @@ export function instrumentModule(
 
 // --- byte encoding -------------------------------------------------------------------------
 
+/** The few names the rewriter writes, encoded once. */
+const _names = new Map<string, Uint8Array>();
+
 class _Out {
-  #buf = new Uint8Array(1024);
+  #buf: Uint8Array;
   length = 0;
+
+  constructor(capacity = 256) {
+    this.#buf = new Uint8Array(capacity);
+  }
 
   #reserve(n: number): void {
     if (this.length + n <= this.#buf.length) return;
@@ -119,9 +126,19 @@ class _Out {
     return this;
   }
   bytes(src: Uint8Array): this {
-    this.#reserve(src.length);
-    this.#buf.set(src, this.length);
-    this.length += src.length;
+    return this.range(src, 0, src.length);
+  }
+  /** Copies `src[start..end)`; short runs byte by byte, which beats making a view. */
+  range(src: Uint8Array, start: number, end: number): this {
+    const n = end - start;
+    this.#reserve(n);
+    if (n > 32) {
+      this.#buf.set(src.subarray(start, end), this.length);
+    } else {
+      const buf = this.#buf;
+      for (let i = 0; i < n; i++) buf[this.length + i] = src[start + i]!;
+    }
+    this.length += n;
     return this;
   }
   u32(value: number): this {
@@ -144,8 +161,14 @@ class _Out {
     }
   }
   name(text: string): this {
-    const encoded = new TextEncoder().encode(text);
+    let encoded = _names.get(text);
+    if (!encoded) _names.set(text, encoded = new TextEncoder().encode(text));
     return this.u32(encoded.length).bytes(encoded);
+  }
+  /** Empties the buffer for reuse. */
+  reset(): this {
+    this.length = 0;
+    return this;
   }
   /** Writes a section: id, size, body. */
   section(id: number, body: _Out): this {
@@ -203,11 +226,8 @@ class _In {
     if (this.pos + n > this.end) this.fail("unexpected end");
     this.pos += n;
   }
-  name(): string {
-    const n = this.u32();
-    const start = this.pos;
-    this.skip(n);
-    return new TextDecoder().decode(this.bytes.subarray(start, this.pos));
+  skipName(): void {
+    this.skip(this.u32());
   }
   /** A value type, with the multi-byte reference forms. */
   valType(): void {
@@ -456,6 +476,8 @@ class _Rewriter {
   /** Extra types appended to the type section: `[] -> results` for multi-value wrappers. */
   readonly #extraTypes: string[][] = [];
   readonly #shadow: _ShadowStack | undefined;
+  /** Where each function body is assembled before it is copied behind its size. */
+  readonly #scratch = new _Out(4096);
 
   constructor(bytes: Uint8Array, info: ModuleInfo, options: InstrumentOptions) {
     this.#bytes = bytes;
@@ -484,8 +506,8 @@ class _Rewriter {
 
   run(): Uint8Array {
     const info = this.#info;
-    const out = new _Out();
-    out.bytes(this.#bytes.subarray(0, 8));
+    const out = new _Out(this.#bytes.length + (this.#bytes.length >> 1) + 256);
+    out.range(this.#bytes, 0, 8);
     const ids = new Set(info.sections.map((s) => s.id));
     // Sections we may have to create, keyed by the id they are written before.
     const pending = new Map<number, number>();
@@ -526,7 +548,7 @@ class _Rewriter {
     const copy = () => {
       const s = section!;
       // id, then the original size LEB and body.
-      out.byte(id).u32(s.size).bytes(this.#bytes.subarray(s.offset, s.offset + s.size));
+      out.byte(id).u32(s.size).range(this.#bytes, s.offset, s.offset + s.size);
     };
     if (id === 0) {
       // Function indices move, so the name section would lie; V8 only uses it in traces.
@@ -574,7 +596,7 @@ class _Rewriter {
     this.#collectWrapperTypes();
     const count = r ? r.u32() : 0;
     const out = new _Out().u32(count + (this.#addImports ? 2 : 0) + this.#extraTypes.length);
-    if (r) out.bytes(r.bytes.subarray(r.pos, r.end));
+    if (r) out.range(r.bytes, r.pos, r.end);
     if (this.#addImports) {
       out.byte(0x60).u32(1).byte(_I32).u32(1).byte(_I32); // tick: (i32) -> i32
       out.byte(0x60).u32(1).byte(_I32).u32(0); // trap: (i32) -> ()
@@ -599,7 +621,7 @@ class _Rewriter {
   #importSection(r: _In | undefined): _Out {
     const count = r ? r.u32() : 0;
     const out = new _Out().u32(count + 2);
-    if (r) out.bytes(r.bytes.subarray(r.pos, r.end));
+    if (r) out.range(r.bytes, r.pos, r.end);
     out.name(LIMITS_MODULE).name("tick").byte(0x00).u32(this.#tickType);
     out.name(LIMITS_MODULE).name("trap").byte(0x00).u32(this.#trapType);
     return out;
@@ -635,7 +657,7 @@ class _Rewriter {
       const start = r!.pos;
       r!.valType();
       r!.u8();
-      out.bytes(r!.bytes.subarray(start, r!.pos));
+      out.range(r!.bytes, start, r!.pos);
       this.#constExpr(r!, out);
     }
     if (this.#addImports) {
@@ -657,9 +679,9 @@ class _Rewriter {
     const out = new _Out().u32(count + extra);
     for (let i = 0; i < count; i++) {
       const start = r!.pos;
-      r!.name();
+      r!.skipName();
       const kind = r!.u8();
-      out.bytes(r!.bytes.subarray(start, r!.pos));
+      out.range(r!.bytes, start, r!.pos);
       const index = r!.u32();
       out.u32(kind === 0 ? this.#func(index) : index);
     }
@@ -678,9 +700,9 @@ class _Rewriter {
       const start = r.pos;
       const op = _scan(r, found);
       if (op === _Op.RefFunc) {
-        out.bytes(r.bytes.subarray(start, found.indexAt)).u32(this.#func(found.index));
+        out.range(r.bytes, start, found.indexAt).u32(this.#func(found.index));
       } else {
-        out.bytes(r.bytes.subarray(start, r.pos));
+        out.range(r.bytes, start, r.pos);
       }
       if (op === _Op.End) return;
     }
@@ -712,7 +734,7 @@ class _Rewriter {
         const start = r.pos;
         if ((flags & 0x04) !== 0) r.valType();
         else r.u8();
-        out.bytes(r.bytes.subarray(start, r.pos));
+        out.range(r.bytes, start, r.pos);
       }
       if ((flags & 0x04) !== 0) this.#exprVec(r, out);
       else this.#funcVec(r, out);
@@ -775,7 +797,7 @@ class _Rewriter {
 
   #codeSection(r: _In): _Out {
     const count = r.u32();
-    const out = new _Out().u32(count);
+    const out = new _Out(r.end - r.pos + (r.end - r.pos >> 1) + 64).u32(count);
     for (let i = 0; i < count; i++) {
       const size = r.u32();
       const end = r.pos + size;
@@ -1007,9 +1029,9 @@ class _Rewriter {
     const index = found.index;
     if (index < this.#info.importedFunctionCount || this.#shift === 0) return;
     const at = found.indexAt;
-    const r = new _In(this.#bytes, at, this.#bytes.length);
-    r.u32();
-    edits.push({ at, skip: r.pos - at, emit: (out) => out.u32(index + this.#shift) });
+    let end = at;
+    while ((this.#bytes[end++]! & 0x80) !== 0);
+    edits.push({ at, skip: end - at, emit: (out) => out.u32(index + this.#shift) });
   }
 
   #assemble(
@@ -1020,16 +1042,17 @@ class _Rewriter {
     codeEnd: number,
     edits: _Edit[],
   ): _Out {
-    const out = new _Out().u32(groups + 1).bytes(locals).u32(3).byte(_I32);
+    const out = this.#scratch.reset();
+    out.u32(groups + 1).bytes(locals).u32(3).byte(_I32);
     // Stable: edits at the same offset keep their order (metering before the wrapper).
     edits.sort((a, b) => a.at - b.at);
     let pos = codeStart;
     for (const edit of edits) {
-      out.bytes(bytes.subarray(pos, edit.at));
+      out.range(bytes, pos, edit.at);
       edit.emit(out);
       pos = edit.at + edit.skip;
     }
-    return out.bytes(bytes.subarray(pos, codeEnd));
+    return out.range(bytes, pos, codeEnd);
   }
 
   /** budget -= cost; if (budget < 0) budget = tick(budget), on a local copy of the budget */
