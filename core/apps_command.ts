@@ -4,13 +4,19 @@
  * (both uninstall every app cleanly, so `on_destroy` runs).
  *
  * `deno run mod.ts apps a.wasm b.wasm … [--heap-size N] [--timers N] [--plugin P]
- * [--duration MS] [--verbose]`
+ * [--duration MS] [--deadline-ms MS] [--max-memory SIZE] [--verbose]`
  *
  * @module
  */
 
 import type { BuiltinPlugins } from "./cli.ts";
-import { AppManager, AppManagerError } from "./app_manager.ts";
+import {
+  AppManager,
+  AppManagerError,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_MEMORY,
+} from "./app_manager.ts";
+import { parseByteSize } from "./byte_size.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { type OutputSink, writerSink } from "./output.ts";
 import { Runtime } from "./runtime.ts";
@@ -29,6 +35,10 @@ Options:
   --plugin <spec>     Register a native library: a module path/URL or a built-in name
   --duration <ms>     Stop after this many milliseconds (default: run until Ctrl-C)
   --max-apps <n>      Apps installed at once (default 16)
+  --deadline-ms <n>   Wall-clock budget of each callback into an app (default
+                      ${DEFAULT_DEADLINE_MS}; 0 turns it off). An app that overruns it 3 times
+                      in a row, or once in on_init or its start function, is suspended
+  --max-memory <size> Memory cap of each app (default 64M; 0: none). Sizes take K, M, G
   -v, --verbose       Print the app manager's trace lines too
   -h, --help          Show this help`;
 
@@ -56,6 +66,8 @@ interface _Args {
   timers?: number;
   maxApps?: number;
   duration?: number;
+  deadlineMs?: number;
+  maxMemory?: number;
   plugins: string[];
   verbose: boolean;
   help: boolean;
@@ -90,6 +102,20 @@ function _parse(argv: readonly string[]): _Args {
       case "--duration":
         args.duration = number(flag, value());
         break;
+      case "--deadline-ms":
+        args.deadlineMs = number(flag, value());
+        break;
+      case "--max-memory": {
+        const text = value() ?? "";
+        try {
+          args.maxMemory = parseByteSize(text);
+        } catch {
+          throw new TypeError(
+            `Option ${flag} needs a size (bytes, or with K, M or G), got "${text}"`,
+          );
+        }
+        break;
+      }
       case "--plugin": {
         const spec = value();
         if (!spec) throw new TypeError("Option --plugin needs a module path or a built-in name");
@@ -199,6 +225,8 @@ export async function runAppsCommand(
     clock,
     stdout,
     verbose: args.verbose,
+    deadlineMs: args.deadlineMs ?? DEFAULT_DEADLINE_MS,
+    maxMemory: args.maxMemory ?? DEFAULT_MAX_MEMORY,
     ...(args.maxApps === undefined ? {} : { maxApps: args.maxApps }),
   });
   let status = 0;

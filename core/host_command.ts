@@ -31,7 +31,9 @@ Talks to a runtime's host link, like WAMR's host_tool.
 Operations (exactly one):
   -i, --install <name> -f, --file <path>   Install an app
       [--type=<wasm|jeff>] [--heap=<n>] [--timers=<n>] [--watchdog=<ms>]
+      [--deadline=<ms>] [--memory=<bytes>]  (micro-runtime's per-app limits)
   -u, --uninstall <name> [--type=<t>]      Uninstall an app
+  --resume <name>                          Start a suspended app again (micro-runtime)
   -q, --query[=<name>]                     Query all apps, or one (attached: -qNAME)
   -r, --request <url> -A, --action <GET|PUT|POST|DELETE> [-p, --payload <json file>]
                                            Send a request
@@ -82,6 +84,9 @@ const _SPECS: _Spec[] = [
   { long: "heap", arg: "required" },
   { long: "timers", arg: "required" },
   { long: "watchdog", arg: "required" },
+  { long: "deadline", arg: "required" },
+  { long: "memory", arg: "required" },
+  { long: "resume", arg: "required" },
   { long: "json", arg: "none" },
   { long: "uart", arg: "required" },
 ];
@@ -165,10 +170,12 @@ interface _Operation {
 }
 
 function _operation(opts: Map<string, string | true>): _Operation {
-  const ops = ["install", "uninstall", "query", "request", "register", "deregister"]
+  const ops = ["install", "uninstall", "resume", "query", "request", "register", "deregister"]
     .filter((k) => opts.has(k));
   if (ops.length === 0) {
-    throw new _UsageError("No operation given: use one of -i, -u, -q, -r, -s, -d (see --help)");
+    throw new _UsageError(
+      "No operation given: use one of -i, -u, -q, -r, -s, -d, --resume (see --help)",
+    );
   }
   if (ops.length > 1) {
     throw new _UsageError(
@@ -184,11 +191,15 @@ function _operation(opts: Map<string, string | true>): _Operation {
       const heap = _int(opts, "heap");
       const timers = _int(opts, "timers");
       const watchdog = _int(opts, "watchdog");
+      const deadline = _int(opts, "deadline");
+      const memory = _int(opts, "memory");
       const url = installUrl(name, {
         ...(type !== undefined ? { type } : {}),
         ...(heap !== undefined ? { heap } : {}),
         ...(timers !== undefined ? { timers } : {}),
         ...(watchdog !== undefined ? { watchdog } : {}),
+        ...(deadline !== undefined ? { deadline } : {}),
+        ...(memory !== undefined ? { memory } : {}),
       });
       return {
         type: HostMessageType.INSTALL,
@@ -204,6 +215,8 @@ function _operation(opts: Map<string, string | true>): _Operation {
       const url = `/applet?name=${name}` + (type !== undefined ? `&type=${type}` : "");
       return _req(Action.DELETE, url);
     }
+    case "resume":
+      return _req(Action.POST, `/applet?name=${_str(opts, "resume")!}&action=resume`);
     case "query": {
       const name = _str(opts, "query");
       return _req(Action.GET, name === undefined ? "/applet" : `/applet?name=${name}`);

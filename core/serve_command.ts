@@ -5,11 +5,12 @@
  * @module
  */
 
-import { AppManager } from "./app_manager.ts";
+import { AppManager, DEFAULT_DEADLINE_MS, DEFAULT_MAX_MEMORY } from "./app_manager.ts";
 import { fastSchedule } from "./schedule.ts";
 
 export { fastSchedule } from "./schedule.ts";
 import { AppStore } from "./app_store.ts";
+import { parseByteSize } from "./byte_size.ts";
 import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "./host_link.ts";
 import { type HostLogLevel, HostServer } from "./host_server.ts";
 import type { NativeLibrary } from "./native.ts";
@@ -38,12 +39,23 @@ Options:
   --heap-size <n>        App heap of --app installs (default 8192)
   --max-apps <n>         Apps installed at once (default ${SERVE_MAX_APPS})
   --max-payload <n>      Largest link message in bytes (default ${DEFAULT_MAX_PAYLOAD})
-  --state-dir <dir>      Keep installed apps in <dir> across restarts
+  --deadline-ms <n>      Wall-clock budget of each callback into an app (default
+                         ${DEFAULT_DEADLINE_MS}; 0 turns it off). An app that overruns it 3 times in
+                         a row, or once in on_init or its start function, is suspended
+  --max-memory <size>    Memory cap of each app (default 64M; 0: none). Sizes take K, M, G
+  --max-total-memory <size>
+                         Refuse installs whose memory caps would add up to more than this
+  --state-dir <dir>      Keep installed apps in <dir> across restarts; an app that was
+                         running when the process stopped comes back suspended
   -v, --verbose          Print WAMR's trace lines and link activity
   -h, --help             Print this help
 
-SIGINT or SIGTERM shuts down cleanly: every app's on_destroy runs, links close, state is
-kept.`;
+Installs may set their own limits: /applet?name=N&deadline=<ms>&memory=<bytes>. A suspended
+app is listed by the query with its status and reason and starts again when reinstalled or
+resumed (POST /applet?name=N&action=resume; host --resume N).
+
+SIGINT or SIGTERM shuts down cleanly: every running app's on_destroy runs, links close,
+state is kept.`;
 
 /** Settings of a {@linkcode HostService}. */
 export interface HostServiceOptions {
@@ -61,6 +73,12 @@ export interface HostServiceOptions {
   maxApps?: number;
   /** Largest link payload (default 1 MiB). */
   maxPayload?: number;
+  /** Deadline in ms of each callback into an app (default 1000; 0 turns it off). */
+  deadlineMs?: number;
+  /** Memory cap of each app in bytes (default 64 MiB; 0: none). */
+  maxMemory?: number;
+  /** Most bytes all apps' memory caps may add up to (default: no budget). */
+  maxTotalMemory?: number;
   /** State directory; installs survive restarts when set. */
   stateDir?: string;
   /** App output and console lines (default: stdout). */
@@ -129,6 +147,9 @@ export class HostService {
       // Called only after start-up, once `server` exists.
       onHostMessage: (message) => server.deliver(message),
       schedule: fastSchedule(),
+      deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
+      maxMemory: options.maxMemory ?? DEFAULT_MAX_MEMORY,
+      ...(options.maxTotalMemory !== undefined ? { maxTotalMemory: options.maxTotalMemory } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(stdout ? { stdout } : {}),
     });
@@ -216,6 +237,9 @@ interface _ServeArgs {
   heapSize: number | undefined;
   maxApps: number;
   maxPayload: number;
+  deadlineMs: number;
+  maxMemory: number;
+  maxTotalMemory: number | undefined;
   stateDir: string | undefined;
   verbose: boolean;
   help: boolean;
@@ -232,6 +256,9 @@ function _parse(argv: readonly string[]): _ServeArgs {
     heapSize: undefined,
     maxApps: SERVE_MAX_APPS,
     maxPayload: DEFAULT_MAX_PAYLOAD,
+    deadlineMs: DEFAULT_DEADLINE_MS,
+    maxMemory: DEFAULT_MAX_MEMORY,
+    maxTotalMemory: undefined,
     stateDir: undefined,
     verbose: false,
     help: false,
@@ -252,6 +279,16 @@ function _parse(argv: readonly string[]): _ServeArgs {
         throw new _UsageError(`Invalid value for ${flag}: "${text}" (expected a number)`);
       }
       return Number(text);
+    };
+    const size = (): number => {
+      const text = value();
+      try {
+        return parseByteSize(text);
+      } catch {
+        throw new _UsageError(
+          `Invalid value for ${flag}: "${text}" (expected bytes, or a number with K, M or G)`,
+        );
+      }
     };
     switch (flag) {
       case "--host":
@@ -286,6 +323,15 @@ function _parse(argv: readonly string[]): _ServeArgs {
         break;
       case "--max-payload":
         out.maxPayload = count(0xffffffff);
+        break;
+      case "--deadline-ms":
+        out.deadlineMs = count();
+        break;
+      case "--max-memory":
+        out.maxMemory = size();
+        break;
+      case "--max-total-memory":
+        out.maxTotalMemory = size();
         break;
       case "--state-dir":
         out.stateDir = value();
@@ -362,6 +408,9 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       apps,
       maxApps: args.maxApps,
       maxPayload: args.maxPayload,
+      deadlineMs: args.deadlineMs,
+      maxMemory: args.maxMemory,
+      ...(args.maxTotalMemory !== undefined ? { maxTotalMemory: args.maxTotalMemory } : {}),
       ...(args.stateDir !== undefined ? { stateDir: args.stateDir } : {}),
       stdout: console_,
       verbose: args.verbose,

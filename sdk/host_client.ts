@@ -83,6 +83,10 @@ export interface HostInstallOptions {
   timers?: number;
   /** Watchdog interval in milliseconds (sent as `wd`). */
   watchdog?: number;
+  /** Deadline in ms of each callback into the app; 0 turns it off (micro-runtime only). */
+  deadline?: number;
+  /** Memory cap in bytes; 0 means none (micro-runtime only). */
+  memory?: number;
 }
 
 /** Options for a single request. */
@@ -154,7 +158,8 @@ export function eventKey(url: string): string {
 }
 
 /**
- * Builds the install URL host_tool sends: `/applet?name=N[&type=T][&heap=H][&timers=M][&wd=W]`.
+ * Builds the install URL host_tool sends: `/applet?name=N[&type=T][&heap=H][&timers=M][&wd=W]`,
+ * plus micro-runtime's limits (`&deadline=MS`, `&memory=BYTES`).
  *
  * @param name app name
  * @param options install options
@@ -172,6 +177,8 @@ export function installUrl(name: string, options: HostInstallOptions = {}): stri
   if (options.heap !== undefined) url += `&heap=${options.heap}`;
   if (options.timers !== undefined) url += `&timers=${options.timers}`;
   if (options.watchdog !== undefined) url += `&wd=${options.watchdog}`;
+  if (options.deadline !== undefined) url += `&deadline=${options.deadline}`;
+  if (options.memory !== undefined) url += `&memory=${options.memory}`;
   return url;
 }
 
@@ -281,6 +288,25 @@ export class HostClient {
       installUrl(name, options),
       FMT_APP_RAW_BINARY,
       wasm,
+      options.timeout,
+    );
+  }
+
+  /**
+   * Starts a suspended (or stopped) app again: POST `/applet?name=N&action=resume`, a
+   * micro-runtime extension (WAMR answers it 160 "invalid action").
+   *
+   * @param name app name
+   * @param options the response timeout
+   * @returns the response (68 on success, 160 with an error message otherwise)
+   */
+  resume(name: string, options: { timeout?: number } = {}): Promise<HostResponse> {
+    return this.send(
+      HostMessageType.REQUEST,
+      Action.POST,
+      `/applet?name=${name}&action=resume`,
+      FMT_ATTR_CONTAINER,
+      undefined,
       options.timeout,
     );
   }

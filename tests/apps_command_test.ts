@@ -84,6 +84,14 @@ Deno.test("apps command: usage errors exit 2, unreadable files exit 1", async ()
   assert.equal((await run([])).status, 2);
   assert.equal((await run(["a.wasm", "--duration", "x"])).status, 2);
   assert.match((await run(["--bogus"])).err, /Unknown option "--bogus"/);
+  assert.match(
+    (await run(["a.wasm", "--deadline-ms", "soon"])).err,
+    /Option --deadline-ms needs a non-negative integer, got "soon"/,
+  );
+  assert.match(
+    (await run(["a.wasm", "--max-memory=64Q"])).err,
+    /Option --max-memory needs a size \(bytes, or with K, M or G\), got "64Q"/,
+  );
   const missing = await run(["/nonexistent/app.wasm"]);
   assert.equal(missing.status, 1);
   assert.match(missing.err, /Cannot read "\/nonexistent\/app.wasm": no such file/);
@@ -142,5 +150,100 @@ Deno.test({
     assert.equal(out.split(event).length - 1, 3);
     assert.equal(lines.filter((l) => l === "Uninstall WASM app successful!").length, 5);
     assert.doesNotMatch(out, /exception|failed/i);
+  },
+});
+
+// ---- limits, in a real process -------------------------------------------------------------
+
+const MOD = new URL("../mod.ts", import.meta.url).pathname;
+const limitsApp = (name: string) =>
+  new URL(`../examples/limits/${name}.wasm`, import.meta.url).pathname;
+const HEALTHY = new URL("../examples/request_handler/request_handler.wasm", import.meta.url)
+  .pathname;
+
+/** `deno run mod.ts apps …` with its output collected; `waitFor` awaits a pattern. */
+function spawnApps(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MOD, "apps", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const pumps = Promise.all([
+    (async () => {
+      for await (const t of child.stdout.pipeThrough(new TextDecoderStream())) out += t;
+    })(),
+    new Response(child.stderr).text(),
+  ]);
+  return {
+    child,
+    get out() {
+      return out;
+    },
+    async waitFor(pattern: RegExp): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${pattern}: ${out}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async ended() {
+      const status = await child.status;
+      const [, err] = await pumps;
+      return { status, err };
+    },
+  };
+}
+
+Deno.test({
+  name: "apps command: looping apps are suspended and the run still ends on --duration",
+  sanitizeResources: false,
+  fn: async () => {
+    const run = spawnApps([
+      limitsApp("loop_timer"),
+      limitsApp("loop_init"),
+      limitsApp("loop_start"),
+      HEALTHY,
+      "--duration",
+      "4000",
+    ]);
+    await run.waitFor(/WASM app 'request_handler' started\n/);
+    const started = Date.now();
+    const { status, err } = await run.ended();
+    const took = Date.now() - started;
+    assert.equal(status.code, 0, err);
+    assert.ok(took < 4000 + 1500, `ended ${took} ms after the start, --duration 4000`);
+    const out = run.out;
+    assert.match(
+      out,
+      /WASM app 'loop_start' suspended: execution deadline exceeded in the start function\n/,
+    );
+    assert.match(out, /WASM app 'loop_init' suspended: execution deadline exceeded in on_init\n/);
+    assert.match(
+      out,
+      /WASM app 'loop_timer' suspended: execution deadline exceeded 3 times in a row in on_timer_callback\n/,
+    );
+    assert.equal(out.split("Uninstall WASM app successful!").length - 1, 4);
+    assert.equal(out.split("App instance main thread exit.").length - 1, 1, "only request_handler");
+  },
+});
+
+Deno.test({
+  name: "apps command: SIGINT ends the run while an app is looping",
+  ignore: Deno.build.os === "windows",
+  sanitizeResources: false,
+  fn: async () => {
+    const run = spawnApps([limitsApp("loop_timer"), HEALTHY]);
+    await run.waitFor(/WASM app 'request_handler' started\n/);
+    // The 10 ms timer's callback is spinning by now.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const sent = Date.now();
+    run.child.kill("SIGINT");
+    const { status, err } = await run.ended();
+    const took = Date.now() - sent;
+    assert.equal(status.code, 0, err);
+    assert.ok(took < 1500, `ended ${took} ms after SIGINT (deadline 1000 ms)`);
+    assert.match(run.out, /Got exception running wasm code: execution deadline exceeded\n/);
+    assert.match(run.out, /Uninstall WASM app successful!\n$/);
   },
 });

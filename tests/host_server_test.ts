@@ -43,7 +43,14 @@ interface Harness {
 }
 
 async function start(
-  options: { stateDir?: string; maxPayload?: number; maxApps?: number } = {},
+  options: {
+    stateDir?: string;
+    maxPayload?: number;
+    maxApps?: number;
+    deadlineMs?: number;
+    maxMemory?: number;
+    maxTotalMemory?: number;
+  } = {},
 ): Promise<Harness> {
   let out = "";
   const errors: string[] = [];
@@ -528,4 +535,97 @@ Deno.test("host server: an fmt-99 request payload reaches the app intact", async
   const r = await client.request("/url1", "POST", new Uint8Array(0), { fmt: FMT_ATTR_CONTAINER });
   assert.equal(r.status, 69);
   await h.close();
+});
+
+/** on_init spins forever: only a deadline stops it. */
+const SPIN_INIT = wat(`(module
+  (import "env" "puts" (func $puts (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "bye from on_destroy\\00")
+  (func (export "on_init") (loop $l (br $l)))
+  (func (export "on_destroy") (drop (call $puts (i32.const 16)))))`);
+
+Deno.test("host server: serve's limits: apps get a 1000 ms deadline and a 64 MiB cap by default", async () => {
+  const h = await start();
+  const client = await h.client();
+  await client.install("quiet", QUIET);
+  await client.install("own", QUIET, { deadline: 0, memory: 2 * 1024 * 1024 });
+  const quiet = h.service.manager.get("quiet")!;
+  const own = h.service.manager.get("own")!;
+  assert.deepEqual([quiet.deadlineMs, quiet.maxMemory], [1000, 64 * 1024 * 1024]);
+  assert.deepEqual([own.deadlineMs, own.maxMemory], [0, 2 * 1024 * 1024]);
+  assert.equal(quiet.instance.memoryLimit, 64 * 1024 * 1024);
+  await h.close();
+});
+
+Deno.test("host server: a looping on_init is suspended, listed with its reason, and resumed on request", async () => {
+  const h = await start({ deadlineMs: 50 });
+  const client = await h.client();
+  assert.equal((await client.install("spin", SPIN_INIT)).status, 65);
+  await client.install("quiet", QUIET);
+  const all = await client.query();
+  assert.deepEqual(all.container!.entries().map(([k, v]) => `${k}=${v.value}`), [
+    "num=2",
+    "applet1=quiet",
+    "heap1=8192",
+    "applet2=spin",
+    "heap2=8192",
+    "status2=suspended",
+    "reason2=execution deadline exceeded in on_init",
+  ]);
+  assert.match(h.output(), /WASM app 'spin' suspended: execution deadline exceeded in on_init\n/);
+  const resumed = await client.resume("spin");
+  assert.equal(resumed.status, 68, "resumed: its on_init runs (and overruns) after the reply");
+  const again = await client.query("spin");
+  assert.equal(again.container!.get("status")?.value, "suspended");
+  assert.equal(
+    (await client.resume("quiet")).container?.get("error message")?.value,
+    "Resume WASM app failed: the app is running.",
+  );
+  await h.close();
+  assert.doesNotMatch(
+    h.output(),
+    /bye from on_destroy\nbye from on_destroy/,
+    "no on_destroy into spin",
+  );
+});
+
+Deno.test("host server: an install past --max-total-memory gets 160 with the sums", async () => {
+  const MiB = 1024 * 1024;
+  const h = await start({ maxMemory: 8 * MiB, maxTotalMemory: 20 * MiB });
+  const client = await h.client();
+  assert.equal((await client.install("a", QUIET)).status, 65);
+  assert.equal((await client.install("b", QUIET)).status, 65);
+  const refused = await client.install("c", QUIET);
+  assert.deepEqual([refused.status, errorMessage(refused)], [
+    160,
+    "Install WASM app failed: its memory cap of 8 MiB would bring the installed apps' caps " +
+    "to 24 MiB, over the budget of 20 MiB",
+  ]);
+  assert.equal((await client.install("c", QUIET, { memory: 4 * MiB })).status, 65);
+  assert.deepEqual(await appNames(client), ["c", "b", "a"]);
+  await h.close();
+});
+
+Deno.test("host server: --state-dir keeps a suspension across restarts; the app is not started at restore", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let h = await start({ stateDir: dir, deadlineMs: 50 });
+    let client = await h.client();
+    await client.install("spin", SPIN_INIT);
+    await h.close();
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/${MANIFEST_FILE}`));
+    assert.equal(manifest.apps[0].suspended, "execution deadline exceeded in on_init");
+    h = await start({ stateDir: dir, deadlineMs: 50 });
+    client = await h.client();
+    const spin = (await client.query("spin")).container!;
+    assert.deepEqual([spin.get("status")?.value, spin.get("reason")?.value], [
+      "suspended",
+      "execution deadline exceeded in on_init",
+    ]);
+    assert.doesNotMatch(h.output(), /Got exception/, "not started again at restore");
+    await h.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

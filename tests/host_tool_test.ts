@@ -205,6 +205,37 @@ Deno.test("host tool: -u, -s, -d and -r build host_tool's URLs, actions and fmt 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("host tool: --deadline and --memory join the install URL; --resume POSTs action=resume", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/app.wasm`;
+  await Deno.writeFile(file, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  const install = await fakeRuntime(() => ({ status: 65 }));
+  const i = await tool([
+    "-P",
+    String(install.port),
+    "-i",
+    "demo",
+    "-f",
+    file,
+    "--deadline=250",
+    "--memory=1048576",
+  ]);
+  await install.close();
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(i.status, 65);
+  assert.equal(install.received[0]!.request.url, "/applet?name=demo&deadline=250&memory=1048576");
+  const resume = await fakeRuntime(() => ({ status: 68 }));
+  const r = await tool(["-P", String(resume.port), "--resume", "demo"]);
+  await resume.close();
+  assert.equal(r.status, 68);
+  assert.equal(r.out, "\nresponse status 68\n");
+  const req = resume.received[0]!.request;
+  assert.deepEqual(
+    [resume.received[0]!.type, req.action, req.url, req.fmt, req.payload],
+    [HostMessageType.REQUEST, Action.POST, "/applet?name=demo&action=resume", 99, undefined],
+  );
+});
+
 Deno.test("host tool: mids are random per run", async () => {
   const mids = new Set<number>();
   for (let i = 0; i < 3; i++) {
