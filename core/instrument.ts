@@ -452,6 +452,82 @@ interface _ShadowStack {
   low: number;
 }
 
+/** An open block, loop, if or try while a body is scanned. */
+interface _Control {
+  loop: boolean;
+  /** Whether the loop runs inside the labels of the refill path (decided at its end). */
+  wrapped: boolean;
+  /** Whether the loop turned out to be counted: no check of its own. */
+  counted: boolean;
+  /** Offset of its first instruction. */
+  bodyStart: number;
+  /** For a loop that may be counted: locals known to hold a constant when it is entered. */
+  starts?: Map<number, number> | undefined;
+  /** Writes of each local inside the loop. */
+  writes?: Map<number, number>;
+  /** Branches back to the loop's header. */
+  branches?: number;
+}
+
+/** Largest total cost a counted loop may have and still go unchecked (about a millisecond). */
+const _COUNTED_COST_MAX = 1 << 20;
+
+/** The relative depths a `br`, `br_if` or `br_table` at `at` names. */
+function _branchLabels(bytes: Uint8Array, at: number): number[] {
+  const imm = new _In(bytes, at + 1, bytes.length);
+  const n = bytes[at] === 0x0e ? imm.u32() + 1 : 1;
+  const labels: number[] = [];
+  for (let i = 0; i < n; i++) labels.push(imm.u32());
+  return labels;
+}
+
+/**
+ * How many times a loop runs at most, when it is a counted loop clang writes: entered with
+ * `I = K` (a constant stored in the straight-line code before it), ending in `local.get I; i32.const S; i32.add; local.tee I; i32.const N;
+ * i32.ne|lt_s|lt_u; br_if 0`, with no other write of `I` and no other branch back. Undefined
+ * when it is not such a loop or the count is not certain.
+ */
+function _countedTrips(
+  bytes: Uint8Array,
+  loop: _Control,
+  recent: readonly number[],
+): number | undefined {
+  if (!loop.starts || loop.branches !== 1 || recent.length < 7) return undefined;
+  const tail = recent.slice(-7);
+  if (tail[0]! < loop.bodyStart) return undefined;
+  const at = (n: number) => new _In(bytes, tail[n]! + 1, bytes.length);
+  const ops = tail.map((p) => bytes[p]);
+  if (
+    ops[0] !== 0x20 || ops[1] !== 0x41 || ops[2] !== 0x6a || ops[3] !== 0x22 ||
+    ops[4] !== 0x41 || ops[6] !== 0x0d || at(6).u32() !== 0
+  ) {
+    return undefined;
+  }
+  const local = at(0).u32();
+  const start = loop.starts.get(local);
+  if (at(3).u32() !== local || start === undefined || loop.writes?.get(local) !== 1) {
+    return undefined;
+  }
+  const step = at(1).s32();
+  const end = at(4).s32();
+  if (step <= 0) return undefined;
+  let span: number;
+  if (ops[5] === 0x47) { // ne: exact, and never wraps around
+    if (end <= start || (end - start) % step !== 0) return undefined;
+    return (end - start) / step;
+  } else if (ops[5] === 0x48) { // lt_s
+    if (start >= end || end - 1 + step > 0x7fffffff) return undefined;
+    span = end - start;
+  } else if (ops[5] === 0x49) { // lt_u
+    const u = end >>> 0;
+    if ((start >>> 0) >= u || u - 1 + step > 0xffffffff) return undefined;
+    span = u - (start >>> 0);
+  } else {
+    return undefined;
+  }
+  return Math.ceil(span / step);
+}
+
 /** One change to a function body: at `at`, drop `skip` bytes and write what `emit` writes. */
 interface _Edit {
   at: number;
@@ -872,20 +948,24 @@ class _Rewriter {
 
     const edits: _Edit[] = [];
     const found = { indexAt: 0, index: 0 };
-    const controls: { loop: boolean; wrapped: boolean }[] = [];
+    const controls: _Control[] = [];
+    const recent: number[] = []; // start offsets of the last few instructions
+    // Locals holding a known constant in the current straight-line code.
+    const consts = new Map<number, number>();
     const regions: { cost: number }[] = [];
     const newRegion = () => {
       const region = { cost: 0 };
       regions.push(region);
       return region;
     };
-    /** How much a branch of relative depth `d` moves: 3 labels per wrapped loop it leaves. */
-    const relabel = (d: number) => {
-      let extra = 0;
-      for (let i = controls.length - 1; i >= 0 && i >= controls.length - d; i--) {
-        if (controls[i]!.wrapped) extra += 3;
-      }
-      return d + extra;
+    /**
+     * Where a branch of relative depth `d` goes once loops are wrapped: 3 more labels per
+     * wrapped loop it leaves. Known only when the loops it leaves are closed, so it is a
+     * function called at emit time.
+     */
+    const relabel = (d: number): () => number => {
+      const left = controls.slice(Math.max(0, controls.length - d));
+      return () => d + 3 * left.filter((c) => c.wrapped).length;
     };
     const writeBack = (out: _Out) => {
       if (local) out.byte(0x20).u32(budget).byte(0x24).u32(g);
@@ -915,31 +995,58 @@ class _Rewriter {
       const at = r.pos;
       const op = _scan(r, found);
       region.cost++;
+      const code = r.bytes[at]!;
+      if ((code === 0x21 || code === 0x22) && wrapLoops) {
+        const index = new _In(r.bytes, at + 1, r.end).u32();
+        for (const c of controls) c.writes?.set(index, (c.writes.get(index) ?? 0) + 1);
+        const prev = recent[recent.length - 1];
+        if (prev !== undefined && r.bytes[prev] === 0x41) {
+          consts.set(index, new _In(r.bytes, prev + 1, at).s32());
+        } else {
+          consts.delete(index);
+        }
+      } else if (op !== _Op.Plain && op !== _Op.Call && op !== _Op.CallIndirect) {
+        // Control flow joins or leaves here: what held before may not hold after.
+        if (op !== _Op.Loop) consts.clear();
+      }
       switch (op) {
         case _Op.Block:
-          controls.push({ loop: false, wrapped: false });
+          controls.push({ loop: false, wrapped: false, counted: false, bodyStart: r.pos });
           break;
         case _Op.Loop: {
-          controls.push({ loop: true, wrapped: wrapLoops });
+          const loop: _Control = {
+            loop: true,
+            wrapped: wrapLoops,
+            counted: false,
+            bodyStart: r.pos,
+            // Only where br, br_if and br_table are the only branches: they are all counted.
+            starts: wrapLoops ? new Map(consts) : undefined,
+            writes: new Map(),
+            branches: 0,
+          };
+          controls.push(loop);
+          consts.clear();
           const loopRegion = region = newRegion();
           if (wrapLoops) {
             const blockType = r.bytes.subarray(at + 1, r.pos);
             edits.push({
               at,
               skip: 0,
-              emit: (out) =>
-                out.byte(0x02).bytes(blockType).byte(0x03).byte(0x40).byte(0x02).byte(0x40),
+              emit: (out) => {
+                if (!loop.wrapped) return;
+                out.byte(0x02).bytes(blockType).byte(0x03).byte(0x40).byte(0x02).byte(0x40);
+              },
             });
+          }
+          if (meter) {
             edits.push({
               at: r.pos,
               skip: 0,
-              emit: (out) => this.#loopCheck(out, loopRegion.cost, budget),
-            });
-          } else if (meter) {
-            edits.push({
-              at: r.pos,
-              skip: 0,
-              emit: (out) => this.#localCheck(out, loopRegion.cost, budget),
+              emit: (out) => {
+                if (loop.counted) return;
+                if (loop.wrapped) this.#loopCheck(out, loopRegion.cost, budget);
+                else this.#localCheck(out, loopRegion.cost, budget);
+              },
             });
           }
           break;
@@ -960,21 +1067,35 @@ class _Rewriter {
           if (closed.loop) {
             const cost = regions.pop()!.cost;
             region = regions[regions.length - 1]!;
-            if (closed.wrapped) {
+            const trips = _countedTrips(r.bytes, closed, recent);
+            if (trips !== undefined && cost * trips <= _COUNTED_COST_MAX) {
+              // A counted loop needs no check of its own: its whole cost is charged where
+              // the code around it is.
+              closed.counted = true;
+              closed.wrapped = false;
+              region.cost += cost * trips;
+            } else if (closed.wrapped) {
               edits.push({ at: r.pos, skip: 0, emit: (out) => this.#loopTail(out, cost, budget) });
             }
           }
           break;
         }
         case _Op.Branch:
-          if (wrapLoops) this.#branchEdit(edits, r, at, relabel);
+          if (meter) {
+            const labels = _branchLabels(r.bytes, at);
+            for (const d of labels) {
+              const target = controls[controls.length - 1 - d];
+              if (target?.loop) target.branches = (target.branches ?? 0) + 1;
+            }
+            if (wrapLoops) this.#branchEdit(edits, r, at, labels.map(relabel));
+          }
           break;
         case _Op.Return: {
           const depth = relabel(controls.length);
           edits.push({
             at,
             skip: 1,
-            emit: (out) => wrapped ? out.byte(0x0c).u32(depth) : out.byte(0x0f),
+            emit: (out) => wrapped ? out.byte(0x0c).u32(depth()) : out.byte(0x0f),
           });
           break;
         }
@@ -999,25 +1120,21 @@ class _Rewriter {
           break;
       }
       found.indexAt = 0;
+      recent.push(at);
+      if (recent.length > 8) recent.shift();
     }
   }
 
-  /** Rewrites the labels of a `br`, `br_if` or `br_table` that leaves wrapped loops. */
-  #branchEdit(edits: _Edit[], r: _In, at: number, relabel: (d: number) => number): void {
+  /** Rewrites the labels of a `br`, `br_if` or `br_table` for the loops it leaves. */
+  #branchEdit(edits: _Edit[], r: _In, at: number, moved: (() => number)[]): void {
     const code = r.bytes[at]!;
-    const labels: number[] = [];
-    const imm = new _In(r.bytes, at + 1, r.end);
-    const n = code === 0x0e ? imm.u32() + 1 : 1;
-    for (let i = 0; i < n; i++) labels.push(imm.u32());
-    const moved = labels.map(relabel);
-    if (moved.every((d, i) => d === labels[i])) return;
     edits.push({
       at,
-      skip: imm.pos - at,
+      skip: r.pos - at,
       emit: (out) => {
         out.byte(code);
         if (code === 0x0e) out.u32(moved.length - 1);
-        for (const d of moved) out.u32(d);
+        for (const d of moved) out.u32(d());
       },
     });
   }

@@ -323,3 +323,32 @@ Deno.test("instrument: an unknown opcode is a load error naming it", () => {
     /cannot instrument: unknown opcode 0xff/,
   );
 });
+
+Deno.test("instrument: a counted loop that rewinds its counter is still stopped", async () => {
+  // Shaped like clang's counted loops (i = 0 … i += 1; i != 100), but the body resets i, and
+  // another one branches back from the middle: neither may lose its check.
+  const source = `(module
+    (func (export "rewind") (local $i i32) (local $n i32)
+      (local.set $i (i32.const 0))
+      (loop $l
+        (if (i32.eq (local.get $i) (i32.const 50)) (then (local.set $i (i32.const 0))))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 100)))))
+    (func (export "back") (local $i i32)
+      (local.set $i (i32.const 0))
+      (loop $l
+        (br_if $l (i32.eq (local.get $i) (i32.const 5)))
+        (local.get $i) (i32.const 1) (i32.add) (local.tee $i) (i32.const 100) (i32.ne) (br_if $l)))
+    (func (export "counted") (result i32) (local $i i32) (local $s i32)
+      (local.set $i (i32.const 0))
+      (loop $l
+        (local.set $s (i32.add (local.get $s) (local.get $i)))
+        (local.get $i) (i32.const 1) (i32.add) (local.tee $i) (i32.const 100) (i32.ne) (br_if $l))
+      (local.get $s)))`;
+  const app = await load(source, { deadlineMs: 30, fuel: 1e12 });
+  assert.throws(() => app.call("rewind"), { message: DEADLINE_EXCEEDED });
+  assert.throws(() => app.call("back"), { message: DEADLINE_EXCEEDED });
+  const before = app.fuel!;
+  assert.equal(app.call("counted"), 4950);
+  // Its 100 iterations are charged up front, as if each were checked.
+  assert.ok(before - app.fuel! >= 100 * 8, `charged ${before - app.fuel!}`);
+});
