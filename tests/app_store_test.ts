@@ -49,14 +49,15 @@ function manifest(dir: string): { name: string; suspended?: string }[] {
 }
 
 Deno.test("app store: while an app's code runs the running file names it, and none after", async () => {
-  await withDir((dir) => {
+  await withDir(async (dir) => {
     const s = setup(dir);
     s.store.attach(s.manager);
     s.manager.install("snapper", SNAPPER);
     assert.equal(s.snaps.length, 1);
     assert.equal(new TextDecoder().decode(s.snaps[0]!.subarray(0, 18)), "Ron_init\nsnapper\n\0");
     assert.equal(s.snaps[0]!.length, 512, "a fixed-size record, overwritten in place");
-    assert.equal(RunningMarker.read(`${dir}/${RUNNING_FILE}`), undefined);
+    await Promise.resolve();
+    assert.equal(RunningMarker.read(`${dir}/${RUNNING_FILE}`), undefined, "cleared");
     s.store.detach();
     s.manager.close();
   });
@@ -123,7 +124,7 @@ Deno.test("app store: a reinstall clears a stored suspension", async () => {
 });
 
 Deno.test("app store: restore marks the on_init of each restored app too", async () => {
-  await withDir((dir) => {
+  await withDir(async (dir) => {
     const first = setup(dir);
     first.store.attach(first.manager);
     first.manager.install("snapper", SNAPPER);
@@ -133,13 +134,14 @@ Deno.test("app store: restore marks the on_init of each restored app too", async
     second.store.restore(second.manager);
     Deno.writeFileSync(`${dir}/snap`, second.snaps[0]!);
     assert.deepEqual(RunningMarker.read(`${dir}/snap`), { name: "snapper", what: "on_init" });
+    await Promise.resolve();
     assert.equal(RunningMarker.read(`${dir}/${RUNNING_FILE}`), undefined);
     second.manager.close();
   });
 });
 
-Deno.test("running marker: nested calls name the inner app, then the outer one again", async () => {
-  await withDir((dir) => {
+Deno.test("running marker: nested calls name the inner app, then the outer one; cleared in a microtask", async () => {
+  await withDir(async (dir) => {
     const path = `${dir}/${RUNNING_FILE}`;
     const marker = new RunningMarker(path);
     const a = { name: "a" } as InstalledApp;
@@ -150,7 +152,9 @@ Deno.test("running marker: nested calls name the inner app, then the outer one a
     marker.exit(b);
     assert.deepEqual(RunningMarker.read(path), { name: "a", what: "on_timer_callback" });
     marker.exit(a);
-    assert.equal(RunningMarker.read(path), undefined);
+    assert.deepEqual(RunningMarker.read(path), { name: "a", what: "on_timer_callback" });
+    await Promise.resolve();
+    assert.equal(RunningMarker.read(path), undefined, "cleared once no app runs");
     marker.enter(a, "on_request");
     marker.close();
     assert.equal(RunningMarker.read(path), undefined, "close clears it");
