@@ -196,6 +196,22 @@ export interface HostRequestOptions {
 export class AppManagerError extends Error {
   /** Always `"AppManagerError"`. */
   override name = "AppManagerError";
+  /**
+   * True when the manager's own limits refused the install (apps at once, memory budget):
+   * the app itself may be fine, and may install once there is room.
+   */
+  readonly limit: boolean;
+
+  /**
+   * Creates the error.
+   *
+   * @param message WAMR's reply text
+   * @param options whether a limit of the manager refused it (default false)
+   */
+  constructor(message: string, options: { limit?: boolean } = {}) {
+    super(message);
+    this.limit = options.limit ?? false;
+  }
 }
 
 /** Events an app manager dispatches, by type. */
@@ -643,7 +659,7 @@ export class AppManager extends EventTarget {
   ): InstalledApp {
     this.#assertOpen();
     if (this.#apps.size >= this.maxApps) {
-      this.#fail("Install Applet failed: exceed max app installations.");
+      this.#fail("Install Applet failed: exceed max app installations.", true);
     }
     if (name === "" || _encoder.encode(name).length > _MAX_NAME_BYTES) {
       this.#fail("Install WASM app failed: invalid app name.");
@@ -1578,6 +1594,7 @@ export class AppManager extends EventTarget {
       this.#fail(
         `Install WASM app failed: it has no memory cap, and the apps' memory budget is ` +
           `${formatByteSize(budget)}`,
+        true,
       );
     }
     let total = cap;
@@ -1588,13 +1605,14 @@ export class AppManager extends EventTarget {
           formatByteSize(cap)
         } would bring the installed ` +
           `apps' caps to ${formatByteSize(total)}, over the budget of ${formatByteSize(budget)}`,
+        true,
       );
     }
   }
 
-  #fail(message: string): never {
+  #fail(message: string, limit = false): never {
     this.#log("error", message);
-    throw new AppManagerError(message);
+    throw new AppManagerError(message, { limit });
   }
 
   #assertOpen(): void {

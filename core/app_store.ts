@@ -14,7 +14,12 @@
  * @module
  */
 
-import type { AppManager, AppMonitor, InstalledApp } from "./app_manager.ts";
+import {
+  type AppManager,
+  AppManagerError,
+  type AppMonitor,
+  type InstalledApp,
+} from "./app_manager.ts";
 
 /** The manifest's file name inside the state directory. */
 export const MANIFEST_FILE = "apps.json";
@@ -130,7 +135,8 @@ export class AppStore {
   /**
    * Reinstalls the stored apps, oldest first; suspended ones are installed suspended (not
    * instantiated). An app whose file is missing or no longer installs is logged and dropped
-   * from the manifest; names already installed are skipped.
+   * from the manifest; one refused by the manager's limits (apps at once, memory budget) is
+   * logged and kept; names already installed are skipped.
    *
    * @param manager the manager to install into
    * @returns the names installed
@@ -167,8 +173,17 @@ export class AppStore {
           installed.push(stored.name);
           keep.push(entry);
         } catch (error) {
-          changed = true;
-          this.#log(`State: cannot restore app "${stored.name}": ${(error as Error).message}`);
+          const message = (error as Error).message;
+          if (error instanceof AppManagerError && error.limit) {
+            // Not the app's fault (fewer apps or less memory allowed now): keep it stored.
+            keep.push(entry);
+            this.#log(
+              `State: cannot restore app "${stored.name}" now, it stays stored: ${message}`,
+            );
+          } else {
+            changed = true;
+            this.#log(`State: cannot restore app "${stored.name}": ${message}`);
+          }
         }
       }
     } finally {

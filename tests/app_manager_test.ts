@@ -54,7 +54,7 @@ Deno.test("app manager: install errors carry WAMR's messages", () => {
   h.manager.install("b", CLIENT);
   assert.throws(
     () => h.manager.install("c", CLIENT),
-    new AppManagerError("Install Applet failed: exceed max app installations."),
+    new AppManagerError("Install Applet failed: exceed max app installations.", { limit: true }),
   );
   assert.match(h.output(), /Install WASM app failed: app already installed\.\n/);
 });
@@ -669,12 +669,14 @@ Deno.test("app manager: an install whose memory cap would pass the budget is ref
     new AppManagerError(
       "Install WASM app failed: its memory cap of 4 MiB would bring the installed apps' caps " +
         "to 12 MiB, over the budget of 10 MiB",
+      { limit: true },
     ),
   );
   assert.throws(
     () => h.manager.install("c", GROWER, { maxMemory: 0 }),
     new AppManagerError(
       "Install WASM app failed: it has no memory cap, and the apps' memory budget is 10 MiB",
+      { limit: true },
     ),
   );
   assert.equal(h.manager.install("c", GROWER, { maxMemory: 2 * MiB }).maxMemory, 2 * MiB);

@@ -24,7 +24,7 @@ async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void>
 }
 
 /** A manager whose apps may call `snap()`; `snaps` holds the running file at each call. */
-function setup(dir: string) {
+function setup(dir: string, options: { maxApps?: number } = {}) {
   const snaps: Uint8Array[] = [];
   const snap = defineNativeLibrary({
     name: "snap",
@@ -38,6 +38,7 @@ function setup(dir: string) {
   const manager = new AppManager(new Runtime({ plugins: [base, snap] }), {
     clock: new ManualClock(),
     stdout: (b) => out += new TextDecoder().decode(b),
+    ...options,
   });
   const logs: string[] = [];
   const store = new AppStore(dir, (m) => logs.push(m));
@@ -119,6 +120,25 @@ Deno.test("app store: a reinstall clears a stored suspension", async () => {
     second.manager.install("snapper", SNAPPER);
     assert.deepEqual(manifest(dir).map((a) => [a.name, a.suspended]), [["snapper", undefined]]);
     second.store.detach();
+    second.manager.close();
+  });
+});
+
+Deno.test("app store: an app the manager's limits refuse at restore stays stored", async () => {
+  await withDir((dir) => {
+    const first = setup(dir);
+    first.store.attach(first.manager);
+    first.manager.install("a", SNAPPER);
+    first.manager.install("b", SNAPPER);
+    first.store.detach();
+    first.manager.close();
+    const second = setup(dir, { maxApps: 1 });
+    assert.deepEqual(second.store.restore(second.manager), ["a"]);
+    assert.deepEqual(second.logs, [
+      'State: cannot restore app "b" now, it stays stored: ' +
+      "Install Applet failed: exceed max app installations.",
+    ]);
+    assert.deepEqual(manifest(dir).map((a) => a.name), ["a", "b"]);
     second.manager.close();
   });
 });
