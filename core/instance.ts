@@ -318,7 +318,7 @@ export class AppInstance {
     const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
     const { malloc, free } = this.#exports;
     if (typeof malloc === "function" && typeof free === "function") {
-      return new ExportedHeap(this.memory, this.instance.exports);
+      return new ExportedHeap(this.memory, this.#governedHeapExports());
     }
     if (heapSize <= 0) return new NoHeap(onFail);
     const pages = Math.ceil(heapSize / PAGE);
@@ -333,6 +333,33 @@ export class AppInstance {
     }
     this.memory.refresh();
     return new BuiltinHeap(this.memory, base, heapSize, onFail);
+  }
+
+  /**
+   * The app's own `malloc`, `free` and `realloc`, each call an entry into the app like any
+   * other: the runtime calls them from natives and the app manager, and a looping allocator
+   * must meet the same deadline.
+   */
+  #governedHeapExports(): WebAssembly.Exports {
+    const governor = this.#governor;
+    const raw = this.instance.exports;
+    if (!governor) return raw;
+    const out: WebAssembly.Exports = {};
+    for (const name of ["malloc", "free", "realloc"]) {
+      const fn = raw[name];
+      if (typeof fn !== "function") continue;
+      out[name] = function governedAllocator(...args: number[]): unknown {
+        governor.enter();
+        try {
+          return (fn as (...a: number[]) => unknown)(...args);
+        } catch (e) {
+          throw toTrap(e);
+        } finally {
+          governor.exit();
+        }
+      };
+    }
+    return out;
   }
 
   /**

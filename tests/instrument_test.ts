@@ -352,3 +352,14 @@ Deno.test("instrument: a counted loop that rewinds its counter is still stopped"
   // Its 100 iterations are charged up front, as if each were checked.
   assert.ok(before - app.fuel! >= 100 * 8, `charged ${before - app.fuel!}`);
 });
+
+Deno.test("instrument: an app's own malloc runs under the deadline too", async () => {
+  const source = `(module (memory (export "memory") 1)
+    (func (export "malloc") (param i32) (result i32) (loop $l (br $l)) (i32.const 0))
+    (func (export "free") (param i32)))`;
+  const app = await load(source, { deadlineMs: 30 });
+  assert.equal(app.heap.kind, "app");
+  const start = performance.now();
+  assert.throws(() => app.heap.malloc(16), { message: DEADLINE_EXCEEDED });
+  assert.ok(performance.now() - start < 500);
+});
