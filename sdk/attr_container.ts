@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ProtocolError } from "../core/errors.ts";
+import { ProtocolError } from "./errors.ts";
 
 /** Which type-code table to use: `"af"` (app framework and HEAD, the default) or `"seed"` (2019). */
 export type AttrEra = "af" | "seed";

@@ -26,10 +26,10 @@
  * @module
  */
 
-import type { Clock } from "../core/clock.ts";
-import type { Request, Response } from "../core/packet.ts";
+import type { Clock } from "./clock.ts";
+import type { Request, Response } from "./packet.ts";
 
-export type { Clock, TimerHandle } from "../core/clock.ts";
+export type { Clock, TimerHandle } from "./clock.ts";
 export {
   Action,
   decodeRequest,
@@ -44,7 +44,7 @@ export {
   type Request,
   type Response,
   Status,
-} from "../core/packet.ts";
+} from "./packet.ts";
 
 /**
  * A message a plugin posts into an app's queue. When its turn comes the manager looks up

@@ -13,7 +13,7 @@ import {
   HostMessageType,
   type HostTransport,
   LinkIo,
-} from "../core/host_link.ts";
+} from "./host_link.ts";
 import {
   Action,
   decodeRequest,
@@ -21,7 +21,7 @@ import {
   encodeRequest,
   FMT_APP_RAW_BINARY,
   FMT_ATTR_CONTAINER,
-} from "../core/packet.ts";
+} from "./packet.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "./attr_container.ts";
 
 export type { HostTransport };
@@ -201,7 +201,7 @@ interface _Pending {
  * @example Query the apps of a runtime served on a free loopback port
  * ```ts
  * import { HostClient } from "./host_client.ts";
- * import { HostService } from "../core/serve_command.ts";
+ * import { HostService } from "../core/cli/serve_command.ts";
  *
  * const service = await HostService.start({ port: 0, stdout: () => {} });
  * const client = await HostClient.connect({ hostname: "127.0.0.1", port: service.addr!.port });

@@ -37,7 +37,7 @@ export {
   type NativeSymbolOptions,
   type NativeSymbols,
   type PluginOptions,
-} from "../core/native.ts";
+} from "./native.ts";
 export {
   parseSignature,
   type SigChar,
@@ -46,11 +46,11 @@ export {
   type SignatureParamTuple,
   type SignatureParamType,
   type SignatureResult,
-} from "../core/signature.ts";
-export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "../core/memory.ts";
-export { type AppHeap, HEAP_CORRUPTED } from "../core/heap.ts";
-export { AppOutput } from "../core/output.ts";
-export { LinkError, LoadError, OUT_OF_BOUNDS, ProtocolError, TrapError } from "../core/errors.ts";
+} from "./signature.ts";
+export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "./memory.ts";
+export { type AppHeap, HEAP_CORRUPTED } from "../core/instance/app_heap.ts";
+export { AppOutput } from "./output.ts";
+export { LinkError, LoadError, OUT_OF_BOUNDS, ProtocolError, TrapError } from "./errors.ts";
 export {
   type BinaryFloat,
   type CFormatFlags,
@@ -65,9 +65,9 @@ export {
   type IntConversion,
   type NumberParts,
   padNumber,
-} from "../core/c_format.ts";
-export type { AppInstance } from "../core/instance.ts";
-export type { PluginOptionValue } from "../core/native.ts";
+} from "./c_format.ts";
+export type { AppInstance } from "../core/instance/instance.ts";
+export type { PluginOptionValue } from "./native.ts";
 export * from "./framework.ts";
 export {
   ATTR_TYPE,

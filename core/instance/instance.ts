@@ -6,21 +6,21 @@
  * @module
  */
 
-import { exportedFunctionType, type FuncType } from "./binary.ts";
-import { TrapError } from "./errors.ts";
-import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./heap.ts";
+import { exportedFunctionType, type FuncType } from "../module/binary.ts";
+import { TrapError } from "../../sdk/errors.ts";
+import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./app_heap.ts";
 import { Governor } from "./governor.ts";
 import { type InstrumentOptions, LIMITS_MODULE } from "./instrument.ts";
 import type { AppLimits } from "./limits.ts";
-import { linkImports, type LinkOptions, type LinkResult } from "./link.ts";
-import { AppMemory, encodeUtf8 } from "./memory.ts";
-import { type AppModule, compileInstrumented, compileInstrumentedSync } from "./module.ts";
-import type { NativeContext, NativeLibrary } from "./native.ts";
-import { AppOutput, type OutputSink } from "./output.ts";
-import type { NativeRegistry } from "./registry.ts";
-import { parseSignature, signatureMatches } from "./signature.ts";
+import { linkImports, type LinkOptions, type LinkResult } from "../link/link.ts";
+import { AppMemory, encodeUtf8 } from "../../sdk/memory.ts";
+import { type AppModule, compileInstrumented, compileInstrumentedSync } from "../module/module.ts";
+import type { NativeContext, NativeLibrary } from "../../sdk/native.ts";
+import { AppOutput, type OutputSink } from "../../sdk/output.ts";
+import type { NativeRegistry } from "../link/registry.ts";
+import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import { toTrap } from "./traps.ts";
-import type { AppFramework } from "../sdk/framework.ts";
+import type { AppFramework } from "../../sdk/framework.ts";
 
 /** Default app heap size: iwasm's 16 KiB. */
 export const DEFAULT_HEAP_SIZE = 16 * 1024;

@@ -5,18 +5,18 @@
  * @module
  */
 
-import { AppManager, DEFAULT_DEADLINE_MS, DEFAULT_MAX_MEMORY } from "./app_manager.ts";
-import { fastSchedule } from "./schedule.ts";
+import { AppManager, DEFAULT_DEADLINE_MS, DEFAULT_MAX_MEMORY } from "../framework/app_manager.ts";
+import { fastSchedule } from "../framework/schedule.ts";
 
-export { fastSchedule } from "./schedule.ts";
-import { AppStore } from "./app_store.ts";
-import { parseByteSize } from "./byte_size.ts";
-import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "./host_link.ts";
-import { type HostLogLevel, HostServer } from "./host_server.ts";
-import type { NativeLibrary } from "./native.ts";
-import { coalescingSink, type OutputSink, writerSink } from "./output.ts";
-import { Runtime } from "./runtime.ts";
-import type { Clock } from "./clock.ts";
+export { fastSchedule } from "../framework/schedule.ts";
+import { AppStore } from "../host_link/app_store.ts";
+import { parseByteSize } from "../../sdk/byte_size.ts";
+import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "../../sdk/host_link.ts";
+import { type HostLogLevel, HostServer } from "../host_link/host_server.ts";
+import type { NativeLibrary } from "../../sdk/native.ts";
+import { coalescingSink, type OutputSink, writerSink } from "../../sdk/output.ts";
+import { Runtime } from "../instance/runtime.ts";
+import type { Clock } from "../../sdk/clock.ts";
 import type { BuiltinPlugins } from "./cli.ts";
 
 /** Apps installed at once by default under `serve` (WAMR allows 3). */
@@ -209,8 +209,8 @@ export class HostService {
  */
 export async function defaultPlugins(): Promise<NativeLibrary[]> {
   const [{ default: libc }, { default: base }] = await Promise.all([
-    import("../natives/libc/mod.ts"),
-    import("../natives/base/mod.ts"),
+    import("../../natives/libc/mod.ts"),
+    import("../../natives/base/mod.ts"),
   ]);
   return [libc, base];
 }

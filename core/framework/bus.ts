@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AttrContainer, encodeLikeWamr } from "../sdk/attr_container.ts";
+import { AttrContainer, encodeLikeWamr } from "../../sdk/attr_container.ts";
 import {
   Action,
   FMT_ATTR_CONTAINER,
@@ -14,7 +14,7 @@ import {
   type Request,
   type Response,
   Status,
-} from "./packet.ts";
+} from "../../sdk/packet.ts";
 import { checkUrlStart } from "./url.ts";
 
 /** Resource URLs one owner may register (`RESOURCE_REGISTRATION_NUM_MAX`). */
@@ -72,7 +72,7 @@ const _encoder = new TextEncoder();
  * @example
  * ```ts
  * import { errorPayload } from "./bus.ts";
- * import { decode } from "../sdk/attr_container.ts";
+ * import { decode } from "../../sdk/attr_container.ts";
  * const c = decode(errorPayload("Handle event request failed."));
  * if (c.get("error message")?.value !== "Handle event request failed.") throw new Error("x");
  * ```

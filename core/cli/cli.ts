@@ -7,15 +7,15 @@
  * @module
  */
 
-import { LinkError, LoadError, TrapError } from "./errors.ts";
-import type { AppInstance, WasmValue } from "./instance.ts";
-import { isNativeLibrary, type NativeLibrary } from "./native.ts";
-import { Runtime } from "./runtime.ts";
-import { writerSink } from "./output.ts";
-import { formatG7 } from "./c_format.ts";
-import type { FuncType } from "./binary.ts";
-import { parseByteSize } from "./byte_size.ts";
-import type { AppLimits } from "./limits.ts";
+import { LinkError, LoadError, TrapError } from "../../sdk/errors.ts";
+import type { AppInstance, WasmValue } from "../instance/instance.ts";
+import { isNativeLibrary, type NativeLibrary } from "../../sdk/native.ts";
+import { Runtime } from "../instance/runtime.ts";
+import { writerSink } from "../../sdk/output.ts";
+import { formatG7 } from "../../sdk/c_format.ts";
+import type { FuncType } from "../module/binary.ts";
+import { parseByteSize } from "../../sdk/byte_size.ts";
+import type { AppLimits } from "../instance/limits.ts";
 
 /** The product version printed by `--version`. */
 export const VERSION = "0.1.0";

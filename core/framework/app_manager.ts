@@ -18,16 +18,16 @@
  */
 
 import { fastSchedule } from "./schedule.ts";
-import { AttrContainer, dump, encodeLikeWamr } from "../sdk/attr_container.ts";
-import { formatByteSize } from "./byte_size.ts";
-import type { AppFramework, AppMessage } from "../sdk/framework.ts";
+import { AttrContainer, dump, encodeLikeWamr } from "../../sdk/attr_container.ts";
+import { formatByteSize } from "../../sdk/byte_size.ts";
+import type { AppFramework, AppMessage } from "../../sdk/framework.ts";
 import { type BusEndpoint, errorPayload, type LogLevel, MessageBus } from "./bus.ts";
-import { type Clock, realClock, type TimerHandle } from "./clock.ts";
-import { TrapError } from "./errors.ts";
-import type { AppInstance } from "./instance.ts";
-import { type AppLimits, DEADLINE_EXCEEDED } from "./limits.ts";
-import type { AppModule } from "./module.ts";
-import type { OutputSink } from "./output.ts";
+import { type Clock, realClock, type TimerHandle } from "../../sdk/clock.ts";
+import { TrapError } from "../../sdk/errors.ts";
+import type { AppInstance } from "../instance/instance.ts";
+import { type AppLimits, DEADLINE_EXCEEDED } from "../instance/limits.ts";
+import type { AppModule } from "../module/module.ts";
+import type { OutputSink } from "../../sdk/output.ts";
 import {
   Action,
   encodeRequest,
@@ -38,8 +38,8 @@ import {
   type Request,
   type Response,
   Status,
-} from "./packet.ts";
-import type { Runtime } from "./runtime.ts";
+} from "../../sdk/packet.ts";
+import type { Runtime } from "../instance/runtime.ts";
 import { AppTimers, DEFAULT_TIMERS_PER_APP, MAX_TIMERS_PER_APP } from "./timers.ts";
 import { checkUrlStart, findKeyValue, parseAppUrl } from "./url.ts";
 
@@ -410,7 +410,7 @@ const _MANAGER = Symbol("app manager queue");
  *
  * @example Install an app and ask it something as the host
  * ```ts
- * import { AppManager, ManualClock, Runtime } from "../mod.ts";
+ * import { AppManager, ManualClock, Runtime } from "../../mod.ts";
  * // (module (memory (export "memory") 1) (func (export "on_init")))
  * const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0,
  *   5, 3, 1, 0, 1, 7, 20, 2, 6, 109, 101, 109, 111, 114, 121, 2, 0, 7, 111, 110, 95, 105,

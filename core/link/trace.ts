@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { AppMemory } from "./memory.ts";
-import type { Signature } from "./signature.ts";
+import type { AppMemory } from "../../sdk/memory.ts";
+import type { Signature } from "../../sdk/signature.ts";
 
 /** Receives one trace line per native call. */
 export type TraceSink = (line: string) => void;

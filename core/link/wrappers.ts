@@ -10,10 +10,10 @@
  * @module
  */
 
-import { TrapError, trapOutOfBounds } from "./errors.ts";
-import { AppPtr, decodeUtf8 } from "./memory.ts";
-import type { Signature } from "./signature.ts";
-import type { NativeContext } from "./native.ts";
+import { TrapError, trapOutOfBounds } from "../../sdk/errors.ts";
+import { AppPtr, decodeUtf8 } from "../../sdk/memory.ts";
+import type { Signature } from "../../sdk/signature.ts";
+import type { NativeContext } from "../../sdk/native.ts";
 
 /** What a wrapper needs from its native's context. */
 export type WrapperContext = NativeContext<unknown>;

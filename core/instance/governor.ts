@@ -12,7 +12,7 @@
  * @module
  */
 
-import { TrapError } from "./errors.ts";
+import { TrapError } from "../../sdk/errors.ts";
 import { BUDGET_EXPORT, DEPTH_EXPORT, type LimitsImports, TRAP_AUX_STACK } from "./instrument.ts";
 import { AUX_STACK_OVERFLOW, DEADLINE_EXCEEDED, FUEL_EXHAUSTED, STACK_OVERFLOW } from "./limits.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "../../sdk/clock.ts";
 
 /** What `create` returns when the app has no timer left (WAMR's `(uint32)-1`). */
 export const TIMER_ID_INVALID = 0xffffffff;
@@ -43,7 +43,7 @@ interface _Timer {
  *
  * @example A periodic timer under a manual clock
  * ```ts
- * import { ManualClock } from "./clock.ts";
+ * import { ManualClock } from "../../sdk/clock.ts";
  * import { AppTimers } from "./timers.ts";
  * const clock = new ManualClock();
  * const fired: number[] = [];

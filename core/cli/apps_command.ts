@@ -15,11 +15,11 @@ import {
   AppManagerError,
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_MEMORY,
-} from "./app_manager.ts";
-import { parseByteSize } from "./byte_size.ts";
-import { type Clock, realClock } from "./clock.ts";
-import { type OutputSink, writerSink } from "./output.ts";
-import { Runtime } from "./runtime.ts";
+} from "../framework/app_manager.ts";
+import { parseByteSize } from "../../sdk/byte_size.ts";
+import { type Clock, realClock } from "../../sdk/clock.ts";
+import { type OutputSink, writerSink } from "../../sdk/output.ts";
+import { Runtime } from "../instance/runtime.ts";
 
 /** Usage of the `apps` subcommand. */
 export const APPS_USAGE = `Usage: deno run mod.ts apps [options] app.wasm [app.wasm ...]
@@ -155,9 +155,9 @@ function _appName(path: string): string {
  * @example Run the timer example for 3.5 s of a manual clock
  * ```ts ignore
  * import { runAppsCommand } from "./apps_command.ts";
- * import { ManualClock } from "./clock.ts";
- * import libc from "../natives/libc/mod.ts";
- * import base from "../natives/base/mod.ts";
+ * import { ManualClock } from "../../sdk/clock.ts";
+ * import libc from "../../natives/libc/mod.ts";
+ * import base from "../../natives/base/mod.ts";
  * const clock = new ManualClock();
  * const status = runAppsCommand(["examples/timer/timer.wasm", "--duration", "3500"], {
  *   builtins: { libc, base },
@@ -193,9 +193,9 @@ export async function runAppsCommand(
   }
   const { builtinPlugin, loadPlugin } = await import("./cli.ts");
   const libc = await builtinPlugin(options.builtins, "libc") ??
-    (await import("../natives/libc/mod.ts")).default;
+    (await import("../../natives/libc/mod.ts")).default;
   const base = await builtinPlugin(options.builtins, "base") ??
-    (await import("../natives/base/mod.ts")).default;
+    (await import("../../natives/base/mod.ts")).default;
 
   const runtime = new Runtime({ plugins: [libc, base], stdout });
   try {

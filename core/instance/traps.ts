@@ -4,7 +4,7 @@
  * @module
  */
 
-import { OUT_OF_BOUNDS, TrapError } from "./errors.ts";
+import { OUT_OF_BOUNDS, TrapError } from "../../sdk/errors.ts";
 
 // V8's trap texts → WAMR's exception texts.
 const _V8_TO_WAMR: [RegExp, string][] = [

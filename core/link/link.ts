@@ -6,14 +6,14 @@
  * @module
  */
 
-import { formatFuncType, type Import } from "./binary.ts";
-import { LinkError } from "./errors.ts";
-import type { AppModule } from "./module.ts";
-import type { NativeLibrary } from "./native.ts";
+import { formatFuncType, type Import } from "../module/binary.ts";
+import { LinkError } from "../../sdk/errors.ts";
+import type { AppModule } from "../module/module.ts";
+import type { NativeLibrary } from "../../sdk/native.ts";
 import type { NativeRegistry } from "./registry.ts";
-import { parseSignature, signatureMatches } from "./signature.ts";
+import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import { nativeFailure, unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
-import type { AppMemory } from "./memory.ts";
+import type { AppMemory } from "../../sdk/memory.ts";
 import { traceNative, type TraceSink } from "./trace.ts";
 
 /** Imported globals WAMR satisfies for emscripten-era modules (§2.1, §3.3). */

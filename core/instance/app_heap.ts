@@ -9,8 +9,8 @@
  * @module
  */
 
-import { TrapError } from "./errors.ts";
-import type { AppMemory } from "./memory.ts";
+import { TrapError } from "../../sdk/errors.ts";
+import type { AppMemory } from "../../sdk/memory.ts";
 
 /** WAMR's exception when the heap's own bookkeeping is damaged. */
 export const HEAP_CORRUPTED = "app heap corrupted";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { LoadError } from "./errors.ts";
+import { LoadError } from "../../sdk/errors.ts";
 
 /** A value type as text: `"i32"`, `"funcref"`, `"anyref"`, `"(ref null 3)"`, `"(ref func)"`. */
 export type ValType = string;

@@ -19,7 +19,7 @@ import {
   AppManagerError,
   type AppMonitor,
   type InstalledApp,
-} from "./app_manager.ts";
+} from "../framework/app_manager.ts";
 
 /** The manifest's file name inside the state directory. */
 export const MANIFEST_FILE = "apps.json";
@@ -74,9 +74,9 @@ function _fileName(name: string): string {
  *
  * @example Keep installs across a restart
  * ```ts
- * import { AppManager } from "./app_manager.ts";
+ * import { AppManager } from "../framework/app_manager.ts";
  * import { AppStore } from "./app_store.ts";
- * import { Runtime } from "./runtime.ts";
+ * import { Runtime } from "../instance/runtime.ts";
  * // (module (memory (export "memory") 1) (func (export "on_init")))
  * const wasm = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 3,
  *   1, 0, 1, 7, 20, 2, 6, 109, 101, 109, 111, 114, 121, 2, 0, 7, 111, 110, 95, 105, 110, 105,
@@ -364,9 +364,9 @@ export class AppStore {
  * @example The record names the app while it runs
  * ```ts
  * import assert from "node:assert/strict";
- * import { AppManager } from "./app_manager.ts";
+ * import { AppManager } from "../framework/app_manager.ts";
  * import { RunningMarker } from "./app_store.ts";
- * import { Runtime } from "./runtime.ts";
+ * import { Runtime } from "../instance/runtime.ts";
  * const dir = await Deno.makeTempDir();
  * const marker = new RunningMarker(`${dir}/running`);
  * const manager = new AppManager(new Runtime(), { stdout: () => {} });

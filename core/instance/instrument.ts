@@ -22,8 +22,8 @@
  * @module
  */
 
-import type { ModuleInfo } from "./binary.ts";
-import { LoadError } from "./errors.ts";
+import type { ModuleInfo } from "../module/binary.ts";
+import { LoadError } from "../../sdk/errors.ts";
 
 /** What to compile into a module. */
 export interface InstrumentOptions {
@@ -82,7 +82,7 @@ export function frameBytes(slots: number): number {
  * @example Cap a module's memory at one page
  * ```ts
  * import { instrumentModule } from "./instrument.ts";
- * import { readModule } from "./binary.ts";
+ * import { readModule } from "../module/binary.ts";
  * import assert from "node:assert/strict";
  *
  * // (module (memory 1))

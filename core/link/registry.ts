@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { NativeLibrary, NativeSymbol } from "./native.ts";
-import { parseSignature, type Signature } from "./signature.ts";
+import type { NativeLibrary, NativeSymbol } from "../../sdk/native.ts";
+import { parseSignature, type Signature } from "../../sdk/signature.ts";
 
 /** A resolved import: the symbol, its library and the name it was registered under. */
 export interface ResolvedNative {

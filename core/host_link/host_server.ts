@@ -18,7 +18,7 @@ import {
   HostMessageType,
   type HostTransport,
   LinkIo,
-} from "./host_link.ts";
+} from "../../sdk/host_link.ts";
 import {
   Action,
   decodeRequest,
@@ -29,11 +29,11 @@ import {
   type Request,
   type Response,
   Status,
-} from "./packet.ts";
-import { checkUrlStart } from "./url.ts";
-import { errorPayload } from "./bus.ts";
-import { ProtocolError } from "./errors.ts";
-import type { HostMessage } from "./app_manager.ts";
+} from "../../sdk/packet.ts";
+import { checkUrlStart } from "../framework/url.ts";
+import { errorPayload } from "../framework/bus.ts";
+import { ProtocolError } from "../../sdk/errors.ts";
+import type { HostMessage } from "../framework/app_manager.ts";
 
 /**
  * What a host server drives: an app manager's host side. {@linkcode AppManager} fits:
@@ -94,10 +94,10 @@ class _Connection {
  *
  * @example Serve an app manager on a free loopback port and query it
  * ```ts
- * import { AppManager } from "./app_manager.ts";
+ * import { AppManager } from "../framework/app_manager.ts";
  * import { HostServer } from "./host_server.ts";
- * import { Runtime } from "./runtime.ts";
- * import { HostClient } from "../sdk/host_client.ts";
+ * import { Runtime } from "../instance/runtime.ts";
+ * import { HostClient } from "../../sdk/host_client.ts";
  *
  * let server: HostServer | undefined;
  * const manager = new AppManager(new Runtime(), { onHostMessage: (m) => server?.deliver(m) });

@@ -7,8 +7,8 @@
  */
 
 import { type ModuleInfo, readModule } from "./binary.ts";
-import { LoadError } from "./errors.ts";
-import { instrumentModule, type InstrumentOptions } from "./instrument.ts";
+import { LoadError } from "../../sdk/errors.ts";
+import { instrumentModule, type InstrumentOptions } from "../instance/instrument.ts";
 
 /** A read and compiled app module. */
 export interface AppModule {

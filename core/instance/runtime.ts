@@ -5,12 +5,12 @@
  * @module
  */
 
-import { LoadError } from "./errors.ts";
+import { LoadError } from "../../sdk/errors.ts";
 import { AppInstance, type InstanceHost, type InstanceOptions } from "./instance.ts";
-import { type AppModule, compileModule, compileModuleSync } from "./module.ts";
-import type { NativeLibrary } from "./native.ts";
-import { type OutputSink, writerSink } from "./output.ts";
-import { NativeRegistry } from "./registry.ts";
+import { type AppModule, compileModule, compileModuleSync } from "../module/module.ts";
+import type { NativeLibrary } from "../../sdk/native.ts";
+import { type OutputSink, writerSink } from "../../sdk/output.ts";
+import { NativeRegistry } from "../link/registry.ts";
 
 /** Options for a runtime. */
 export interface RuntimeOptions {

@@ -6,8 +6,8 @@
  */
 
 import type { AppMemory } from "./memory.ts";
-import type { AppHeap } from "./heap.ts";
-import type { AppInstance } from "./instance.ts";
+import type { AppHeap } from "../core/instance/app_heap.ts";
+import type { AppInstance } from "../core/instance/instance.ts";
 import { parseSignature, type SignatureParams, type SignatureResult } from "./signature.ts";
 
 /**

@@ -5,23 +5,23 @@
  * @module
  */
 
-import { Action, FMT_APP_RAW_BINARY, FMT_ATTR_CONTAINER } from "./packet.ts";
-import { HostMessageType } from "./host_link.ts";
-import { writerSink } from "./output.ts";
+import { Action, FMT_APP_RAW_BINARY, FMT_ATTR_CONTAINER } from "../../sdk/packet.ts";
+import { HostMessageType } from "../../sdk/host_link.ts";
+import { writerSink } from "../../sdk/output.ts";
 import {
   HostClient,
   type HostEvent,
   type HostResponse,
   installUrl,
   subscribeUrl,
-} from "../sdk/host_client.ts";
+} from "../../sdk/host_client.ts";
 import {
   type AttrContainer,
   encodeLikeWamr,
   formatHostToolJSON,
   fromJSON,
   toJSON,
-} from "../sdk/attr_container.ts";
+} from "../../sdk/attr_container.ts";
 
 /** Usage text of the `host` subcommand. */
 export const HOST_USAGE = `Usage: deno run mod.ts host <operation> [options]
