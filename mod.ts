@@ -25,23 +25,28 @@
  * @module
  */
 
-export { type ModuleSource, readSource, Runtime, type RuntimeOptions } from "./core/runtime.ts";
+export {
+  type ModuleSource,
+  readSource,
+  Runtime,
+  type RuntimeOptions,
+} from "./core/instance/runtime.ts";
 export {
   AppInstance,
   DEFAULT_HEAP_SIZE,
   type InstanceHost,
   type InstanceOptions,
   type WasmValue,
-} from "./core/instance.ts";
-export type { AppModule } from "./core/module.ts";
+} from "./core/instance/instance.ts";
+export type { AppModule } from "./core/module/module.ts";
 export {
   type AppLimits,
   AUX_STACK_OVERFLOW,
   DEADLINE_EXCEEDED,
   FUEL_EXHAUSTED,
   STACK_OVERFLOW,
-} from "./core/limits.ts";
-export { NativeRegistry, type ResolvedNative } from "./core/registry.ts";
+} from "./core/instance/limits.ts";
+export { NativeRegistry, type ResolvedNative } from "./core/link/registry.ts";
 export {
   type CodeBody,
   type DataSegment,
@@ -61,7 +66,7 @@ export {
   type TableType,
   type TypeKind,
   type ValType,
-} from "./core/binary.ts";
+} from "./core/module/binary.ts";
 export {
   type BuiltinPlugins,
   type CliOptions,
@@ -70,7 +75,7 @@ export {
   runCli,
   USAGE,
   VERSION,
-} from "./core/cli.ts";
+} from "./core/cli/cli.ts";
 export * from "./sdk/mod.ts";
 export { default as libc } from "./natives/libc/mod.ts";
 export { default as base } from "./natives/base/mod.ts";
@@ -92,7 +97,7 @@ export {
   InstalledApp,
   type InstallOptions,
   START_FUNCTION,
-} from "./core/app_manager.ts";
+} from "./core/framework/app_manager.ts";
 export {
   type BusEndpoint,
   errorPayload,
@@ -101,17 +106,17 @@ export {
   type MessageBusOptions,
   type ResourceEntry,
   type ResourceHandler,
-} from "./core/bus.ts";
-export { type Clock, ManualClock, realClock, type TimerHandle } from "./core/clock.ts";
+} from "./core/framework/bus.ts";
+export { type Clock, ManualClock, realClock, type TimerHandle } from "./sdk/clock.ts";
 export {
   AppTimers,
   DEFAULT_TIMERS_PER_APP,
   MAX_TIMERS_PER_APP,
   TIMER_ID_INVALID,
   type TimerInfo,
-} from "./core/timers.ts";
-export { APPS_USAGE, type AppsCommandOptions, runAppsCommand } from "./core/apps_command.ts";
-export type { OutputSink } from "./core/output.ts";
+} from "./core/framework/timers.ts";
+export { APPS_USAGE, type AppsCommandOptions, runAppsCommand } from "./core/cli/apps_command.ts";
+export type { OutputSink } from "./sdk/output.ts";
 export {
   type ConnTransport,
   DEFAULT_MAX_PAYLOAD,
@@ -127,13 +132,13 @@ export {
   OVERSIZE_HEAD_SIZE,
   type OversizeFrame,
   type StreamTransport,
-} from "./core/host_link.ts";
+} from "./sdk/host_link.ts";
 export {
   type HostLogLevel,
   HostServer,
   type HostServerOptions,
   type HostServerTarget,
-} from "./core/host_server.ts";
+} from "./core/host_link/host_server.ts";
 export {
   defaultPlugins,
   fastSchedule,
@@ -143,20 +148,20 @@ export {
   SERVE_MAX_APPS,
   SERVE_USAGE,
   type ServeIO,
-} from "./core/serve_command.ts";
-export { HOST_USAGE, type HostToolIO, runHostTool } from "./core/host_command.ts";
+} from "./core/cli/serve_command.ts";
+export { HOST_USAGE, type HostToolIO, runHostTool } from "./core/cli/host_command.ts";
 export {
   AppStore,
   MANIFEST_FILE,
   RUNNING_FILE,
   RunningMarker,
   type StoredApp,
-} from "./core/app_store.ts";
+} from "./core/host_link/app_store.ts";
 
 import libc from "./natives/libc/mod.ts";
 
 if (import.meta.main) {
-  const { runCli } = await import("./core/cli.ts");
+  const { runCli } = await import("./core/cli/cli.ts");
   Deno.exit(
     await runCli(Deno.args, {
       builtins: {

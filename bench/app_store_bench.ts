@@ -1,10 +1,10 @@
 // What crash-loop protection costs each callback: the state directory's running marker (a
 // 512-byte record written in place when an app is entered, cleared in a microtask once none
 // runs) around trivial timer callbacks, against the same callbacks without it.
-import { AppManager } from "../core/app_manager.ts";
-import { RunningMarker } from "../core/app_store.ts";
-import { ManualClock } from "../core/clock.ts";
-import { Runtime } from "../core/runtime.ts";
+import { AppManager } from "../core/framework/app_manager.ts";
+import { RunningMarker } from "../core/host_link/app_store.ts";
+import { ManualClock } from "../sdk/clock.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import base from "../natives/base/mod.ts";
 import { wat } from "../tests/_wat.ts";
 

@@ -4,7 +4,7 @@
 // The start-up group also splits the CLI's cost: importing mod.ts alone, a minimal entry that
 // loads only the CLI, the core and libc (as TypeScript modules), and that entry bundled into
 // one minified JavaScript file with esbuild-wasm (built here, in a temporary directory).
-import { Runtime } from "../core/runtime.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import libc from "../natives/libc/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -29,7 +29,7 @@ await Deno.writeTextFile(IMPORT_ONLY, `import ${JSON.stringify(MOD)};\n`);
 const MINIMAL = `${TMP}/minimal.ts`;
 await Deno.writeTextFile(
   MINIMAL,
-  `import { runCli } from ${JSON.stringify(new URL("core/cli.ts", ROOT).pathname)};
+  `import { runCli } from ${JSON.stringify(new URL("core/cli/cli.ts", ROOT).pathname)};
 import libc from ${JSON.stringify(new URL("natives/libc/mod.ts", ROOT).pathname)};
 Deno.exit(await runCli(Deno.args, { builtins: { libc } }));
 `,

@@ -1,7 +1,7 @@
 // Display natives: a full-screen flush (320x240x4 bytes, checked then copied row by row), a
 // full-screen fill, 1,000 single-pixel vdb_writes from wasm, a GUI tick, and a PNG snapshot.
 import { wat } from "../tests/_wat.ts";
-import { Runtime } from "../core/runtime.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import { createDisplayLibrary, encodePng, getFramebuffer } from "../natives/display/mod.ts";
 
 const source = `(module

@@ -1,9 +1,9 @@
 // App framework throughput, in-process: app-to-app request/response round trips and event
 // deliveries through the bus, the queues and the app heaps (two real wasm apps each).
-import { AppManager } from "../core/app_manager.ts";
-import { ManualClock } from "../core/clock.ts";
-import { encodeRequest } from "../core/packet.ts";
-import { Runtime } from "../core/runtime.ts";
+import { AppManager } from "../core/framework/app_manager.ts";
+import { ManualClock } from "../sdk/clock.ts";
+import { encodeRequest } from "../sdk/packet.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import base from "../natives/base/mod.ts";
 import { wat } from "../tests/_wat.ts";
 

@@ -1,10 +1,10 @@
 // Execution limits: what each mode costs on CPU-bound C workloads, as a ratio to the same
 // workload uninstrumented in the same process; the rewrite's cost at load against V8's
 // compile; and how far past its deadline a spinning call is stopped (printed, p50/p99).
-import { readModule } from "../core/binary.ts";
-import { instrumentModule } from "../core/instrument.ts";
-import type { AppLimits } from "../core/limits.ts";
-import { Runtime } from "../core/runtime.ts";
+import { readModule } from "../core/module/binary.ts";
+import { instrumentModule } from "../core/instance/instrument.ts";
+import type { AppLimits } from "../core/instance/limits.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import { wat } from "../tests/_wat.ts";
 
 const runtime = new Runtime({ stdout: () => {} });

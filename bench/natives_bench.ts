@@ -1,8 +1,8 @@
 // Native-call cost: natives through the registry against hand-written raw imports doing
 // the same work. Each iteration makes 1,000 calls from wasm, so per-call cost = time / 1000.
 import { wat } from "../tests/_wat.ts";
-import { Runtime } from "../core/runtime.ts";
-import { defineNativeLibrary, native } from "../core/native.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { defineNativeLibrary, native } from "../sdk/native.ts";
 
 const CALLS = 1000;
 const source = `(module

@@ -3,8 +3,8 @@
 // its own copy of the module, and the group runs alone in this file so no other instance
 // of the same wasm shares tiering or call-site feedback with it.
 import { wat } from "../tests/_wat.ts";
-import { Runtime } from "../core/runtime.ts";
-import { defineNativeLibrary, native, type NativeLibrary } from "../core/native.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { defineNativeLibrary, native, type NativeLibrary } from "../sdk/native.ts";
 
 const CALLS = 1000;
 const bytes = wat(`(module

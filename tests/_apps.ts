@@ -1,8 +1,8 @@
 // Test helper: small WAT apps for the app framework and a manager wired to a manual clock.
-import { AppManager, type AppManagerOptions } from "../core/app_manager.ts";
-import { ManualClock } from "../core/clock.ts";
-import { defineNativeLibrary } from "../core/native.ts";
-import { Runtime } from "../core/runtime.ts";
+import { AppManager, type AppManagerOptions } from "../core/framework/app_manager.ts";
+import { ManualClock } from "../sdk/clock.ts";
+import { defineNativeLibrary } from "../sdk/native.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import base from "../natives/base/mod.ts";
 import { wat } from "./_wat.ts";
 

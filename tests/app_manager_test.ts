@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { AppManagerError } from "../core/app_manager.ts";
-import type { BuiltinHeap } from "../core/heap.ts";
+import { AppManagerError } from "../core/framework/app_manager.ts";
+import type { BuiltinHeap } from "../core/instance/app_heap.ts";
 import {
   decodeRequest,
   decodeResponse,
   encodeRequest,
   ID_HOST,
   type Request,
-} from "../core/packet.ts";
+} from "../sdk/packet.ts";
 import { AttrContainer, decode, encode } from "../sdk/attr_container.ts";
 import { CLIENT, harness, SERVER, TIMER } from "./_apps.ts";
 import { wat } from "./_wat.ts";
@@ -688,8 +688,8 @@ Deno.test("app manager: an install whose memory cap would pass the budget is ref
 Deno.test("app manager: uninstall and suspension let go of the instance, so its memory is collected", async () => {
   // In a child with --expose-gc: a WeakRef to each app's memory must clear after gc().
   const script = `
-    import { AppManager } from "${new URL("../core/app_manager.ts", import.meta.url)}";
-    import { Runtime } from "${new URL("../core/runtime.ts", import.meta.url)}";
+    import { AppManager } from "${new URL("../core/framework/app_manager.ts", import.meta.url)}";
+    import { Runtime } from "${new URL("../core/instance/runtime.ts", import.meta.url)}";
     import base from "${new URL("../natives/base/mod.ts", import.meta.url)}";
     const bytes = Uint8Array.from(${JSON.stringify(Array.from(SPINNER))});
     const manager = new AppManager(new Runtime({ plugins: [base] }), {
@@ -727,8 +727,8 @@ Deno.test({
   fn: async () => {
     const { default: libc } = await import("../natives/libc/mod.ts");
     const { default: base } = await import("../natives/base/mod.ts");
-    const { Runtime } = await import("../core/runtime.ts");
-    const { AppManager } = await import("../core/app_manager.ts");
+    const { Runtime } = await import("../core/instance/runtime.ts");
+    const { AppManager } = await import("../core/framework/app_manager.ts");
     const example = (path: string) =>
       Deno.readFileSync(new URL(`../examples/${path}.wasm`, import.meta.url));
     let out = "";

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
-import { AppManager, type InstalledApp } from "../core/app_manager.ts";
-import { AppStore, MANIFEST_FILE, RUNNING_FILE, RunningMarker } from "../core/app_store.ts";
-import { ManualClock } from "../core/clock.ts";
-import { defineNativeLibrary } from "../core/native.ts";
-import { Runtime } from "../core/runtime.ts";
+import { AppManager, type InstalledApp } from "../core/framework/app_manager.ts";
+import {
+  AppStore,
+  MANIFEST_FILE,
+  RUNNING_FILE,
+  RunningMarker,
+} from "../core/host_link/app_store.ts";
+import { ManualClock } from "../sdk/clock.ts";
+import { defineNativeLibrary } from "../sdk/native.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import base from "../natives/base/mod.ts";
 import { wat } from "./_wat.ts";
 

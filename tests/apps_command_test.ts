@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { runAppsCommand } from "../core/apps_command.ts";
-import { ManualClock } from "../core/clock.ts";
+import { runAppsCommand } from "../core/cli/apps_command.ts";
+import { ManualClock } from "../sdk/clock.ts";
 import base from "../natives/base/mod.ts";
 import libc from "../natives/libc/mod.ts";
 import { TIMER } from "./_apps.ts";

@@ -15,7 +15,7 @@ import {
   SEED_ATTR_TYPE,
   toJSON,
 } from "../sdk/attr_container.ts";
-import { ProtocolError } from "../core/errors.ts";
+import { ProtocolError } from "../sdk/errors.ts";
 
 function hex(text: string): Uint8Array {
   const clean = text.replace(/\s+/g, "");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Runtime } from "../core/runtime.ts";
-import { decodeResponse, encodeRequest, encodeResponse } from "../core/packet.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { decodeResponse, encodeRequest, encodeResponse } from "../sdk/packet.ts";
 import base from "../natives/base/mod.ts";
 import { CLIENT, harness, TIMER } from "./_apps.ts";
 

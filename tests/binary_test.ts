@@ -6,8 +6,8 @@ import {
   functionType,
   type ModuleInfo,
   readModule,
-} from "../core/binary.ts";
-import { LoadError } from "../core/errors.ts";
+} from "../core/module/binary.ts";
+import { LoadError } from "../sdk/errors.ts";
 
 function wat(src: string, features: Record<string, boolean> = {}): Uint8Array {
   return assemble(src, { names: true, features });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { errorPayload, MAX_RESOURCES_PER_OWNER, MessageBus } from "../core/bus.ts";
-import { ID_HOST, type Request, type Response } from "../core/packet.ts";
+import { errorPayload, MAX_RESOURCES_PER_OWNER, MessageBus } from "../core/framework/bus.ts";
+import { ID_HOST, type Request, type Response } from "../sdk/packet.ts";
 import { decode } from "../sdk/attr_container.ts";
 
 function endpoint() {

@@ -10,7 +10,7 @@ import {
   formatInt,
   formatIntParts,
   padNumber,
-} from "../core/c_format.ts";
+} from "../sdk/c_format.ts";
 import { GLIBC_FLOAT_CASES } from "./fixtures/glibc_float_cases.ts";
 
 function fromBits(hex: string): number {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "../core/cli.ts";
+import { runCli } from "../core/cli/cli.ts";
 import libc from "../natives/libc/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);

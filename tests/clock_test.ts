@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock, realClock } from "../core/clock.ts";
+import { ManualClock, realClock } from "../sdk/clock.ts";
 
 Deno.test("clock: ManualClock fires due timers in time order, ties in set order", () => {
   const clock = new ManualClock();

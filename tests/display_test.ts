@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
-import { Runtime } from "../core/runtime.ts";
-import { TrapError } from "../core/errors.ts";
-import type { AppInstance } from "../core/instance.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { TrapError } from "../sdk/errors.ts";
+import type { AppInstance } from "../core/instance/instance.ts";
 import {
   crc32,
   createDisplayLibrary,

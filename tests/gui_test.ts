@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import wabtInit from "wabt";
-import { Runtime } from "../core/runtime.ts";
-import type { AppInstance } from "../core/instance.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import type { AppInstance } from "../core/instance/instance.ts";
 import {
   createDisplayLibrary,
   type DisplayLibrary,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { BuiltinHeap, HEAP_CORRUPTED } from "../core/heap.ts";
-import { AppMemory } from "../core/memory.ts";
-import { TrapError } from "../core/errors.ts";
+import { BuiltinHeap, HEAP_CORRUPTED } from "../core/instance/app_heap.ts";
+import { AppMemory } from "../sdk/memory.ts";
+import { TrapError } from "../sdk/errors.ts";
 
 function heap(size = 4096, onFail?: (n: number) => void) {
   const memory = new AppMemory(new WebAssembly.Memory({ initial: 2 }));

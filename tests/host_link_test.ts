@@ -5,7 +5,7 @@ import {
   FrameParser,
   HostMessageType,
   OVERSIZE_HEAD_SIZE,
-} from "../core/host_link.ts";
+} from "../sdk/host_link.ts";
 import {
   Action,
   decodeRequest,
@@ -13,7 +13,7 @@ import {
   encodeRequest,
   FMT_ATTR_CONTAINER,
   ID_HOST,
-} from "../core/packet.ts";
+} from "../sdk/packet.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "../sdk/attr_container.ts";
 
 function hex(text: string): Uint8Array {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { HostService } from "../core/serve_command.ts";
-import { ManualClock } from "../core/clock.ts";
-import { encodeFrame, FrameParser, HostMessageType } from "../core/host_link.ts";
+import { HostService } from "../core/cli/serve_command.ts";
+import { ManualClock } from "../sdk/clock.ts";
+import { encodeFrame, FrameParser, HostMessageType } from "../sdk/host_link.ts";
 import {
   Action,
   decodeResponse,
@@ -10,10 +10,10 @@ import {
   FMT_ATTR_CONTAINER,
   type Response,
   Status,
-} from "../core/packet.ts";
+} from "../sdk/packet.ts";
 import { HostClient, type HostEvent } from "../sdk/host_client.ts";
 import { decode } from "../sdk/attr_container.ts";
-import { MANIFEST_FILE, RUNNING_FILE } from "../core/app_store.ts";
+import { MANIFEST_FILE, RUNNING_FILE } from "../core/host_link/app_store.ts";
 import { wat } from "./_wat.ts";
 
 const EXAMPLES = new URL("../examples/", import.meta.url);

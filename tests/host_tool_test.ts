@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { runHostTool } from "../core/host_command.ts";
-import { encodeFrame, FrameParser, HostMessageType } from "../core/host_link.ts";
+import { runHostTool } from "../core/cli/host_command.ts";
+import { encodeFrame, FrameParser, HostMessageType } from "../sdk/host_link.ts";
 import {
   Action,
   decodeRequest,
@@ -11,7 +11,7 @@ import {
   ID_HOST,
   type Request,
   type Response,
-} from "../core/packet.ts";
+} from "../sdk/packet.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "../sdk/attr_container.ts";
 
 interface Received {

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { readModule } from "../core/binary.ts";
-import { TrapError } from "../core/errors.ts";
-import { instrumentModule, MEMORY_EXPORT } from "../core/instrument.ts";
+import { readModule } from "../core/module/binary.ts";
+import { TrapError } from "../sdk/errors.ts";
+import { instrumentModule, MEMORY_EXPORT } from "../core/instance/instrument.ts";
 import {
   AUX_STACK_OVERFLOW,
   DEADLINE_EXCEEDED,
   FUEL_EXHAUSTED,
   STACK_OVERFLOW,
-} from "../core/limits.ts";
-import type { AppLimits } from "../core/limits.ts";
-import { defineNativeLibrary, native } from "../core/native.ts";
-import { Runtime } from "../core/runtime.ts";
+} from "../core/instance/limits.ts";
+import type { AppLimits } from "../core/instance/limits.ts";
+import { defineNativeLibrary, native } from "../sdk/native.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import { wat } from "./_wat.ts";
 
 const runtime = new Runtime({ stdout: () => {} });

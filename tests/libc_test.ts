@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import libc from "../natives/libc/mod.ts";
 import { parseSignature } from "../sdk/mod.ts";
-import { signatureType } from "../core/signature.ts";
+import { signatureType } from "../sdk/signature.ts";
 import { BAD_POINTER_CASES } from "./fixtures/libc_bad_pointers.ts";
 import { libcHarness } from "./fixtures/libc_harness.ts";
 

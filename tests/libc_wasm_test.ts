@@ -2,9 +2,9 @@
 // each call traps `out of bounds memory access`, no host exception, memory unchanged.
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
-import { Runtime } from "../core/runtime.ts";
-import { TrapError } from "../core/errors.ts";
-import { parseSignature, signatureType } from "../core/signature.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { TrapError } from "../sdk/errors.ts";
+import { parseSignature, signatureType } from "../sdk/signature.ts";
 import libc from "../natives/libc/mod.ts";
 import { BAD_POINTER_CASES } from "./fixtures/libc_bad_pointers.ts";
 

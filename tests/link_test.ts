@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
-import { Runtime } from "../core/runtime.ts";
-import { defineNativeLibrary, native } from "../core/native.ts";
-import { LinkError, TrapError } from "../core/errors.ts";
-import type { AppPtr } from "../core/memory.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { defineNativeLibrary, native } from "../sdk/native.ts";
+import { LinkError, TrapError } from "../sdk/errors.ts";
+import type { AppPtr } from "../sdk/memory.ts";
 
 function quietRuntime(warnings: string[] = []): Runtime {
   return new Runtime({ stdout: () => {}, warn: (m) => warnings.push(m) });

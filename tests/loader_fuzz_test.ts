@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
-import { compileModule } from "../core/module.ts";
-import { LoadError } from "../core/errors.ts";
+import { compileModule } from "../core/module/module.ts";
+import { LoadError } from "../sdk/errors.ts";
 
 const SOURCES = [
   `(module $demo

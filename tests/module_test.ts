@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { wat as assemble } from "./_wat.ts";
-import { compileModule, compileModuleSync } from "../core/module.ts";
-import { LoadError } from "../core/errors.ts";
+import { compileModule, compileModuleSync } from "../core/module/module.ts";
+import { LoadError } from "../sdk/errors.ts";
 
 function wat(src: string): Uint8Array {
   return assemble(src, { names: true });

@@ -14,8 +14,8 @@ import {
   REQUEST_FIXED_SIZE,
   RESPONSE_FIXED_SIZE,
   Status,
-} from "../core/packet.ts";
-import { ProtocolError } from "../core/errors.ts";
+} from "../sdk/packet.ts";
+import { ProtocolError } from "../sdk/errors.ts";
 import {
   AttrContainer,
   decode,

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
-import { Runtime } from "../core/runtime.ts";
-import { TrapError } from "../core/errors.ts";
-import { loadPlugin, runCli } from "../core/cli.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { TrapError } from "../sdk/errors.ts";
+import { loadPlugin, runCli } from "../core/cli/cli.ts";
 import {
   defineConfigurableLibrary,
   defineNativeLibrary,
   native,
   nativeAsync,
-} from "../core/native.ts";
+} from "../sdk/native.ts";
 import libc from "../natives/libc/mod.ts";
 
 const quiet = (trace?: (l: string) => void) =>

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
-import { Runtime } from "../core/runtime.ts";
-import { AppManager } from "../core/app_manager.ts";
-import { ManualClock } from "../core/clock.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { AppManager } from "../core/framework/app_manager.ts";
+import { ManualClock } from "../sdk/clock.ts";
 import { AttrContainer, decodeAttrContainer, encodeAttrContainer } from "../sdk/mod.ts";
 import sensor, {
   createSensorLibrary,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseSignature, signatureMatches, signatureType } from "../core/signature.ts";
-import { native } from "../core/native.ts";
+import { parseSignature, signatureMatches, signatureType } from "../sdk/signature.ts";
+import { native } from "../sdk/native.ts";
 
 Deno.test("signature: parses every letter", () => {
   const sig = parseSignature("(iIfFr*~$)i");

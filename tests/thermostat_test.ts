@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { Runtime } from "../core/runtime.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import libc from "../natives/libc/mod.ts";
 import thermostat from "../examples/thermostat/plugin.ts";
 import { wat } from "./_wat.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../core/clock.ts";
-import { AppTimers, MAX_TIMERS_PER_APP, TIMER_ID_INVALID } from "../core/timers.ts";
+import { ManualClock } from "../sdk/clock.ts";
+import { AppTimers, MAX_TIMERS_PER_APP, TIMER_ID_INVALID } from "../core/framework/timers.ts";
 
 function setup(limit?: number) {
   const clock = new ManualClock();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkUrlStart, findKeyValue, parseAppUrl } from "../core/url.ts";
+import { checkUrlStart, findKeyValue, parseAppUrl } from "../core/framework/url.ts";
 
 Deno.test("url: checkUrlStart matches the prefix exactly or before '/' or '?'", () => {
   assert.equal(checkUrlStart("/abc", "/abc"), 4);

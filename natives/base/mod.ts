@@ -10,7 +10,7 @@
  * @example Register the plugin with the runtime an app manager uses
  * ```ts
  * import base from "./mod.ts";
- * import { Runtime } from "../../core/runtime.ts";
+ * import { Runtime } from "../../core/instance/runtime.ts";
  * const runtime = new Runtime({ plugins: [base] });
  * if (!runtime.registry.resolve("env", "wasm_post_request")) throw new Error("unexpected");
  * ```

@@ -14,13 +14,13 @@
 
 // Every app gets this library, so it imports the core modules the SDK re-exports rather than
 // the SDK barrel, which also loads the app framework, attr_container and the host client.
-import type { AppMemory } from "../../core/memory.ts";
+import type { AppMemory } from "../../sdk/memory.ts";
 import {
   defineNativeLibrary,
   type NativeContext,
   type NativeLibrary,
   type NativeSymbol,
-} from "../../core/native.ts";
+} from "../../sdk/native.ts";
 import { PrintfBuffer, printfTo } from "./printf.ts";
 
 // glibc's <ctype.h> class bits: WAMR returns the host's isalpha() etc. unchanged, so apps

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { AppMemory } from "../../core/memory.ts";
+import type { AppMemory } from "../../sdk/memory.ts";
 import {
   type CFormatFlags,
   decodeBinary128,
@@ -22,7 +22,7 @@ import {
   formatIntParts,
   type IntConversion,
   type NumberParts,
-} from "../../core/c_format.ts";
+} from "../../sdk/c_format.ts";
 
 const CHUNK = 16384;
 const INT_MAX = 0x7fff_ffff;
