@@ -22,6 +22,7 @@
  */
 
 export {
+  type AppHandle,
   type AsyncNativeImpl,
   defineConfigurableLibrary,
   defineNativeLibrary,
@@ -48,7 +49,7 @@ export {
   type SignatureResult,
 } from "./signature.ts";
 export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "./memory.ts";
-export { type AppHeap, HEAP_CORRUPTED } from "../core/instance/app_heap.ts";
+export { type AppHeap, HEAP_CORRUPTED } from "./heap.ts";
 export { AppOutput } from "./output.ts";
 export { LinkError, LoadError, OUT_OF_BOUNDS, ProtocolError, TrapError } from "./errors.ts";
 export {
@@ -66,7 +67,7 @@ export {
   type NumberParts,
   padNumber,
 } from "./c_format.ts";
-export type { AppInstance } from "../core/instance/instance.ts";
+
 export type { PluginOptionValue } from "./native.ts";
 export * from "./framework.ts";
 export {

@@ -6,9 +6,42 @@
  */
 
 import type { AppMemory } from "./memory.ts";
-import type { AppHeap } from "../core/instance/app_heap.ts";
-import type { AppInstance } from "../core/instance/instance.ts";
+import type { AppHeap } from "./heap.ts";
+import type { AppFramework } from "./framework.ts";
+import type { AppOutput } from "./output.ts";
 import { parseSignature, type SignatureParams, type SignatureResult } from "./signature.ts";
+
+/**
+ * What a plugin sees of an app: the runtime's app instance behind an interface, so the plugin
+ * contract names nothing of the runtime's internals.
+ */
+export interface AppHandle {
+  /** The app's name in messages. */
+  readonly name: string;
+  /** Its linear memory, with checked access. */
+  readonly memory: AppMemory;
+  /** Its heap. */
+  readonly heap: AppHeap;
+  /** Its buffered output. */
+  readonly stdout: AppOutput;
+  /** Environment variables for natives that read them. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The app manager's handle for this app; undefined outside an app manager. */
+  readonly framework: AppFramework | undefined;
+  /**
+   * Logs a runtime warning for this app (`warning: ...`).
+   *
+   * @param message the warning without the `warning: ` prefix
+   */
+  warn(message: string): void;
+  /**
+   * A library's per-app state (what its `setup` returned).
+   *
+   * @param library the library
+   * @returns its state for this app, or undefined
+   */
+  stateOf<State>(library: NativeLibrary<State>): State | undefined;
+}
 
 /**
  * What every native receives first (WAMR's `exec_env`): the calling app, its memory and
@@ -16,7 +49,7 @@ import { parseSignature, type SignatureParams, type SignatureResult } from "./si
  */
 export interface NativeContext<State = unknown> {
   /** The calling app instance. */
-  readonly app: AppInstance;
+  readonly app: AppHandle;
   /** The app's linear memory with checked access. */
   readonly memory: AppMemory;
   /** The app heap: malloc, free, dup. */
@@ -138,9 +171,9 @@ export interface NativeLibrary<State = unknown> {
   /** The symbols by import name. */
   readonly symbols: NativeSymbols<State>;
   /** Creates the per-app state when an app instance is created. */
-  setup?(app: AppInstance): State;
+  setup?(app: AppHandle): State;
   /** Releases the per-app state when the app instance is freed. */
-  dispose?(state: State, app: AppInstance): void;
+  dispose?(state: State, app: AppHandle): void;
   /** The options this library was configured with (configurable libraries only). */
   readonly options?: Readonly<PluginOptions>;
   /**
@@ -163,9 +196,9 @@ export interface NativeLibraryDefinition<State> {
   /** The wasm import module (default `"env"`). */
   module?: string;
   /** Creates per-app state. */
-  setup?: (app: AppInstance) => State;
+  setup?: (app: AppHandle) => State;
   /** Releases per-app state. */
-  dispose?: (state: State, app: AppInstance) => void;
+  dispose?: (state: State, app: AppHandle) => void;
   /** The symbols, or a function building them with a `native` typed for this state. */
   symbols: NativeSymbols<State> | ((native: NativeFactory<State>) => NativeSymbols<State>);
 }

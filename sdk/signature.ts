@@ -9,7 +9,7 @@
  */
 
 import type { AppPtr } from "./memory.ts";
-import type { FuncType } from "../core/module/binary.ts";
+import type { FuncType } from "./wasm_types.ts";
 
 /** One parameter or result letter of a signature string. */
 export type SigChar = "i" | "I" | "f" | "F" | "r" | "*" | "~" | "$";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { BuiltinPlugins } from "./cli.ts";
+import { builtinPlugin, type BuiltinPlugins, loadPlugin } from "./plugins.ts";
 import {
   AppManager,
   AppManagerError,
@@ -191,7 +191,6 @@ export async function runAppsCommand(
     stderr('error: no app files given. Run "apps --help" for usage.\n');
     return 2;
   }
-  const { builtinPlugin, loadPlugin } = await import("./cli.ts");
   const libc = await builtinPlugin(options.builtins, "libc") ??
     (await import("../../natives/libc/mod.ts")).default;
   const base = await builtinPlugin(options.builtins, "base") ??

@@ -17,7 +17,7 @@ import type { NativeLibrary } from "../../sdk/native.ts";
 import { coalescingSink, type OutputSink, writerSink } from "../../sdk/output.ts";
 import { Runtime } from "../instance/runtime.ts";
 import type { Clock } from "../../sdk/clock.ts";
-import type { BuiltinPlugins } from "./cli.ts";
+import { type BuiltinPlugins, loadPlugin } from "./plugins.ts";
 
 /** Apps installed at once by default under `serve` (WAMR allows 3). */
 export const SERVE_MAX_APPS = 64;
@@ -387,7 +387,6 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
 
   let service: HostService;
   try {
-    const { loadPlugin } = await import("./cli.ts");
     const builtins: BuiltinPlugins = { ...options.builtins };
     const plugins = await defaultPlugins();
     for (const p of plugins) builtins[p.name] ??= p;

@@ -14,8 +14,9 @@ import { type InstrumentOptions, LIMITS_MODULE } from "./instrument.ts";
 import type { AppLimits } from "./limits.ts";
 import { linkImports, type LinkOptions, type LinkResult } from "../link/link.ts";
 import { AppMemory, encodeUtf8 } from "../../sdk/memory.ts";
-import { type AppModule, compileInstrumented, compileInstrumentedSync } from "../module/module.ts";
-import type { NativeContext, NativeLibrary } from "../../sdk/native.ts";
+import type { AppModule } from "../module/module.ts";
+import { compileInstrumented, compileInstrumentedSync } from "./variants.ts";
+import type { AppHandle, NativeContext, NativeLibrary } from "../../sdk/native.ts";
 import { AppOutput, type OutputSink } from "../../sdk/output.ts";
 import type { NativeRegistry } from "../link/registry.ts";
 import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
@@ -77,7 +78,7 @@ export interface InstanceHost {
 }
 
 /** An instantiated app. */
-export class AppInstance {
+export class AppInstance implements AppHandle {
   /** The module it was created from. */
   readonly module: AppModule;
   /** Name used in messages. */

@@ -13,16 +13,9 @@
 
 import { LoadError } from "../../sdk/errors.ts";
 
-/** A value type as text: `"i32"`, `"funcref"`, `"anyref"`, `"(ref null 3)"`, `"(ref func)"`. */
-export type ValType = string;
+import type { FuncType, ValType } from "../../sdk/wasm_types.ts";
 
-/** A function signature. */
-export interface FuncType {
-  /** Parameter types, in order. */
-  params: ValType[];
-  /** Result types, in order (more than one with multi-value). */
-  results: ValType[];
-}
+export type { FuncType, ValType };
 
 /** Limits of a memory or a table. */
 export interface Limits {

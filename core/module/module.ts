@@ -8,7 +8,6 @@
 
 import { type ModuleInfo, readModule } from "./binary.ts";
 import { LoadError } from "../../sdk/errors.ts";
-import { instrumentModule, type InstrumentOptions } from "../instance/instrument.ts";
 
 /** A read and compiled app module. */
 export interface AppModule {
@@ -22,8 +21,13 @@ export interface AppModule {
   readonly name: string;
 }
 
-/** Turns V8's `CompileError` (or an out-of-memory `RangeError`) into a `LoadError`. */
-function _toLoadError(error: unknown): unknown {
+/**
+ * Turns V8's `CompileError` (or an out-of-memory `RangeError`) into a `LoadError`.
+ *
+ * @param error what compiling threw
+ * @returns the load error, or `error` itself when it is something else
+ */
+export function toLoadError(error: unknown): unknown {
   if (!(error instanceof WebAssembly.CompileError || error instanceof RangeError)) return error;
   // V8 writes "WebAssembly.compile(): <reason> @+<offset>".
   const message = error.message.replace(/^WebAssembly\.\w+\(\): /, "");
@@ -65,7 +69,7 @@ export async function compileModule(bytes: Uint8Array, name?: string): Promise<A
   try {
     module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (error) {
-    throw _toLoadError(error);
+    throw toLoadError(error);
   }
   return _appModule(info, module, bytes, name);
 }
@@ -84,69 +88,7 @@ export function compileModuleSync(bytes: Uint8Array, name?: string): AppModule {
   try {
     module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   } catch (error) {
-    throw _toLoadError(error);
+    throw toLoadError(error);
   }
   return _appModule(info, module, bytes, name);
-}
-
-/** Compiled variants of each module, by the instrumentation they carry. */
-const _variants = new WeakMap<AppModule, Map<string, WebAssembly.Module>>();
-
-function _variantKey(options: InstrumentOptions): string {
-  return [options.meter, options.stackLimit, options.shadowStack, options.maxMemoryPages].join();
-}
-
-function _cached(module: AppModule, key: string, compiled: WebAssembly.Module): AppModule {
-  let variants = _variants.get(module);
-  if (!variants) _variants.set(module, variants = new Map());
-  variants.set(key, compiled);
-  return { ...module, module: compiled };
-}
-
-/**
- * The module rewritten with execution limits compiled in (see `instrument.ts`), compiled once
- * per set of options and cached. `info` and `bytes` stay those of the original, so linking
- * and messages see the app as it was written.
- *
- * @param module a loaded module
- * @param options what to compile in
- * @returns the instrumented module
- * @throws {LoadError} when the binary cannot be instrumented
- */
-export async function compileInstrumented(
-  module: AppModule,
-  options: InstrumentOptions,
-): Promise<AppModule> {
-  const key = _variantKey(options);
-  const known = _variants.get(module)?.get(key);
-  if (known) return { ...module, module: known };
-  const bytes = instrumentModule(module.bytes, module.info, options);
-  try {
-    return _cached(module, key, await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>));
-  } catch (error) {
-    throw _toLoadError(error);
-  }
-}
-
-/**
- * Synchronous {@linkcode compileInstrumented}.
- *
- * @param module a loaded module
- * @param options what to compile in
- * @returns the instrumented module
- * @throws {LoadError} when the binary cannot be instrumented
- */
-export function compileInstrumentedSync(
-  module: AppModule,
-  options: InstrumentOptions,
-): AppModule {
-  const key = _variantKey(options);
-  const known = _variants.get(module)?.get(key);
-  if (known) return { ...module, module: known };
-  const bytes = instrumentModule(module.bytes, module.info, options);
-  try {
-    return _cached(module, key, new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>));
-  } catch (error) {
-    throw _toLoadError(error);
-  }
 }

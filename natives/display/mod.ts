@@ -33,7 +33,7 @@
  */
 
 import {
-  type AppInstance,
+  type AppHandle,
   type AppMemory,
   defineNativeLibrary,
   type NativeLibrary,
@@ -113,7 +113,7 @@ export interface DisplayLibrary extends NativeLibrary<DisplayState> {
    * @param app an app instance linked against this library
    * @returns its state, or undefined when the app imports none of the display natives
    */
-  state(app: AppInstance): DisplayState | undefined;
+  state(app: AppHandle): DisplayState | undefined;
 }
 
 const _stdoutSink: TerminalSink = {
@@ -237,7 +237,7 @@ export function createDisplayLibrary(options: DisplayOptions = {}): DisplayLibra
     ): DisplayLibrary {
       return createDisplayLibrary({ ...options, ..._convert(changes) });
     },
-    state: function displayState(app: AppInstance): DisplayState | undefined {
+    state: function displayState(app: AppHandle): DisplayState | undefined {
       return app.stateOf(library);
     },
   });
@@ -303,7 +303,7 @@ export default display;
  * @returns the frame buffer, or undefined when the app imports no display native
  */
 export function getFramebuffer(
-  app: AppInstance,
+  app: AppHandle,
   library: DisplayLibrary = display,
 ): Framebuffer | undefined {
   return library.state(app)?.framebuffer;

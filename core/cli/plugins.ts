@@ -1,0 +1,93 @@
+/**
+ * Plugin loading for every command: a built-in by name, or a module by path or URL whose
+ * default export is a native library, with `key=value` options after the spec.
+ *
+ * @module
+ */
+
+import { isNativeLibrary, type NativeLibrary } from "../../sdk/native.ts";
+
+/**
+ * Built-in plugins by name: a library, or a function importing it on first use (so plugins
+ * an app does not ask for cost no start-up time).
+ */
+export type BuiltinPlugins = Record<string, NativeLibrary | (() => Promise<NativeLibrary>)>;
+
+/**
+ * Loads a plugin by built-in name, path or URL.
+ *
+ * @param spec `libc`, `./x.ts`, `/abs/x.ts` or `https://…/mod.ts`
+ * @param builtins built-in plugins by name
+ * @returns the plugin's native library
+ * @throws {Error} naming the plugin when it cannot be loaded or exports no library
+ */
+export async function loadPlugin(
+  spec: string,
+  builtins: BuiltinPlugins,
+): Promise<NativeLibrary> {
+  const [where, ...settings] = spec.split(",");
+  const library = await _importPlugin(where!, builtins);
+  if (settings.length === 0) return library;
+  if (!library.configure) {
+    throw new Error(`Cannot load plugin "${where}": it takes no options`);
+  }
+  const options: Record<string, string> = {};
+  for (const setting of settings) {
+    const eq = setting.indexOf("=");
+    if (eq <= 0) {
+      throw new Error(`Cannot load plugin "${where}": option "${setting}" is not key=value`);
+    }
+    options[setting.slice(0, eq)] = setting.slice(eq + 1);
+  }
+  try {
+    return library.configure(options);
+  } catch (e) {
+    throw new Error(`Cannot load plugin "${where}": ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A built-in plugin by name, importing it if it is lazy.
+ *
+ * @param builtins the built-in plugins
+ * @param name e.g. `"libc"`
+ * @returns the library, or undefined when there is no such built-in
+ */
+export async function builtinPlugin(
+  builtins: BuiltinPlugins,
+  name: string,
+): Promise<NativeLibrary | undefined> {
+  if (!Object.hasOwn(builtins, name)) return undefined;
+  const entry = builtins[name]!;
+  return typeof entry === "function" ? await entry() : entry;
+}
+
+async function _importPlugin(
+  spec: string,
+  builtins: BuiltinPlugins,
+): Promise<NativeLibrary> {
+  const builtin = await builtinPlugin(builtins, spec);
+  if (builtin) return builtin;
+  const isPath = /^(\.{0,2}\/|[A-Za-z]:[\\/])/.test(spec) || /\.(ts|js|mjs|mts)$/.test(spec);
+  const isUrl = /^(https?|file|data|jsr|npm):/.test(spec);
+  if (!isPath && !isUrl) {
+    throw new Error(
+      `Cannot load plugin "${spec}": no built-in plugin of that name ` +
+        `(built-ins: ${Object.keys(builtins).join(", ")}); use a path like ./${spec}.ts`,
+    );
+  }
+  const url = isUrl ? spec : new URL(spec, `file://${Deno.cwd()}/`).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(url);
+  } catch (e) {
+    throw new Error(`Cannot load plugin "${spec}": ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (!isNativeLibrary(mod.default)) {
+    throw new Error(
+      `Cannot load plugin "${spec}": its default export is not a native library ` +
+        `(use defineNativeLibrary)`,
+    );
+  }
+  return mod.default;
+}
