@@ -1,7 +1,7 @@
 // Test helper: runs a C app built against sdk/c without the runtime. Stand-ins for the libc
 // natives it imports (a bump malloc, the mem*/str* functions, a small printf) and recording
 // app-framework natives, so a test can call the app's callbacks and see what it sent.
-import { COMMON_FLAGS } from "../examples/build.ts";
+import { COMMON_FLAGS } from "../sdk/c/build.ts";
 
 /** One call of an app-framework native, with its pointer arguments already read. */
 export interface NativeCall {

@@ -11,7 +11,7 @@ import {
   SENSOR_NATIVES,
   sourcePath,
   wasmPath,
-} from "../examples/build.ts";
+} from "../sdk/c/build.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "../sdk/attr_container.ts";
 import { type CApp, loadCApp } from "./_c_app.ts";
 
@@ -137,7 +137,7 @@ Deno.test("examples: every C source is a known example with its .wasm committed"
     for await (const file of Deno.readDir(join(ROOT, "examples", dir.name))) {
       if (!file.name.endsWith(".c")) continue;
       const source = join("examples", dir.name, file.name);
-      assert(known.has(source), `${source} is not listed in EXAMPLES in examples/build.ts`);
+      assert(known.has(source), `${source} is not listed in EXAMPLES in sdk/c/build.ts`);
     }
   }
   for (const example of EXAMPLES) {

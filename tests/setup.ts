@@ -34,7 +34,7 @@ async function _runs(command: string, ...args: string[]): Promise<boolean> {
   }
 }
 
-// wasm-ld-19 is there and clang-19 can link a wasm32 module with it, as examples/build.ts does.
+// wasm-ld-19 is there and clang-19 can link a wasm32 module with it, as sdk/c/build.ts does.
 async function _linksWasm(dir: string): Promise<boolean> {
   if (!(await _runs("wasm-ld-19", "--version"))) return false;
   const source = `${dir}/probe.c`;

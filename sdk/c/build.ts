@@ -1,12 +1,13 @@
 /**
- * Builds the example apps under `examples/` into WebAssembly with clang-19, the way WAMR's docs
- * build plain C programs: no libc is linked, every libc call stays an `env` import that the
- * runtime's natives satisfy.
+ * The C SDK's build: compiles C apps against `sdk/c` into WebAssembly with clang-19, the way
+ * WAMR's docs build plain C programs: no libc is linked, every libc call stays an `env` import
+ * that the runtime's natives satisfy. It knows the flags ({@linkcode COMMON_FLAGS}), the app
+ * library ({@linkcode SDK_SOURCES}) and every example app under `examples/`.
  *
  * ```sh
- * deno task build:examples                 # write examples/<dir>/<name>.wasm
- * deno task build:examples --out-dir DIR   # write DIR/<dir>/<name>.wasm instead
- * deno task build:examples --check         # rebuild in a temp dir, compare with committed
+ * deno task build:c                  # write examples/<dir>/<name>.wasm
+ * deno task build:c --out-dir DIR    # write DIR/<dir>/<name>.wasm instead
+ * deno task build:c --check          # rebuild in a temp dir, compare with committed
  * ```
  *
  * The output depends only on the sources and the compiler version: the name and producers
@@ -230,7 +231,7 @@ export const COMMON_FLAGS: readonly string[] = [
   "stack-size=8192",
 ];
 
-const _ROOT = fileURLToPath(new URL("..", import.meta.url));
+const _ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * The names a built example exports: its memory, the heap and data markers, main, its `-f`
@@ -404,7 +405,7 @@ export async function checkExamples(): Promise<string[]> {
   }
 }
 
-const _USAGE = `Usage: deno task build:examples [--out-dir DIR] [--check]
+const _USAGE = `Usage: deno task build:c [--out-dir DIR] [--check]
 
   --out-dir DIR  write DIR/<example>/<name>.wasm instead of next to each source
   --check        rebuild into a temp dir and compare with the committed .wasm files`;
@@ -445,7 +446,7 @@ async function _main(args: readonly string[]): Promise<number> {
       if (differences.length > 0) {
         console.error("The committed examples do not match a rebuild:");
         for (const line of differences) console.error(`  ${line}`);
-        console.error("Run `deno task build:examples` and commit the result.");
+        console.error("Run `deno task build:c` and commit the result.");
         return 1;
       }
       console.log(`All ${EXAMPLES.length} examples match a rebuild.`);
