@@ -14,14 +14,17 @@
  * resources or subscriptions, and starts again only when resumed or reinstalled. WAMR's
  * watchdog for the same job is compiled out.
  *
+ * This file schedules: queues, drains, callbacks under deadlines, install and uninstall. The
+ * per-app object is {@linkcode InstalledApp} (`installed_app.ts`); the `/applet` management
+ * protocol is `applet.ts`, which works on the manager through a small interface.
+ *
  * @module
  */
 
 import { fastSchedule } from "./schedule.ts";
-import { AttrContainer, dump, encodeLikeWamr } from "../../sdk/attr_container.ts";
 import { formatByteSize } from "../../sdk/byte_size.ts";
-import type { AppFramework, AppMessage } from "../../sdk/framework.ts";
-import { type BusEndpoint, errorPayload, type LogLevel, MessageBus } from "./bus.ts";
+import type { AppMessage } from "../../sdk/framework.ts";
+import { type LogLevel, MessageBus } from "./bus.ts";
 import { type Clock, realClock, type TimerHandle } from "../../sdk/clock.ts";
 import { TrapError } from "../../sdk/errors.ts";
 import type { AppInstance } from "../instance/instance.ts";
@@ -32,7 +35,6 @@ import {
   Action,
   encodeRequest,
   encodeResponse,
-  FMT_ATTR_CONTAINER,
   ID_APP_MGR,
   ID_HOST,
   type Request,
@@ -40,21 +42,32 @@ import {
   Status,
 } from "../../sdk/packet.ts";
 import type { Runtime } from "../instance/runtime.ts";
-import { AppTimers, DEFAULT_TIMERS_PER_APP, MAX_TIMERS_PER_APP } from "./timers.ts";
-import { checkUrlStart, findKeyValue, parseAppUrl } from "./url.ts";
+import { AppManagerError, handleApplet } from "./applet.ts";
+import {
+  type AppHooks,
+  InstalledApp,
+  type InstallOptions,
+  installSettings,
+  type QueuedMessage,
+} from "./installed_app.ts";
+import { checkUrlStart, parseAppUrl } from "./url.ts";
+
+export { AppManagerError } from "./applet.ts";
+export {
+  type AppStatus,
+  DEADLINE_STRIKES,
+  DEFAULT_APP_HEAP_SIZE,
+  DEFAULT_WATCHDOG_MS,
+  InstalledApp,
+  type InstallOptions,
+  MAX_APP_HEAP_SIZE,
+  MIN_APP_HEAP_SIZE,
+} from "./installed_app.ts";
 
 /** Apps installed at once unless configured: well above WAMR's 3. */
 export const DEFAULT_MAX_APPS = 16;
 /** Messages an app's queue holds (`DEFAULT_QUEUE_LENGTH`). */
 export const DEFAULT_QUEUE_LENGTH = 50;
-/** App heap of an install that names none: WAMR's app manager default, 8 KiB. */
-export const DEFAULT_APP_HEAP_SIZE = 8 * 1024;
-/** Smallest app heap an install may ask for (AF's `APP_HEAP_SIZE_MIN`). */
-export const MIN_APP_HEAP_SIZE = 256;
-/** Largest app heap an install may ask for (HEAD's `APP_HEAP_SIZE_MAX`, 1 GiB). */
-export const MAX_APP_HEAP_SIZE = 1024 * 1024 * 1024;
-/** Default watchdog interval (stored, not enforced, as in WAMR). */
-export const DEFAULT_WATCHDOG_MS = 180_000;
 /** Sender-side timeout of {@linkcode AppManager.request}: the app library's 5 s. */
 export const DEFAULT_REQUEST_TIMEOUT = 5000;
 /**
@@ -64,8 +77,6 @@ export const DEFAULT_REQUEST_TIMEOUT = 5000;
 export const DEFAULT_DEADLINE_MS = 1000;
 /** Memory cap of each app under `serve` and `apps` unless told otherwise: 64 MiB. */
 export const DEFAULT_MAX_MEMORY = 64 * 1024 * 1024;
-/** Callbacks in a row that may run past the deadline before the app is suspended. */
-export const DEADLINE_STRIKES = 3;
 /** What {@linkcode AppMonitor} and suspension reasons call an app's instantiation. */
 export const START_FUNCTION = "the start function";
 
@@ -123,37 +134,6 @@ export interface AppManagerOptions {
   maxTotalMemory?: number;
 }
 
-/** Options for one install. */
-export interface InstallOptions {
-  /** App heap in bytes (default 8 KiB; clamped to 256 B .. 1 GiB). */
-  heapSize?: number;
-  /** Timers the app may hold (default 20, at most 30). */
-  timers?: number;
-  /** Watchdog interval in ms: stored and reported, not enforced (WAMR compiles it out). */
-  watchdogMs?: number;
-  /** Deadline in ms for each callback (default: the manager's; 0 turns it off). */
-  deadlineMs?: number;
-  /** Memory cap in bytes (default: the manager's; 0 means no cap). */
-  maxMemory?: number;
-  /**
-   * Installs the app suspended for this reason: its module is loaded but not instantiated
-   * and nothing of it runs until {@linkcode AppManager.resume} (how a state directory brings
-   * back an app that was running when the process stopped).
-   */
-  suspended?: string;
-}
-
-/** Where an installed app stands. */
-export type AppStatus =
-  /** Its callbacks run. */
-  | "running"
-  /** `on_init` trapped or is missing: WAMR ends such an app's thread. */
-  | "stopped"
-  /** Stopped by the runtime (deadline overruns, or a crash while it ran); resumable. */
-  | "suspended"
-  /** Uninstalled: it holds nothing any more. */
-  | "uninstalled";
-
 /**
  * Told before and after the manager runs code of an app (a callback or its instantiation),
  * so a state directory can tell which app was running when the process stopped.
@@ -192,28 +172,6 @@ export interface HostRequestOptions {
   timeout?: number;
 }
 
-/** Thrown by {@linkcode AppManager.install} with WAMR's reply text. */
-export class AppManagerError extends Error {
-  /** Always `"AppManagerError"`. */
-  override name = "AppManagerError";
-  /**
-   * True when the manager's own limits refused the install (apps at once, memory budget):
-   * the app itself may be fine, and may install once there is room.
-   */
-  readonly limit: boolean;
-
-  /**
-   * Creates the error.
-   *
-   * @param message WAMR's reply text
-   * @param options whether a limit of the manager refused it (default false)
-   */
-  constructor(message: string, options: { limit?: boolean } = {}) {
-    super(message);
-    this.limit = options.limit ?? false;
-  }
-}
-
 /** Events an app manager dispatches, by type. */
 export interface AppManagerEventMap {
   /** An app was installed (before its `on_init` runs). */
@@ -230,173 +188,6 @@ export interface AppManagerEventMap {
   log: CustomEvent<{ level: LogLevel; message: string; app: InstalledApp | undefined }>;
 }
 
-type _Msg =
-  | { kind: "init" }
-  | { kind: "request"; request: Request }
-  | { kind: "response"; response: Response }
-  | { kind: "timer"; id: number }
-  | { kind: "post"; message: AppMessage };
-
-/** What an installed app's record reaches in its manager. */
-interface _Hooks {
-  clock: Clock;
-  bus: MessageBus;
-  postRequest(app: InstalledApp, request: Request): void;
-  sendResponse(app: InstalledApp, response: Response): boolean;
-  post(app: InstalledApp, message: AppMessage): boolean;
-  log(level: LogLevel, message: string, app: InstalledApp): void;
-  deliverRequest(app: InstalledApp, request: Request): void;
-  deliverResponse(app: InstalledApp, response: Response): void;
-  timerExpired(app: InstalledApp, id: number): void;
-}
-
-/** What an install settled on, for {@linkcode InstalledApp}'s constructor. */
-interface _Settings {
-  heapSize: number;
-  timers: number;
-  watchdogMs: number;
-  deadlineMs: number;
-  maxMemory: number | undefined;
-  options: InstallOptions;
-}
-
-/**
- * An installed app: its id, name, instance, limits, queue and timers. It is also the
- * {@linkcode AppFramework} its natives see as `app.framework`.
- */
-export class InstalledApp implements AppFramework, BusEndpoint {
-  /** The app's id (1, 2, …). */
-  readonly id: number;
-  /** The installed name. */
-  readonly name: string;
-  /** The loaded module (kept while suspended, so the app can be resumed). */
-  readonly module: AppModule;
-  /** The app heap size asked for. */
-  readonly heapSize: number;
-  /** The watchdog interval (stored only). */
-  readonly watchdogMs: number;
-  /** Deadline in ms for each callback; 0 when off. */
-  readonly deadlineMs: number;
-  /** Memory cap in bytes, or undefined when uncapped. */
-  readonly maxMemory: number | undefined;
-  /** The install options as given (a state directory stores them). */
-  readonly options: Readonly<InstallOptions>;
-  /** The app's timers. */
-  readonly timers: AppTimers;
-  /** @internal Its instance while it has one. */
-  live: AppInstance | undefined;
-  /** @internal Where it stands. */
-  state: AppStatus = "running";
-  /** @internal Why it is stopped or suspended. */
-  why: string | undefined;
-  /** @internal Callbacks in a row that ran past the deadline. */
-  strikes = 0;
-  /** @internal Its queue. */
-  readonly queue: _Msg[] = [];
-  /** @internal Callbacks of this app on the stack. */
-  depth = 0;
-  readonly #hooks: _Hooks;
-
-  /** @internal Use `AppManager.install`. */
-  constructor(hooks: _Hooks, id: number, name: string, module: AppModule, settings: _Settings) {
-    this.#hooks = hooks;
-    this.id = id;
-    this.name = name;
-    this.module = module;
-    this.heapSize = settings.heapSize;
-    this.watchdogMs = settings.watchdogMs;
-    this.deadlineMs = settings.deadlineMs;
-    this.maxMemory = settings.maxMemory;
-    this.options = settings.options;
-    this.timers = new AppTimers(
-      hooks.clock,
-      (t) => hooks.timerExpired(this, t),
-      settings.timers,
-    );
-  }
-
-  /**
-   * The app instance.
-   *
-   * @throws {Error} when the app has none: it is suspended or uninstalled (their memory is
-   *   released)
-   */
-  get instance(): AppInstance {
-    if (!this.live) throw new Error(`App "${this.name}" has no instance: it is ${this.state}`);
-    return this.live;
-  }
-  /** Where the app stands. */
-  get status(): AppStatus {
-    return this.state;
-  }
-  /** Why it is stopped or suspended (undefined while running). */
-  get reason(): string | undefined {
-    return this.why;
-  }
-  /** True while its callbacks run: not stopped, suspended or uninstalled. */
-  get running(): boolean {
-    return this.state === "running";
-  }
-  /** The manager's clock. */
-  get clock(): Clock {
-    return this.#hooks.clock;
-  }
-  /** Messages waiting in its queue. */
-  get queued(): number {
-    return this.queue.length;
-  }
-  /** The URL prefixes it registered, newest first. */
-  get resources(): string[] {
-    return this.#hooks.bus.resources(this.id).map((r) => r.url);
-  }
-  /** The event URLs it subscribes to. */
-  get subscriptions(): string[] {
-    return this.#hooks.bus.subscriptions(this.id);
-  }
-
-  registerResource(url: string): boolean {
-    return this.#hooks.bus.registerResource(url, this.id);
-  }
-  subscribeEvent(url: string): boolean {
-    return this.#hooks.bus.subscribe(url, this.id);
-  }
-  postRequest(request: Request): void {
-    this.#hooks.postRequest(this, request);
-  }
-  sendResponse(response: Response): boolean {
-    return this.#hooks.sendResponse(this, response);
-  }
-  createTimer(interval: number, periodic: boolean, autoStart: boolean): number {
-    return this.timers.create(interval, periodic, autoStart);
-  }
-  cancelTimer(id: number): boolean {
-    return this.timers.cancel(id);
-  }
-  restartTimer(id: number, interval: number): boolean {
-    return this.timers.restart(id, interval);
-  }
-  destroyTimer(id: number): boolean {
-    return this.timers.destroy(id);
-  }
-  tickMs(): number {
-    return Math.floor(this.#hooks.clock.now()) >>> 0;
-  }
-  post(message: AppMessage): boolean {
-    return this.#hooks.post(this, message);
-  }
-  log(message: string): void {
-    this.#hooks.log("info", message, this);
-  }
-  /** @internal Bus endpoint. */
-  deliverRequest(request: Request): void {
-    this.#hooks.deliverRequest(this, request);
-  }
-  /** @internal Bus endpoint. */
-  deliverResponse(response: Response): void {
-    this.#hooks.deliverResponse(this, response);
-  }
-}
-
 interface _Current {
   app: InstalledApp;
   request: Request | undefined;
@@ -410,6 +201,7 @@ const _MANAGER = Symbol("app manager queue");
  *
  * @example Install an app and ask it something as the host
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AppManager, ManualClock, Runtime } from "../../mod.ts";
  * // (module (memory (export "memory") 1) (func (export "on_init")))
  * const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0,
@@ -424,10 +216,8 @@ const _MANAGER = Symbol("app manager queue");
  * manager.install("demo", bytes);
  * const reply = manager.request({ url: "/applet", action: 1 });
  * clock.advance(0);
- * const response = await reply;
- * if (response.status !== 69 || !lines.join("").includes("WASM app 'demo' started")) {
- *   throw new Error("unexpected");
- * }
+ * assert.equal((await reply).status, 69); // CONTENT_2_05
+ * assert.match(lines.join(""), /WASM app 'demo' started/);
  * manager.close();
  * ```
  */
@@ -462,7 +252,7 @@ export class AppManager extends EventTarget {
   readonly #schedule: (drain: () => void) => void;
   readonly #requestTimeout: number;
   readonly #onHostMessage: ((message: HostMessage) => void) | undefined;
-  readonly #hooks: _Hooks;
+  readonly #hooks: AppHooks;
   readonly #managerQueue: Request[] = [];
   readonly #ready = new Set<InstalledApp | typeof _MANAGER>();
   readonly #pending = new Map<number, (response: Response) => void>();
@@ -665,15 +455,11 @@ export class AppManager extends EventTarget {
       this.#fail("Install WASM app failed: invalid app name.");
     }
     if (this.#apps.has(name)) this.#fail("Install WASM app failed: app already installed.");
-    const heapSize = Math.min(
-      MAX_APP_HEAP_SIZE,
-      Math.max(MIN_APP_HEAP_SIZE, Math.trunc(options.heapSize ?? DEFAULT_APP_HEAP_SIZE) || 0),
-    );
-    const timers = Math.min(MAX_TIMERS_PER_APP, options.timers ?? DEFAULT_TIMERS_PER_APP);
-    const deadlineMs = Math.max(0, Math.trunc(options.deadlineMs ?? this.deadlineMs) || 0);
-    const cap = Math.max(0, Math.trunc(options.maxMemory ?? this.maxMemory ?? 0) || 0);
-    const maxMemory = cap > 0 ? cap : undefined;
-    this.#checkBudget(maxMemory);
+    const settings = installSettings(options, {
+      deadlineMs: this.deadlineMs,
+      maxMemory: this.maxMemory,
+    });
+    this.#checkBudget(settings.maxMemory);
     let module: AppModule;
     try {
       module = source instanceof Uint8Array ? this.runtime.loadSync(source, name) : source;
@@ -681,14 +467,7 @@ export class AppManager extends EventTarget {
       this.#fail(`Install WASM app failed: ${(e as Error).message}`);
     }
     const id = this.#allocateId();
-    const app = new InstalledApp(this.#hooks, id, name, module, {
-      heapSize,
-      timers,
-      watchdogMs: options.watchdogMs ?? DEFAULT_WATCHDOG_MS,
-      deadlineMs,
-      maxMemory,
-      options: { ...options },
-    });
+    const app = new InstalledApp(this.#hooks, id, name, module, settings);
     const started = options.suspended === undefined
       ? this.#instantiate(app, "Install WASM app failed")
       : options.suspended;
@@ -718,11 +497,7 @@ export class AppManager extends EventTarget {
     if (!app) this.#fail("Resume WASM app failed: no app found.");
     if (app.running) this.#fail("Resume WASM app failed: the app is running.");
     // A stopped app may still hold what its failed on_init registered.
-    this.bus.unregisterResources(app.id);
-    this.bus.unsubscribe(undefined, app.id);
-    app.timers.destroyAll();
-    app.live?.free();
-    app.live = undefined;
+    app.release();
     const started = this.#instantiate(app, "Resume WASM app failed");
     if (started !== true) {
       this.#suspend(app, started);
@@ -973,7 +748,7 @@ export class AppManager extends EventTarget {
   }
 
   /** Queues a message; returns why it could not be queued. */
-  #enqueue(app: InstalledApp, msg: _Msg): string | undefined {
+  #enqueue(app: InstalledApp, msg: QueuedMessage): string | undefined {
     if (!app.running) {
       return app.state === "suspended" ? `it is suspended (${app.why})` : "it is not running";
     }
@@ -1151,11 +926,7 @@ export class AppManager extends EventTarget {
     app.strikes = 0;
     this.#log("error", `WASM app '${app.name}' suspended: ${reason}`, app);
     this.#dropQueue(app, `it is suspended (${reason})`);
-    app.timers.destroyAll();
-    this.bus.unregisterResources(app.id);
-    this.bus.unsubscribe(undefined, app.id);
-    app.live?.free();
-    app.live = undefined;
+    app.release();
     this.#emit("suspend", { app });
   }
 
@@ -1181,19 +952,11 @@ export class AppManager extends EventTarget {
     }
     // A drain yields to I/O after an overrun, so a looping app cannot starve the host link.
     this.#overran = true;
-    if (!app.running) return;
-    app.strikes++;
-    // on_init cannot be retried: one overrun there is enough.
-    if (callback === "on_init") this.#suspend(app, `${DEADLINE_EXCEEDED} in on_init`);
-    else if (app.strikes >= DEADLINE_STRIKES) {
-      this.#suspend(
-        app,
-        `${DEADLINE_EXCEEDED} ${app.strikes} times in a row in ${callback}`,
-      );
-    }
+    const reason = app.strike(callback);
+    if (reason !== undefined) this.#suspend(app, reason);
   }
 
-  #run(app: InstalledApp, msg: _Msg): void {
+  #run(app: InstalledApp, msg: QueuedMessage): void {
     switch (msg.kind) {
       case "init":
         this.#start(app);
@@ -1379,178 +1142,9 @@ export class AppManager extends EventTarget {
   // ---- /applet and /event/ ---------------------------------------------------------------
 
   #handleManagerRequest(request: Request): void {
-    const applet = checkUrlStart(request.url, "/applet");
-    if (applet > 0) {
-      this.#handleApplet(request, request.url.slice(applet));
-      return;
-    }
+    if (handleApplet(this, request, (line) => this.#log("trace", line))) return;
     const event = checkUrlStart(request.url, "/event/");
     if (event > 0) this.#handleEventRequest(request, _cut(request.url.slice(event), 255));
-  }
-
-  #handleApplet(request: Request, query: string): void {
-    const type = findKeyValue(query, "type", "&", 16) ?? "";
-    if (type !== "" && type !== "wasm" && type !== "jeff" && type !== "wasmlib") {
-      this.bus.replyError(
-        request,
-        Status.INTERNAL_SERVER_ERROR_5_00,
-        "Applet Management failed: invalid module type.",
-      );
-      return;
-    }
-    if (
-      type !== "" && type !== "wasm" &&
-      (request.action === Action.PUT || request.action === Action.DELETE)
-    ) {
-      this.bus.replyError(
-        request,
-        Status.NOT_IMPLEMENTED_5_01,
-        `Applet Management failed: module type "${type}" is not supported`,
-      );
-      return;
-    }
-    const name = findKeyValue(query, "name", "&", 128) ?? "";
-    switch (request.action) {
-      case Action.PUT:
-        this.#appletInstall(request, query, name);
-        return;
-      case Action.DELETE:
-        if (name === "") {
-          this.bus.replyError(
-            request,
-            Status.INTERNAL_SERVER_ERROR_5_00,
-            "Uninstall WASM app failed: invalid app name.",
-          );
-        } else if (!this.#apps.has(name)) {
-          this.bus.replyError(
-            request,
-            Status.INTERNAL_SERVER_ERROR_5_00,
-            "Uninstall WASM app failed: no app found.",
-          );
-        } else {
-          this.uninstall(name);
-          this.bus.reply(request, Status.DELETED_2_02);
-        }
-        return;
-      case Action.GET:
-        this.#appletQuery(request, name);
-        return;
-      case Action.POST:
-        if (findKeyValue(query, "action", "&", 16) === "resume") {
-          this.#appletResume(request, name);
-          return;
-        }
-        this.bus.replyError(
-          request,
-          Status.INTERNAL_SERVER_ERROR_5_00,
-          "Invalid request of applet: invalid action",
-        );
-        return;
-      default:
-        this.bus.replyError(
-          request,
-          Status.INTERNAL_SERVER_ERROR_5_00,
-          "Invalid request of applet: invalid action",
-        );
-    }
-  }
-
-  #appletInstall(request: Request, query: string, name: string): void {
-    if (this.#apps.size >= this.maxApps) {
-      this.bus.replyError(
-        request,
-        Status.INTERNAL_SERVER_ERROR_5_00,
-        "Install Applet failed: exceed max app installations.",
-      );
-      return;
-    }
-    if (!request.payload) {
-      this.bus.replyError(
-        request,
-        Status.INTERNAL_SERVER_ERROR_5_00,
-        "Install Applet failed: invalid payload.",
-      );
-      return;
-    }
-    const options: InstallOptions = {};
-    const heap = findKeyValue(query, "heap", "&", 11);
-    if (heap) options.heapSize = _atoi(heap);
-    const timers = findKeyValue(query, "timers", "&", 11);
-    if (timers) options.timers = _atoi(timers);
-    const wd = findKeyValue(query, "wd", "&", 11);
-    if (wd) options.watchdogMs = _atoi(wd);
-    const deadline = findKeyValue(query, "deadline", "&", 11);
-    if (deadline) options.deadlineMs = Math.max(0, _atoi(deadline));
-    const memory = findKeyValue(query, "memory", "&", 16);
-    if (memory) options.maxMemory = _atou(memory);
-    try {
-      this.install(name, request.payload, options);
-    } catch (e) {
-      if (!(e instanceof AppManagerError)) throw e;
-      // install logged the message already.
-      this.bus.reply(request, Status.INTERNAL_SERVER_ERROR_5_00, errorPayload(e.message));
-      return;
-    }
-    this.bus.reply(request, Status.CREATED_2_01);
-  }
-
-  #appletResume(request: Request, name: string): void {
-    if (name === "") {
-      this.bus.replyError(
-        request,
-        Status.INTERNAL_SERVER_ERROR_5_00,
-        "Resume WASM app failed: invalid app name.",
-      );
-      return;
-    }
-    let app: InstalledApp;
-    try {
-      app = this.resume(name);
-    } catch (e) {
-      if (!(e instanceof AppManagerError)) throw e;
-      this.bus.reply(request, Status.INTERNAL_SERVER_ERROR_5_00, errorPayload(e.message));
-      return;
-    }
-    if (app.status === "suspended") {
-      this.bus.replyError(
-        request,
-        Status.INTERNAL_SERVER_ERROR_5_00,
-        `Resume WASM app failed: ${app.reason}`,
-      );
-      return;
-    }
-    this.bus.reply(request, Status.CHANGED_2_04);
-  }
-
-  #appletQuery(request: Request, name: string): void {
-    const info = new AttrContainer("Applets Info");
-    // Running apps are listed exactly as WAMR lists them; others add their status and why.
-    if (name === "") {
-      info.setInt("num", this.#apps.size);
-      this.apps.forEach((app, i) => {
-        info.setString(`applet${i + 1}`, app.name);
-        info.setInt(`heap${i + 1}`, app.heapSize);
-        if (!app.running) {
-          info.setString(`status${i + 1}`, app.status);
-          info.setString(`reason${i + 1}`, app.reason ?? "");
-        }
-      });
-    } else {
-      const app = this.#apps.get(name);
-      if (!app) {
-        this.bus.replyError(
-          request,
-          Status.INTERNAL_SERVER_ERROR_5_00,
-          "Query Applet failed: the app is not found.",
-        );
-        return;
-      }
-      info.setString("name", app.name).setInt("heap", app.heapSize);
-      if (!app.running) info.setString("status", app.status).setString("reason", app.reason ?? "");
-    }
-    this.bus.reply(request, Status.CONTENT_2_05, encodeLikeWamr(info), FMT_ATTR_CONTAINER);
-    this.#log("trace", "Query Applets success!");
-    this.#log("trace", dump(info).replace(/\n$/, ""));
   }
 
   #handleEventRequest(request: Request, url: string): void {
@@ -1634,18 +1228,6 @@ function _exportName(instance: AppInstance, callback: string): string | undefine
   if (typeof exports[`_${callback}`] === "function") return `_${callback}`;
   if (typeof exports[callback] === "function") return callback;
   return undefined;
-}
-
-/** C's `atoi`: leading spaces, a sign, digits; anything else ends it (0 when none). */
-function _atoi(text: string): number {
-  const m = /^\s*([+-]?\d+)/.exec(text);
-  return m ? Number.parseInt(m[1]!, 10) | 0 : 0;
-}
-
-/** Leading decimal digits as a non-negative number (0 when none): a memory size. */
-function _atou(text: string): number {
-  const m = /^\s*\+?(\d+)/.exec(text);
-  return m ? Number(m[1]!) : 0;
 }
 
 /** At most `max` UTF-8 bytes of `text` (`strncpy` into a 256-byte buffer). */

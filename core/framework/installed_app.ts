@@ -1,0 +1,288 @@
+/**
+ * One installed app, as the app manager keeps it: its id and name, its module and instance,
+ * the limits its install settled on, where it stands (running, stopped, suspended,
+ * uninstalled), its queue and its timers. It is also the {@linkcode AppFramework} its natives
+ * see as `app.framework`, reaching its manager only through a small set of hooks.
+ *
+ * The rules that belong to one app live here: how install options become limits (heap
+ * clamped to 256 B .. 1 GiB, at most 30 timers, the manager's deadline and memory cap
+ * unless overridden) and when deadline overruns suspend it ({@linkcode DEADLINE_STRIKES} in
+ * a row, or one in `on_init`). The manager decides when to apply them.
+ *
+ * @module
+ */
+
+import type { AppFramework, AppMessage } from "../../sdk/framework.ts";
+import type { Clock } from "../../sdk/clock.ts";
+import type { Request, Response } from "../../sdk/packet.ts";
+import type { BusEndpoint, LogLevel, MessageBus } from "./bus.ts";
+import type { AppInstance } from "../instance/instance.ts";
+import { DEADLINE_EXCEEDED } from "../instance/limits.ts";
+import type { AppModule } from "../module/module.ts";
+import { AppTimers, DEFAULT_TIMERS_PER_APP, MAX_TIMERS_PER_APP } from "./timers.ts";
+
+/** App heap of an install that names none: WAMR's app manager default, 8 KiB. */
+export const DEFAULT_APP_HEAP_SIZE = 8 * 1024;
+/** Smallest app heap an install may ask for (AF's `APP_HEAP_SIZE_MIN`). */
+export const MIN_APP_HEAP_SIZE = 256;
+/** Largest app heap an install may ask for (HEAD's `APP_HEAP_SIZE_MAX`, 1 GiB). */
+export const MAX_APP_HEAP_SIZE = 1024 * 1024 * 1024;
+/** Default watchdog interval (stored, not enforced, as in WAMR). */
+export const DEFAULT_WATCHDOG_MS = 180_000;
+/** Callbacks in a row that may run past the deadline before the app is suspended. */
+export const DEADLINE_STRIKES = 3;
+
+/** Options for one install. */
+export interface InstallOptions {
+  /** App heap in bytes (default 8 KiB; clamped to 256 B .. 1 GiB). */
+  heapSize?: number;
+  /** Timers the app may hold (default 20, at most 30). */
+  timers?: number;
+  /** Watchdog interval in ms: stored and reported, not enforced (WAMR compiles it out). */
+  watchdogMs?: number;
+  /** Deadline in ms for each callback (default: the manager's; 0 turns it off). */
+  deadlineMs?: number;
+  /** Memory cap in bytes (default: the manager's; 0 means no cap). */
+  maxMemory?: number;
+  /**
+   * Installs the app suspended for this reason: its module is loaded but not instantiated
+   * and nothing of it runs until `AppManager.resume` (how a state directory brings
+   * back an app that was running when the process stopped).
+   */
+  suspended?: string;
+}
+
+/** Where an installed app stands. */
+export type AppStatus =
+  /** Its callbacks run. */
+  | "running"
+  /** `on_init` trapped or is missing: WAMR ends such an app's thread. */
+  | "stopped"
+  /** Stopped by the runtime (deadline overruns, or a crash while it ran); resumable. */
+  | "suspended"
+  /** Uninstalled: it holds nothing any more. */
+  | "uninstalled";
+
+/** @internal A message waiting in an app's queue. */
+export type QueuedMessage =
+  | { kind: "init" }
+  | { kind: "request"; request: Request }
+  | { kind: "response"; response: Response }
+  | { kind: "timer"; id: number }
+  | { kind: "post"; message: AppMessage };
+
+/** @internal What an installed app reaches in its manager. */
+export interface AppHooks {
+  clock: Clock;
+  bus: MessageBus;
+  postRequest(app: InstalledApp, request: Request): void;
+  sendResponse(app: InstalledApp, response: Response): boolean;
+  post(app: InstalledApp, message: AppMessage): boolean;
+  log(level: LogLevel, message: string, app: InstalledApp): void;
+  deliverRequest(app: InstalledApp, request: Request): void;
+  deliverResponse(app: InstalledApp, response: Response): void;
+  timerExpired(app: InstalledApp, id: number): void;
+}
+
+/** @internal What an install settled on, for {@linkcode InstalledApp}'s constructor. */
+export interface AppSettings {
+  heapSize: number;
+  timers: number;
+  watchdogMs: number;
+  deadlineMs: number;
+  maxMemory: number | undefined;
+  options: InstallOptions;
+}
+
+/**
+ * @internal The limits an install settles on: its options clamped, the manager's defaults
+ * where it names none.
+ *
+ * @param options the install options as given
+ * @param defaults the manager's deadline (0 when off) and memory cap
+ * @returns the settings for {@linkcode InstalledApp}'s constructor
+ */
+export function installSettings(
+  options: InstallOptions,
+  defaults: { deadlineMs: number; maxMemory: number | undefined },
+): AppSettings {
+  const heapSize = Math.min(
+    MAX_APP_HEAP_SIZE,
+    Math.max(MIN_APP_HEAP_SIZE, Math.trunc(options.heapSize ?? DEFAULT_APP_HEAP_SIZE) || 0),
+  );
+  const cap = Math.max(0, Math.trunc(options.maxMemory ?? defaults.maxMemory ?? 0) || 0);
+  return {
+    heapSize,
+    timers: Math.min(MAX_TIMERS_PER_APP, options.timers ?? DEFAULT_TIMERS_PER_APP),
+    watchdogMs: options.watchdogMs ?? DEFAULT_WATCHDOG_MS,
+    deadlineMs: Math.max(0, Math.trunc(options.deadlineMs ?? defaults.deadlineMs) || 0),
+    maxMemory: cap > 0 ? cap : undefined,
+    options: { ...options },
+  };
+}
+
+/**
+ * An installed app: its id, name, instance, limits, queue and timers. It is also the
+ * {@linkcode AppFramework} its natives see as `app.framework`.
+ */
+export class InstalledApp implements AppFramework, BusEndpoint {
+  /** The app's id (1, 2, …). */
+  readonly id: number;
+  /** The installed name. */
+  readonly name: string;
+  /** The loaded module (kept while suspended, so the app can be resumed). */
+  readonly module: AppModule;
+  /** The app heap size asked for. */
+  readonly heapSize: number;
+  /** The watchdog interval (stored only). */
+  readonly watchdogMs: number;
+  /** Deadline in ms for each callback; 0 when off. */
+  readonly deadlineMs: number;
+  /** Memory cap in bytes, or undefined when uncapped. */
+  readonly maxMemory: number | undefined;
+  /** The install options as given (a state directory stores them). */
+  readonly options: Readonly<InstallOptions>;
+  /** The app's timers. */
+  readonly timers: AppTimers;
+  /** @internal Its instance while it has one. */
+  live: AppInstance | undefined;
+  /** @internal Where it stands. */
+  state: AppStatus = "running";
+  /** @internal Why it is stopped or suspended. */
+  why: string | undefined;
+  /** @internal Callbacks in a row that ran past the deadline. */
+  strikes = 0;
+  /** @internal Its queue. */
+  readonly queue: QueuedMessage[] = [];
+  /** @internal Callbacks of this app on the stack. */
+  depth = 0;
+  readonly #hooks: AppHooks;
+
+  /** @internal Use `AppManager.install`. */
+  constructor(hooks: AppHooks, id: number, name: string, module: AppModule, settings: AppSettings) {
+    this.#hooks = hooks;
+    this.id = id;
+    this.name = name;
+    this.module = module;
+    this.heapSize = settings.heapSize;
+    this.watchdogMs = settings.watchdogMs;
+    this.deadlineMs = settings.deadlineMs;
+    this.maxMemory = settings.maxMemory;
+    this.options = settings.options;
+    this.timers = new AppTimers(
+      hooks.clock,
+      (t) => hooks.timerExpired(this, t),
+      settings.timers,
+    );
+  }
+
+  /**
+   * The app instance.
+   *
+   * @throws {Error} when the app has none: it is suspended or uninstalled (their memory is
+   *   released)
+   */
+  get instance(): AppInstance {
+    if (!this.live) throw new Error(`App "${this.name}" has no instance: it is ${this.state}`);
+    return this.live;
+  }
+  /** Where the app stands. */
+  get status(): AppStatus {
+    return this.state;
+  }
+  /** Why it is stopped or suspended (undefined while running). */
+  get reason(): string | undefined {
+    return this.why;
+  }
+  /** True while its callbacks run: not stopped, suspended or uninstalled. */
+  get running(): boolean {
+    return this.state === "running";
+  }
+  /** The manager's clock. */
+  get clock(): Clock {
+    return this.#hooks.clock;
+  }
+  /** Messages waiting in its queue. */
+  get queued(): number {
+    return this.queue.length;
+  }
+  /** The URL prefixes it registered, newest first. */
+  get resources(): string[] {
+    return this.#hooks.bus.resources(this.id).map((r) => r.url);
+  }
+  /** The event URLs it subscribes to. */
+  get subscriptions(): string[] {
+    return this.#hooks.bus.subscriptions(this.id);
+  }
+
+  /**
+   * @internal Counts a callback that ran past its deadline.
+   *
+   * @param callback the callback that overran
+   * @returns the reason to suspend the app, or undefined while it may go on
+   */
+  strike(callback: string): string | undefined {
+    if (!this.running) return undefined;
+    this.strikes++;
+    // on_init cannot be retried: one overrun there is enough.
+    if (callback === "on_init") return `${DEADLINE_EXCEEDED} in on_init`;
+    if (this.strikes >= DEADLINE_STRIKES) {
+      return `${DEADLINE_EXCEEDED} ${this.strikes} times in a row in ${callback}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * @internal Lets go of what running gave the app: its resources, subscriptions and timers,
+   * and its instance, so its memory is released. Its module stays, for a resume.
+   */
+  release(): void {
+    this.#hooks.bus.unregisterResources(this.id);
+    this.#hooks.bus.unsubscribe(undefined, this.id);
+    this.timers.destroyAll();
+    this.live?.free();
+    this.live = undefined;
+  }
+
+  registerResource(url: string): boolean {
+    return this.#hooks.bus.registerResource(url, this.id);
+  }
+  subscribeEvent(url: string): boolean {
+    return this.#hooks.bus.subscribe(url, this.id);
+  }
+  postRequest(request: Request): void {
+    this.#hooks.postRequest(this, request);
+  }
+  sendResponse(response: Response): boolean {
+    return this.#hooks.sendResponse(this, response);
+  }
+  createTimer(interval: number, periodic: boolean, autoStart: boolean): number {
+    return this.timers.create(interval, periodic, autoStart);
+  }
+  cancelTimer(id: number): boolean {
+    return this.timers.cancel(id);
+  }
+  restartTimer(id: number, interval: number): boolean {
+    return this.timers.restart(id, interval);
+  }
+  destroyTimer(id: number): boolean {
+    return this.timers.destroy(id);
+  }
+  tickMs(): number {
+    return Math.floor(this.#hooks.clock.now()) >>> 0;
+  }
+  post(message: AppMessage): boolean {
+    return this.#hooks.post(this, message);
+  }
+  log(message: string): void {
+    this.#hooks.log("info", message, this);
+  }
+  /** @internal Bus endpoint. */
+  deliverRequest(request: Request): void {
+    this.#hooks.deliverRequest(this, request);
+  }
+  /** @internal Bus endpoint. */
+  deliverResponse(response: Response): void {
+    this.#hooks.deliverResponse(this, response);
+  }
+}
