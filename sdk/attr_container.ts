@@ -13,6 +13,7 @@
  * @module
  */
 
+import { formatFloat } from "./c_format.ts";
 import { ProtocolError } from "./errors.ts";
 
 /** Which type-code table to use: `"af"` (app framework and HEAD, the default) or `"seed"` (2019). */
@@ -51,8 +52,9 @@ export type AttrValue =
  *
  * @example Look up a code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ATTR_TYPE } from "./attr_container.ts";
- * if (ATTR_TYPE.STRING !== 13) throw new Error("unexpected");
+ * assert.equal(ATTR_TYPE.STRING, 13);
  * ```
  */
 export const ATTR_TYPE = {
@@ -79,8 +81,9 @@ export const ATTR_TYPE = {
  *
  * @example Look up a code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SEED_ATTR_TYPE } from "./attr_container.ts";
- * if (SEED_ATTR_TYPE.BYTE !== 4) throw new Error("unexpected");
+ * assert.equal(SEED_ATTR_TYPE.BYTE, 4);
  * ```
  */
 export const SEED_ATTR_TYPE = {
@@ -299,9 +302,11 @@ function _copyValue(v: AttrValue): AttrValue {
  *
  * @example Build the app manager's query reply
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttrContainer } from "./attr_container.ts";
  * const c = new AttrContainer("Applets Info").setInt("num", 0);
- * if (c.get("num")?.value !== 0 || c.size !== 1) throw new Error("unexpected");
+ * assert.deepEqual(c.get("num"), { type: "int", value: 0 });
+ * assert.equal(c.size, 1);
  * ```
  */
 export class AttrContainer {
@@ -787,11 +792,11 @@ function _writeHeader(out: Uint8Array, tag: Uint8Array, flags: number, total: nu
  *
  * @example The query reply with WAMR's 87 spare bytes is 121 bytes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttrContainer, encode } from "./attr_container.ts";
  * const c = new AttrContainer("Applets Info").setInt("num", 0);
- * if (encode(c).length !== 34 || encode(c, { slack: 87 }).length !== 121) {
- *   throw new Error("unexpected");
- * }
+ * assert.equal(encode(c).length, 34);
+ * assert.equal(encode(c, { slack: 87 }).length, 121);
  * ```
  */
 export function encode(container: AttrContainer, options: EncodeOptions = {}): Uint8Array {
@@ -907,9 +912,11 @@ class _WamrBuffer {
  *
  * @example The worked example: "Applets Info" with num=0 is 121 bytes, T = 119
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttrContainer, encodeLikeWamr } from "./attr_container.ts";
  * const bytes = encodeLikeWamr(new AttrContainer("Applets Info").setInt("num", 0));
- * if (bytes.length !== 121 || bytes[2] !== 119) throw new Error("unexpected");
+ * assert.equal(bytes.length, 121);
+ * assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(2, true), 119); // T
  * ```
  */
 export function encodeLikeWamr(
@@ -961,9 +968,11 @@ function _readCString(
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttrContainer, decode, encode } from "./attr_container.ts";
  * const c = decode(encode(new AttrContainer("t").setString("k", "v")));
- * if (c.tag !== "t" || c.get("k")?.value !== "v") throw new Error("unexpected");
+ * assert.equal(c.tag, "t");
+ * assert.deepEqual(c.get("k"), { type: "string", value: "v" });
  * ```
  */
 export function decode(bytes: Uint8Array, options: EraOptions = {}): AttrContainer {
@@ -1071,11 +1080,10 @@ export type AttrJSONValue = number | string | boolean | number[];
  *
  * @example To JSON text
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttrContainer, toJSON } from "./attr_container.ts";
  * const c = new AttrContainer().setInt64("big", 2n ** 60n).setBool("ok", true);
- * if (JSON.stringify(toJSON(c)) !== '{"big":"1152921504606846976","ok":true}') {
- *   throw new Error("unexpected");
- * }
+ * assert.deepEqual(toJSON(c), { big: "1152921504606846976", ok: true }); // int64 as text
  * ```
  */
 export function toJSON(container: AttrContainer): Record<string, AttrJSONValue> {
@@ -1118,11 +1126,11 @@ function _toInt8(d: number): number {
  *
  * @example host_tool payload
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromJSON } from "./attr_container.ts";
  * const c = fromJSON({ n: 3, on: true, s: "x", a: [1, 255] });
- * if (c.get("n")?.type !== "double" || c.getAsBytearray("a")?.[1] !== 255) {
- *   throw new Error("unexpected");
- * }
+ * assert.deepEqual(c.get("n"), { type: "double", value: 3 }); // every number is a double
+ * assert.deepEqual(c.getAsBytearray("a"), new Uint8Array([1, 255]));
  * ```
  */
 export function fromJSON(json: unknown): AttrContainer {
@@ -1151,52 +1159,7 @@ export function fromJSON(json: unknown): AttrContainer {
   return container;
 }
 
-// ---- C printf-style number formatting (exact, round-half-even like glibc) ----
-
-/** The exact decimal expansion of a finite |x|: `digits × 10^exp10`. */
-function _exactDecimal(x: number): { digits: string; exp10: number } {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, Math.abs(x));
-  const bits = view.getBigUint64(0);
-  const biased = Number(bits >> 52n);
-  let mant = bits & ((1n << 52n) - 1n);
-  let e: number;
-  if (biased === 0) e = -1074;
-  else {
-    mant |= 1n << 52n;
-    e = biased - 1075;
-  }
-  if (e >= 0) return { digits: (mant << BigInt(e)).toString(), exp10: 0 };
-  // mant × 2^e = mant × 5^-e / 10^-e
-  return { digits: (mant * 5n ** BigInt(-e)).toString(), exp10: e };
-}
-
-/** Keeps the first `keep` digits (keep ≥ 0), rounding half to even; may carry to keep + 1 digits. */
-function _roundDigits(digits: string, keep: number): string {
-  if (keep >= digits.length) return digits + "0".repeat(keep - digits.length);
-  const head = digits.slice(0, keep);
-  const next = digits.charCodeAt(keep) - 48;
-  const restNonZero = /[1-9]/.test(digits.slice(keep + 1));
-  const lastOdd = keep > 0 && (digits.charCodeAt(keep - 1) - 48) % 2 === 1;
-  const up = next > 5 || (next === 5 && (restNonZero || lastOdd));
-  if (!up) return head === "" ? "0" : head;
-  return (BigInt(head === "" ? "0" : head) + 1n).toString().padStart(keep, "0");
-}
-
-function _negative(x: number): boolean {
-  return x < 0 || Object.is(x, -0);
-}
-
-function _nonFinite(x: number): string | undefined {
-  if (Number.isNaN(x)) {
-    const view = new DataView(new ArrayBuffer(8));
-    view.setFloat64(0, x);
-    return (view.getUint8(0) & 0x80) !== 0 ? "-nan" : "nan";
-  }
-  if (x === Infinity) return "inf";
-  if (x === -Infinity) return "-inf";
-  return undefined;
-}
+// ---- C number formatting: the two conversions WAMR's dump and cJSON print with ----
 
 /**
  * C's `%.<precision>f` with glibc's exact round-half-even (`%f` is precision 6).
@@ -1207,27 +1170,14 @@ function _nonFinite(x: number): string | undefined {
  *
  * @example `%f` rounds ties to even on the exact binary value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatCFixed } from "./attr_container.ts";
- * if (formatCFixed(2.5e-7) !== "0.000000" || formatCFixed(0.5, 0) !== "0") {
- *   throw new Error("unexpected");
- * }
+ * assert.equal(formatCFixed(2.5e-7), "0.000000");
+ * assert.equal(formatCFixed(0.5, 0), "0"); // ties to even, like glibc
  * ```
  */
 export function formatCFixed(x: number, precision = 6): string {
-  const special = _nonFinite(x);
-  if (special !== undefined) return special;
-  const sign = _negative(x) ? "-" : "";
-  const { digits, exp10 } = _exactDecimal(x);
-  const shift = exp10 + precision;
-  let n: string;
-  if (shift >= 0) n = digits + "0".repeat(shift);
-  else {
-    const keep = digits.length + shift;
-    n = keep < 0 ? "0" : _roundDigits(digits, keep);
-  }
-  n = n.replace(/^0+(?=\d)/, "").padStart(precision + 1, "0");
-  if (precision === 0) return sign + n;
-  return `${sign}${n.slice(0, -precision)}.${n.slice(-precision)}`;
+  return formatFloat(x, "f", precision);
 }
 
 /**
@@ -1239,38 +1189,15 @@ export function formatCFixed(x: number, precision = 6): string {
  *
  * @example `%1.15g` and `%1.17g`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatCGeneral } from "./attr_container.ts";
- * if (formatCGeneral(1e21, 15) !== "1e+21" || formatCGeneral(0.1, 17) !== "0.10000000000000001") {
- *   throw new Error("unexpected");
- * }
+ * assert.equal(formatCGeneral(1e21, 15), "1e+21");
+ * assert.equal(formatCGeneral(0.1, 17), "0.10000000000000001");
  * ```
  */
 export function formatCGeneral(x: number, precision: number): string {
-  const special = _nonFinite(x);
-  if (special !== undefined) return special;
-  const p = Math.max(precision, 1);
-  const sign = _negative(x) ? "-" : "";
-  if (x === 0) return sign + "0";
-  const { digits, exp10 } = _exactDecimal(x);
-  const trimmed = digits.replace(/^0+/, "");
-  let exp = trimmed.length - 1 + exp10;
-  let r = _roundDigits(trimmed, p);
-  if (r.length > p) {
-    exp += 1;
-    r = r.slice(0, p);
-  }
-  let text: string;
-  if (exp < -4 || exp >= p) {
-    const frac = r.slice(1).replace(/0+$/, "");
-    const e = Math.abs(exp).toString().padStart(2, "0");
-    text = `${r[0]}${frac ? "." + frac : ""}e${exp < 0 ? "-" : "+"}${e}`;
-  } else if (exp >= 0) {
-    const frac = r.slice(exp + 1).replace(/0+$/, "");
-    text = r.slice(0, exp + 1) + (frac ? "." + frac : "");
-  } else {
-    text = ("0." + "0".repeat(-exp - 1) + r).replace(/0+$/, "").replace(/\.$/, "");
-  }
-  return sign + text;
+  // The field width of 1 never pads: every conversion prints at least one character.
+  return formatFloat(x, "g", precision);
 }
 
 /** cJSON 1.7.10's number printing: `%1.15g`, or `%1.17g` when that does not read back. */
@@ -1311,9 +1238,10 @@ function _cjsonString(text: string): string {
  *
  * @example The no-apps query reply
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttrContainer, formatHostToolJSON } from "./attr_container.ts";
  * const text = formatHostToolJSON(new AttrContainer("Applets Info").setInt("num", 0));
- * if (text !== '{\n\t"num":\t0\n}') throw new Error("unexpected");
+ * assert.equal(text, '{\n\t"num":\t0\n}'); // cJSON's tab-indented layout
  * ```
  */
 export function formatHostToolJSON(container: AttrContainer): string {
@@ -1356,11 +1284,13 @@ function _hex32(n: number): string {
  *
  * @example Dump a short
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttrContainer, dump } from "./attr_container.ts";
  * const text = dump(new AttrContainer("t").setShort("s", -1));
- * if (text !== "Attribute container dump:\nTag: t\nAttribute list:\n  key: s, type: short, value: 0xffff\n\n") {
- *   throw new Error("unexpected");
- * }
+ * assert.equal(
+ *   text,
+ *   "Attribute container dump:\nTag: t\nAttribute list:\n  key: s, type: short, value: 0xffff\n\n",
+ * );
  * ```
  */
 export function dump(container: AttrContainer): string {
