@@ -7,6 +7,7 @@
  *
  * @example Embed the runtime with the libc natives and a vendor library
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineNativeLibrary, libc, Runtime } from "./mod.ts";
  *
  * const vendor = defineNativeLibrary({
@@ -15,11 +16,15 @@
  *     test_add: native("(ii)i", (_ctx, a, b) => a + b),
  *   }),
  * });
- * const runtime = new Runtime({ plugins: [libc, vendor] });
+ * let out = "";
+ * const stdout = (bytes: Uint8Array) => out += new TextDecoder().decode(bytes);
+ * const runtime = new Runtime({ plugins: [libc, vendor], stdout });
  * const module = await runtime.load(new URL("./examples/hello/hello.wasm", import.meta.url));
  * const app = await runtime.instantiate(module, { heapSize: 16 * 1024 });
- * app.callMain(["hello.wasm"]);
+ * assert.equal(app.callMain(["hello.wasm"]), 0); // main's return value
  * app.free();
+ * assert.match(out, /^Hello world!\n/);
+ * assert.match(out, /argc=1 argv0=hello.wasm\n$/);
  * ```
  *
  * @module

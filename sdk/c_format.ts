@@ -461,10 +461,11 @@ export function padNumber(parts: NumberParts, width = 0, flags: CFormatFlags = {
  *
  * @example Round half to even on the exact value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatFloat } from "./c_format.ts";
- * console.assert(formatFloat(0.125, "f", 2) === "0.12");
- * console.assert(formatFloat(2 / 3, "g", 3) === "0.667");
- * console.assert(formatFloat(1e21, "f", 2) === "1000000000000000000000.00");
+ * assert.equal(formatFloat(0.125, "f", 2), "0.12"); // an exact tie rounds to even
+ * assert.equal(formatFloat(2 / 3, "g", 3), "0.667");
+ * assert.equal(formatFloat(1e21, "f", 2), "1000000000000000000000.00");
  * ```
  */
 export function formatFloat(
@@ -489,8 +490,9 @@ export function formatFloat(
  *
  * @example Hex with a prefix and zero padding
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatInt } from "./c_format.ts";
- * console.assert(formatInt(255, "x", -1, { hash: true, zero: true }, 8) === "0x0000ff");
+ * assert.equal(formatInt(255, "x", -1, { hash: true, zero: true }, 8), "0x0000ff");
  * ```
  */
 export function formatInt(
@@ -511,10 +513,11 @@ export function formatInt(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatG7 } from "./c_format.ts";
- * console.assert(formatG7(3) === "3");
- * console.assert(formatG7(0.1) === "0.1");
- * console.assert(formatG7(1e21) === "1e+21");
+ * assert.equal(formatG7(3), "3");
+ * assert.equal(formatG7(0.1), "0.1");
+ * assert.equal(formatG7(1e21), "1e+21");
  * ```
  */
 export function formatG7(value: number): string {

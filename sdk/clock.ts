@@ -36,12 +36,17 @@ export interface Clock {
 /**
  * The real clock: `performance.now()` and `setTimeout`.
  *
- * @example Schedule a callback
+ * @example Schedule a callback, cancel another
  * ```ts
+ * import assert from "node:assert/strict";
  * import { realClock } from "./clock.ts";
+ * const fired: string[] = [];
+ * realClock.clearTimer(realClock.setTimer(1, () => fired.push("cancelled")));
  * const start = realClock.now();
- * await new Promise<void>((resolve) => realClock.setTimer(1, resolve));
- * if (realClock.now() < start) throw new Error("not monotonic");
+ * await new Promise<void>((resolve) => realClock.setTimer(5, resolve));
+ * fired.push("due");
+ * assert.deepEqual(fired, ["due"]);
+ * assert.ok(realClock.now() >= start, "monotonic");
  * ```
  */
 export const realClock: Clock = {
@@ -70,6 +75,7 @@ interface _Pending {
  *
  * @example Fire timers without sleeping
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock } from "./clock.ts";
  * const clock = new ManualClock();
  * const fired: number[] = [];
@@ -79,7 +85,8 @@ interface _Pending {
  *   clock.setTimer(5, () => fired.push(clock.now()));
  * });
  * clock.advance(30);
- * if (fired.join() !== "10,15,20" || clock.now() !== 30) throw new Error("unexpected");
+ * assert.deepEqual(fired, [10, 15, 20]); // including the timer set at 10
+ * assert.equal(clock.now(), 30);
  * ```
  */
 export class ManualClock implements Clock {

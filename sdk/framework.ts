@@ -6,21 +6,32 @@
  *
  * @example A vendor native posting a reading to the calling app's queue
  * ```ts
- * import { defineNativeLibrary } from "./mod.ts";
- * export default defineNativeLibrary({
+ * import assert from "node:assert/strict";
+ * import type { AppMessage } from "./framework.ts";
+ * import { defineNativeLibrary, type NativeContext } from "./mod.ts";
+ *
+ * function thermoSample(ctx: NativeContext, sensor: number): number {
+ *   const framework = ctx.app.framework;
+ *   if (!framework) return 0;
+ *   const reading = new Uint8Array([21, 5]);
+ *   // The app gets on_sensor_event(sensor, ptr, 2) later, from its own queue.
+ *   return framework.post({ callback: "on_sensor_event", args: [sensor], payload: reading })
+ *     ? 1
+ *     : 0;
+ * }
+ * const thermo = defineNativeLibrary({
  *   name: "thermo",
- *   symbols: (native) => ({
- *     thermo_sample: native("(i)i", (ctx, sensor) => {
- *       const framework = ctx.app.framework;
- *       if (!framework) return 0;
- *       const reading = new Uint8Array([21, 5]);
- *       // The app gets on_sensor_event(sensor, ptr, 2) later, from its own queue.
- *       return framework.post({ callback: "on_sensor_event", args: [sensor], payload: reading })
- *         ? 1
- *         : 0;
- *     }),
- *   }),
+ *   symbols: (native) => ({ thermo_sample: native("(i)i", thermoSample) }),
  * });
+ * export default thermo;
+ *
+ * // Under an app manager `ctx.app.framework` is the app's; a stand-in here records the post.
+ * const posted: AppMessage[] = [];
+ * const framework = { post: (message: AppMessage) => posted.push(message) > 0 };
+ * assert.equal(thermoSample({ app: { framework } } as unknown as NativeContext, 7), 1);
+ * assert.deepEqual(posted, [
+ *   { callback: "on_sensor_event", args: [7], payload: new Uint8Array([21, 5]) },
+ * ]);
  * ```
  *
  * @module

@@ -132,8 +132,10 @@ function _decodeContainer(fmt: number, payload: Uint8Array | undefined): AttrCon
  *
  * @example The URL `-s /alert/overheat` sends
  * ```ts
+ * import assert from "node:assert/strict";
  * import { subscribeUrl } from "./host_client.ts";
- * if (subscribeUrl("/alert/overheat") !== "/event/alert/overheat") throw new Error("unexpected");
+ * assert.equal(subscribeUrl("/alert/overheat"), "/event/alert/overheat");
+ * assert.equal(subscribeUrl("alert/overheat"), "/event/alert/overheat");
  * ```
  */
 export function subscribeUrl(url: string): string {
@@ -149,8 +151,9 @@ export function subscribeUrl(url: string): string {
  *
  * @example The URL events of a subscription carry
  * ```ts
+ * import assert from "node:assert/strict";
  * import { eventKey } from "./host_client.ts";
- * if (eventKey("/alert/overheat") !== "alert/overheat") throw new Error("unexpected");
+ * assert.equal(eventKey("/alert/overheat"), "alert/overheat");
  * ```
  */
 export function eventKey(url: string): string {
@@ -167,8 +170,9 @@ export function eventKey(url: string): string {
  *
  * @example An install URL with a heap size
  * ```ts
+ * import assert from "node:assert/strict";
  * import { installUrl } from "./host_client.ts";
- * if (installUrl("a", { heap: 8192 }) !== "/applet?name=a&heap=8192") throw new Error("unexpected");
+ * assert.equal(installUrl("a", { heap: 8192 }), "/applet?name=a&heap=8192");
  * ```
  */
 export function installUrl(name: string, options: HostInstallOptions = {}): string {
@@ -200,6 +204,7 @@ interface _Pending {
  *
  * @example Query the apps of a runtime served on a free loopback port
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HostClient } from "./host_client.ts";
  * import { HostService } from "../core/cli/serve_command.ts";
  *
@@ -208,7 +213,8 @@ interface _Pending {
  * const res = await client.query();
  * client.close();
  * await service.shutdown();
- * if (res.status !== 69 || res.container?.get("num")?.value !== 0) throw new Error("unexpected");
+ * assert.equal(res.status, 69); // CONTENT_2_05
+ * assert.equal(res.container?.get("num")?.value, 0); // no apps installed
  * ```
  */
 export class HostClient {
@@ -248,10 +254,16 @@ export class HostClient {
    * @returns the connected client
    *
    * @example Connect and close
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
    * import { HostClient } from "./host_client.ts";
-   * const client = await HostClient.connect({ port: 8888 });
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // a runtime's place
+   * const client = await HostClient.connect({ port: listener.addr.port });
+   * const conn = await listener.accept();
    * client.close();
+   * assert.equal(await conn.read(new Uint8Array(8)), null); // closed, having sent nothing
+   * conn.close();
+   * listener.close();
    * ```
    */
   static async connect(options: HostConnectOptions = {}): Promise<HostClient> {

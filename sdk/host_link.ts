@@ -24,8 +24,10 @@ export const OVERSIZE_HEAD_SIZE = 18;
  *
  * @example Frame types the runtime handles
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HostMessageType } from "./host_link.ts";
- * if (HostMessageType.REQUEST !== 2 || HostMessageType.INSTALL !== 4) throw new Error("unexpected");
+ * assert.equal(HostMessageType.REQUEST, 2);
+ * assert.equal(HostMessageType.INSTALL, 4);
  * ```
  */
 export const HostMessageType = {
@@ -50,9 +52,10 @@ export const HostMessageType = {
  *
  * @example Frame an empty request
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame } from "./host_link.ts";
  * const frame = encodeFrame(2, new Uint8Array(0));
- * if (frame.join(",") !== "18,52,0,2,0,0,0,0") throw new Error("unexpected");
+ * assert.deepEqual([...frame], [0x12, 0x34, 0, 2, 0, 0, 0, 0]); // leading bytes, type, length
  * ```
  */
 export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
@@ -124,6 +127,7 @@ const enum _State {
  *
  * @example Parse two frames split across chunks, with garbage before them
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame, FrameParser } from "./host_link.ts";
  * const bytes = new Uint8Array([
  *   0xff, 0x12,
@@ -132,9 +136,11 @@ const enum _State {
  * ]);
  * const parser = new FrameParser();
  * const events = [...parser.push(bytes.subarray(0, 7)), ...parser.push(bytes.subarray(7))];
- * if (events.length !== 2 || events[0]?.type !== 2 || parser.skippedBytes !== 2) {
- *   throw new Error("unexpected");
- * }
+ * assert.deepEqual(events, [
+ *   { kind: "frame", type: 2, payload: new Uint8Array([1, 2, 3]) },
+ *   { kind: "frame", type: 3, payload: new Uint8Array(0) },
+ * ]);
+ * assert.equal(parser.skippedBytes, 2); // 0xff, and the 0x12 not followed by 0x34
  * ```
  */
 export class FrameParser {
@@ -311,12 +317,13 @@ const _READ_SIZE = 64 * 1024;
  *
  * @example Over a stream pair
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame, LinkIo } from "./host_link.ts";
  * const pipe = new TransformStream<Uint8Array, Uint8Array>();
  * const io = new LinkIo({ readable: pipe.readable, writable: pipe.writable });
  * io.send(encodeFrame(2, new Uint8Array(0)));
- * const chunk = await io.read();
- * if (chunk?.length !== 8) throw new Error("unexpected");
+ * const chunk = await io.read(); // what was sent comes back through the pipe
+ * assert.deepEqual(chunk, encodeFrame(2, new Uint8Array(0)));
  * io.close();
  * ```
  */

@@ -4,8 +4,9 @@
  *
  * @example A vendor library in a few lines
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineNativeLibrary } from "./mod.ts";
- * export default defineNativeLibrary({
+ * const demo = defineNativeLibrary({
  *   name: "demo",
  *   symbols: (native) => ({
  *     test_add: native("(ii)i", (_ctx, a, b) => a + b),
@@ -16,6 +17,9 @@
  *     }),
  *   }),
  * });
+ * assert.deepEqual(Object.keys(demo.symbols), ["test_add", "test_hello"]);
+ * assert.equal(demo.module, "env"); // what the app's imports name
+ * export default demo;
  * ```
  *
  * @module

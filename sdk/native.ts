@@ -116,9 +116,12 @@ export interface NativeSymbolOptions {
  *
  * @example Declare a native
  * ```ts
+ * import assert from "node:assert/strict";
  * import { native } from "./native.ts";
- * const add = native("(ii)i", (_ctx, a, b) => a + b);
- * console.assert(add.signature === "(ii)i");
+ * const add = native("(ii)i", (_ctx, a, b) => a + b); // a and b are numbers
+ * assert.equal(add.signature, "(ii)i");
+ * // @ts-expect-error: a malformed signature does not type-check, and throws at run time
+ * assert.throws(() => native("(ii", () => 0), /Invalid signature "\(ii": missing "\)"/);
  * ```
  */
 export function native<const S extends string, State = unknown>(
@@ -211,14 +214,18 @@ export interface NativeLibraryDefinition<State> {
  *
  * @example A library with per-app state
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineNativeLibrary } from "./native.ts";
- * export default defineNativeLibrary({
+ * const counter = defineNativeLibrary({
  *   name: "counter",
  *   setup: () => ({ count: 0 }),
  *   symbols: (native) => ({
- *     counter_next: native("()i", (ctx) => ++ctx.state.count),
+ *     counter_next: native("()i", (ctx) => ++ctx.state.count), // ctx.state is { count }
  *   }),
  * });
+ * assert.equal(counter.module, "env"); // the default import module
+ * assert.equal(counter.symbols.counter_next?.signature, "()i");
+ * export default counter;
  * ```
  */
 export function defineNativeLibrary<State = undefined>(
@@ -269,13 +276,15 @@ export function isNativeLibrary(value: unknown): value is NativeLibrary {
  *
  * @example A configurable library
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineConfigurableLibrary } from "./native.ts";
  * const screen = defineConfigurableLibrary({ width: 320, height: 240 }, (o) => ({
  *   name: "screen",
  *   symbols: (native) => ({ screen_width: native("()i", () => o.width) }),
  * }));
- * const wide = screen.configure!({ width: "480" });
- * console.assert(wide.options!.width === 480);
+ * const wide = screen.configure!({ width: "480" }); // text, as from the command line
+ * assert.deepEqual(wide.options, { width: 480, height: 240 });
+ * assert.throws(() => screen.configure!({ depth: 3 }), /unknown option "depth"/);
  * ```
  */
 export function defineConfigurableLibrary<O extends PluginOptions, State = undefined>(

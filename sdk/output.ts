@@ -98,13 +98,15 @@ export interface CoalescingSink {
  *
  * @example Two writes reach the sink as one
  * ```ts
+ * import assert from "node:assert/strict";
  * import { coalescingSink } from "./output.ts";
  * const seen: number[] = [];
  * const out = coalescingSink((b) => seen.push(b.length));
  * out(new Uint8Array(3));
  * out(new Uint8Array(4));
+ * assert.deepEqual(seen, []); // gathered until the next turn or a flush
  * out.flush();
- * console.assert(seen.length === 1 && seen[0] === 7);
+ * assert.deepEqual(seen, [7]);
  * ```
  */
 export function coalescingSink(sink: OutputSink): CoalescingSink {

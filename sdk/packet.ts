@@ -19,8 +19,9 @@ export const RESPONSE_FIXED_SIZE = 16;
  *
  * @example Action codes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Action } from "./packet.ts";
- * if (Action.EVENT !== 6) throw new Error("unexpected");
+ * assert.equal(Action.EVENT, 6);
  * ```
  */
 export const Action = {
@@ -36,10 +37,10 @@ export const Action = {
  *
  * @example Status codes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Status } from "./packet.ts";
- * if (Status.CONTENT_2_05 !== 69 || Status.INTERNAL_SERVER_ERROR_5_00 !== 160) {
- *   throw new Error("unexpected");
- * }
+ * assert.equal(Status.CONTENT_2_05, 69); // (2 << 5) | 5
+ * assert.equal(Status.INTERNAL_SERVER_ERROR_5_00, 160); // 5 << 5
  * ```
  */
 export const Status = {
@@ -145,11 +146,17 @@ function _checkVersion(kind: string, version: number | undefined): void {
  *
  * @example The query host_tool sends
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Action, encodeRequest, FMT_ATTR_CONTAINER } from "./packet.ts";
  * const bytes = encodeRequest({
  *   action: Action.GET, fmt: FMT_ATTR_CONTAINER, mid: 1, sender: 0, url: "/applet", payload: undefined,
  * });
- * if (bytes.length !== 26 || bytes[13] !== 8) throw new Error("unexpected");
+ * assert.deepEqual(
+ *   [...bytes.subarray(0, 18)],
+ *   // version, action, fmt (u16), mid (u32), sender (u32), url_len (u16), payload_len (u32)
+ *   [1, 1, 0, 99, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0],
+ * );
+ * assert.equal(new TextDecoder().decode(bytes.subarray(18)), "/applet\0");
  * ```
  */
 export function encodeRequest(request: Request): Uint8Array {
@@ -203,11 +210,13 @@ function _fixedPart(kind: string, bytes: Uint8Array, fixedSize: number): DataVie
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeRequest, encodeRequest } from "./packet.ts";
  * const req = decodeRequest(encodeRequest({
  *   action: 3, fmt: 0, mid: 7, sender: -3, url: "/x", payload: undefined,
  * }));
- * if (req.url !== "/x" || req.sender !== 0xfffffffd) throw new Error("unexpected");
+ * assert.equal(req.url, "/x");
+ * assert.equal(req.sender, 0xfffffffd); // ids decode unsigned
  * ```
  */
 export function decodeRequest(bytes: Uint8Array): Request {
@@ -246,11 +255,13 @@ export function decodeRequest(bytes: Uint8Array): Request {
  *
  * @example An empty "created" reply to the host
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeResponse, ID_HOST, Status } from "./packet.ts";
  * const bytes = encodeResponse({
  *   status: Status.CREATED_2_01, fmt: 0, mid: 1, receiver: ID_HOST, payload: undefined,
  * });
- * if (bytes.length !== 16 || bytes[1] !== 65) throw new Error("unexpected");
+ * // version, status, fmt (u16), mid (u32), receiver (u32), payload_len (u32)
+ * assert.deepEqual([...bytes], [1, 65, 0, 0, 0, 0, 0, 1, 255, 255, 255, 253, 0, 0, 0, 0]);
  * ```
  */
 export function encodeResponse(response: Response): Uint8Array {
@@ -279,11 +290,14 @@ export function encodeResponse(response: Response): Uint8Array {
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeResponse, encodeResponse } from "./packet.ts";
  * const res = decodeResponse(encodeResponse({
  *   status: 69, fmt: 99, mid: 5, receiver: 1, payload: new Uint8Array([1, 2]),
  * }));
- * if (res.status !== 69 || res.payload?.length !== 2) throw new Error("unexpected");
+ * assert.deepEqual(res, {
+ *   status: 69, fmt: 99, mid: 5, receiver: 1, payload: new Uint8Array([1, 2]),
+ * });
  * ```
  */
 export function decodeResponse(bytes: Uint8Array): Response {

@@ -48,9 +48,12 @@ const _parsed = new Map<string, Signature>();
  *
  * @example Parse a signature
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSignature } from "./signature.ts";
  * const sig = parseSignature("(i*~)i");
- * console.assert(sig.params.join("") === "i*~" && sig.result === "i");
+ * assert.deepEqual(sig.params, ["i", "*", "~"]);
+ * assert.equal(sig.result, "i");
+ * assert.throws(() => parseSignature("ii"), /must start with "\("/);
  * ```
  */
 export function parseSignature(text: string): Signature {

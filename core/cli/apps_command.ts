@@ -153,18 +153,24 @@ function _appName(path: string): string {
  *   2 on a usage error
  *
  * @example Run the timer example for 3.5 s of a manual clock
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fileURLToPath } from "node:url";
  * import { runAppsCommand } from "./apps_command.ts";
  * import { ManualClock } from "../../sdk/clock.ts";
  * import libc from "../../natives/libc/mod.ts";
  * import base from "../../natives/base/mod.ts";
+ * const timer = fileURLToPath(new URL("../../examples/timer/timer.wasm", import.meta.url));
  * const clock = new ManualClock();
- * const status = runAppsCommand(["examples/timer/timer.wasm", "--duration", "3500"], {
+ * let out = "";
+ * const status = await runAppsCommand([timer, "--duration", "3500"], {
  *   builtins: { libc, base },
  *   clock,
+ *   stdout: (b) => out += new TextDecoder().decode(b),
  *   onStart: () => clock.advance(3500),
  * });
- * console.assert(await status === 0);
+ * assert.equal(status, 0);
+ * assert.match(out, /Timer update 0\nTimer update 1\nTimer update 2\n/);
  * ```
  */
 export async function runAppsCommand(

@@ -283,10 +283,12 @@ function _payloadJSON(
  *
  * @example A usage error exits 2
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runHostTool } from "./host_command.ts";
  * let err = "";
  * const status = await runHostTool(["--bogus"], { stderr: (t) => err += t });
- * if (status !== 2 || !err.includes("--bogus")) throw new Error("unexpected");
+ * assert.equal(status, 2);
+ * assert.match(err, /--bogus/);
  * ```
  */
 export async function runHostTool(argv: readonly string[], io: HostToolIO = {}): Promise<number> {

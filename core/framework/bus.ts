@@ -71,10 +71,11 @@ const _encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errorPayload } from "./bus.ts";
  * import { decode } from "../../sdk/attr_container.ts";
  * const c = decode(errorPayload("Handle event request failed."));
- * if (c.get("error message")?.value !== "Handle event request failed.") throw new Error("x");
+ * assert.equal(c.get("error message")?.value, "Handle event request failed.");
  * ```
  */
 export function errorPayload(message: string): Uint8Array {
@@ -86,13 +87,14 @@ export function errorPayload(message: string): Uint8Array {
  *
  * @example Route a request to a registered prefix
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MessageBus } from "./bus.ts";
  * const bus = new MessageBus();
  * const seen: string[] = [];
  * bus.attach(1, { deliverRequest: (r) => seen.push(r.url), deliverResponse: () => {} });
  * bus.registerResource("/url1", 1);
  * bus.send({ action: 1, fmt: 0, mid: 1, sender: 2, url: "/url1/x", payload: undefined });
- * if (seen[0] !== "/url1/x") throw new Error("unexpected");
+ * assert.deepEqual(seen, ["/url1/x"]);
  * ```
  */
 export class MessageBus {

@@ -15,12 +15,14 @@
  *
  * @example A drain runs in the same turn
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fastSchedule } from "./schedule.ts";
  * const schedule = fastSchedule();
  * let ran = false;
  * schedule(() => ran = true);
+ * assert.equal(ran, false); // not run synchronously
  * await Promise.resolve();
- * if (!ran) throw new Error("unexpected");
+ * assert.equal(ran, true);
  * ```
  */
 export function fastSchedule(): (drain: () => void) => void {

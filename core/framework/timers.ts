@@ -43,6 +43,7 @@ interface _Timer {
  *
  * @example A periodic timer under a manual clock
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock } from "../../sdk/clock.ts";
  * import { AppTimers } from "./timers.ts";
  * const clock = new ManualClock();
@@ -50,7 +51,8 @@ interface _Timer {
  * const timers = new AppTimers(clock, (id) => fired.push(id));
  * const id = timers.create(1000, true, true);
  * clock.advance(3000);
- * if (id !== 1 || fired.length !== 3) throw new Error("unexpected");
+ * assert.equal(id, 1);
+ * assert.deepEqual(fired, [1, 1, 1]);
  * timers.destroyAll();
  * ```
  */

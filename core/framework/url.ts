@@ -23,10 +23,11 @@ const _decoder = new TextDecoder();
  *
  * @example Match the /applet resource
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkUrlStart } from "./url.ts";
  * const url = "/applet?name=a";
- * if (url.slice(checkUrlStart(url, "/applet")) !== "name=a") throw new Error("unexpected");
- * if (checkUrlStart("/abcd", "/abc") !== 0) throw new Error("unexpected");
+ * assert.equal(url.slice(checkUrlStart(url, "/applet")), "name=a");
+ * assert.equal(checkUrlStart("/abcd", "/abc"), 0);
  * ```
  */
 export function checkUrlStart(url: string, prefix: string): number {
@@ -56,9 +57,10 @@ export function checkUrlStart(url: string, prefix: string): number {
  *
  * @example Read install options
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findKeyValue } from "./url.ts";
- * if (findKeyValue("name=demo&heap=8192", "heap") !== "8192") throw new Error("unexpected");
- * if (findKeyValue("name=demo", "type") !== undefined) throw new Error("unexpected");
+ * assert.equal(findKeyValue("name=demo&heap=8192", "heap"), "8192");
+ * assert.equal(findKeyValue("name=demo", "type"), undefined);
  * ```
  */
 export function findKeyValue(
@@ -121,9 +123,12 @@ export interface AppUrlOptions {
  *
  * @example Split a targeted URL
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAppUrl } from "./url.ts";
- * const target = parseAppUrl("/app/request_handler/url1");
- * if (target?.name !== "request_handler" || target.rest !== "url1") throw new Error("unexpected");
+ * assert.deepEqual(parseAppUrl("/app/request_handler/url1"), {
+ *   name: "request_handler",
+ *   rest: "url1",
+ * });
  * ```
  */
 export function parseAppUrl(

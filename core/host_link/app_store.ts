@@ -74,6 +74,7 @@ function _fileName(name: string): string {
  *
  * @example Keep installs across a restart
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AppManager } from "../framework/app_manager.ts";
  * import { AppStore } from "./app_store.ts";
  * import { Runtime } from "../instance/runtime.ts";
@@ -92,7 +93,7 @@ function _fileName(name: string): string {
  * const restored = new AppStore(dir).restore(second);
  * second.close();
  * await Deno.remove(dir, { recursive: true });
- * if (restored.join() !== "demo") throw new Error("unexpected");
+ * assert.deepEqual(restored, ["demo"]);
  * ```
  */
 export class AppStore {

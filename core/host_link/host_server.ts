@@ -94,6 +94,7 @@ class _Connection {
  *
  * @example Serve an app manager on a free loopback port and query it
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AppManager } from "../framework/app_manager.ts";
  * import { HostServer } from "./host_server.ts";
  * import { Runtime } from "../instance/runtime.ts";
@@ -108,7 +109,8 @@ class _Connection {
  * client.close();
  * await server.close();
  * manager.close();
- * if (reply.status !== 69 || reply.container?.get("num")?.value !== 0) throw new Error("unexpected");
+ * assert.equal(reply.status, 69); // CONTENT_2_05
+ * assert.equal(reply.container?.get("num")?.value, 0); // no apps installed
  * ```
  */
 export class HostServer {

@@ -9,10 +9,11 @@
  *
  * @example Register the plugin with the runtime an app manager uses
  * ```ts
+ * import assert from "node:assert/strict";
  * import base from "./mod.ts";
  * import { Runtime } from "../../core/instance/runtime.ts";
  * const runtime = new Runtime({ plugins: [base] });
- * if (!runtime.registry.resolve("env", "wasm_post_request")) throw new Error("unexpected");
+ * assert.equal(runtime.registry.resolve("env", "wasm_post_request")?.library.name, "base");
  * ```
  *
  * @module

@@ -37,11 +37,12 @@ export function checkScreenSize(width: number, height: number): void {
  *
  * @example Fill a rectangle and read a pixel back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Framebuffer } from "./framebuffer.ts";
  * const fb = new Framebuffer(4, 3);
  * fb.fill(1, 1, 2, 1, 0xff00ff00);
- * console.assert(fb.pixel(2, 1) === 0xff00ff00);
- * console.assert(fb.pixel(0, 0) === 0x44444444);
+ * assert.equal(fb.pixel(2, 1), 0xff00ff00);
+ * assert.equal(fb.pixel(0, 0), 0x44444444); // untouched: the power-on 0x44 bytes
  * ```
  */
 export class Framebuffer {

@@ -39,15 +39,15 @@ export interface PointerReading {
  *
  * @example Two events due at once are read one after the other
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PointerInput } from "./input.ts";
  * const input = new PointerInput([
  *   { at: 10, x: 5, y: 6, pressed: true },
  *   { at: 20, x: 5, y: 6, pressed: false },
  * ]);
- * console.assert(input.read(5).pressed === false);
- * const first = input.read(25);
- * console.assert(first.pressed && first.more);
- * console.assert(!input.read(25).pressed);
+ * assert.deepEqual(input.read(5), { x: 0, y: 0, pressed: false, more: false });
+ * assert.deepEqual(input.read(25), { x: 5, y: 6, pressed: true, more: true });
+ * assert.deepEqual(input.read(25), { x: 5, y: 6, pressed: false, more: false });
  * ```
  */
 export class PointerInput {

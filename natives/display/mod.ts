@@ -11,6 +11,7 @@
  *
  * @example Draw from an app and snapshot the screen
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Runtime } from "../../mod.ts";
  * import { createDisplayLibrary, encodePng, getFramebuffer } from "./mod.ts";
  *
@@ -23,9 +24,10 @@
  * app.call("gui_init");
  * for (; now <= 1000; now += 10) app.call("gui_tick", now);
  * const fb = getFramebuffer(app, display)!;
- * console.assert(fb.width === 320 && fb.height === 240);
+ * assert.deepEqual([fb.width, fb.height], [320, 240]);
+ * assert.equal(fb.pixel(100, 100), 0xff1a5276); // the button's face, held down
  * const png = await encodePng(fb);
- * console.assert(png.length > 100);
+ * assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
  * app.free();
  * ```
  *
@@ -148,9 +150,11 @@ function _sinkFor(option: DisplayOptions["terminal"]): TerminalSink | undefined 
  *
  * @example A small screen with an injected clock
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDisplayLibrary } from "./mod.ts";
  * const display = createDisplayLibrary({ width: 64, height: 48, clock: () => 0, terminal: false });
- * console.assert(display.width === 64 && "display_flush" in display.symbols);
+ * assert.deepEqual([display.width, display.height], [64, 48]);
+ * assert.equal(display.symbols.display_flush?.signature, "(iiii*)");
  * ```
  */
 export function createDisplayLibrary(options: DisplayOptions = {}): DisplayLibrary {

@@ -48,8 +48,9 @@ function _table(): Uint32Array {
  *
  * @example The check value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crc32 } from "./png.ts";
- * console.assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
+ * assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926); // the standard check
  * ```
  */
 export function crc32(bytes: Uint8Array): number {
@@ -83,9 +84,11 @@ async function _deflate(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
  *
  * @example Encode a 2×1 image
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodePng, PNG_SIGNATURE } from "./png.ts";
  * const png = await encodePng({ width: 2, height: 1, pixels: Uint32Array.of(0xffff0000, 0) });
- * console.assert(png.subarray(0, 8).every((b, i) => b === PNG_SIGNATURE[i]));
+ * assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+ * assert.equal(new TextDecoder().decode(png.subarray(12, 16)), "IHDR");
  * ```
  */
 export async function encodePng(

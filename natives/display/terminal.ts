@@ -21,13 +21,19 @@ const _ESC = "\x1b[";
  *
  * @example A 2×2 image fits one row of two cells
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderHalfBlocks } from "./terminal.ts";
  * const text = renderHalfBlocks(
  *   { width: 2, height: 2, pixels: Uint32Array.of(0xffff0000, 0xff00ff00, 0xff0000ff, 0) },
  *   80,
  *   24,
  * );
- * console.assert(text.includes("\x1b[38;2;255;0;0m\x1b[48;2;0;0;255m▀"));
+ * // Home, then one row of two cells: the top pixel as foreground, the bottom one as background.
+ * assert.equal(
+ *   text,
+ *   "\x1b[H" + "\x1b[38;2;255;0;0m\x1b[48;2;0;0;255m▀" + "\x1b[38;2;0;255;0m\x1b[48;2;0;0;0m▀" +
+ *     "\x1b[0m\n",
+ * );
  * ```
  */
 export function renderHalfBlocks(source: PixelSource, columns: number, rows: number): string {

@@ -427,13 +427,14 @@ export function printfTo(
  *
  * @example Format from a va buffer in linear memory
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AppMemory } from "../../sdk/mod.ts";
  * import { formatPrintf } from "./printf.ts";
  * const memory = new AppMemory(new WebAssembly.Memory({ initial: 1 }));
  * memory.setI32(16, 42);
- * memory.setF64(24, 2.5);
+ * memory.setF64(24, 2.5); // a double in the va buffer is 8-aligned
  * const out = new TextDecoder().decode(formatPrintf(memory, "%d %.1f", 16));
- * console.assert(out === "42 2.5");
+ * assert.equal(out, "42 2.5");
  * ```
  */
 export function formatPrintf(

@@ -58,9 +58,10 @@ interface _AppSensors {
  *
  * @example A library with a replayed sensor
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSensorLibrary, csvSensor } from "./mod.ts";
  * const lib = createSensorLibrary([csvSensor("room", "temp\n21.5\n22.0")]);
- * console.assert(Object.keys(lib.symbols).includes("wasm_sensor_open"));
+ * assert.equal(lib.symbols.wasm_sensor_open?.signature, "($i)i");
  * ```
  */
 export function createSensorLibrary(drivers: readonly SensorDriver[]): NativeLibrary<_AppSensors> {
