@@ -1,0 +1,195 @@
+/**
+ * One app's WASI state: its descriptors, command line and environment, set up when the app
+ * instance is created and released with it.
+ *
+ * @module
+ */
+
+import type { AppHandle } from "../../sdk/native.ts";
+import { encodeUtf8 } from "../../sdk/memory.ts";
+import type { WasiClock } from "./clock.ts";
+import {
+  DIRECTORY_RIGHTS,
+  Errno,
+  type ErrnoValue,
+  Filetype,
+  INHERITING_RIGHTS,
+  Rights,
+} from "./constants.ts";
+import { type FdEntry, FdTable, type WasiReader, type WasiWriter } from "./fd_table.ts";
+import { type WasiFs, WasiFsError } from "./fs.ts";
+
+/** A host directory the app may use, and the name it sees it under. */
+export interface WasiPreopen {
+  /** The name the app sees (`/`, `.`, `/data`, …). */
+  readonly guest: string;
+  /** The host directory. */
+  readonly host: string;
+}
+
+/** The settings every app of one WASI library shares. */
+export interface WasiSettings {
+  readonly args: readonly string[] | undefined;
+  readonly env: Readonly<Record<string, string>> | undefined;
+  readonly preopens: readonly WasiPreopen[];
+  readonly stdin: WasiReader;
+  /** undefined: the app's own output, shared with libc's printf. */
+  readonly stdout: WasiWriter | undefined;
+  readonly stderr: WasiWriter;
+  readonly fs: WasiFs;
+  readonly clock: WasiClock;
+}
+
+const R = Rights;
+const STDIN_RIGHTS = R.fd_read | R.fd_fdstat_set_flags | R.fd_filestat_get | R.poll_fd_readwrite;
+const STDOUT_RIGHTS = R.fd_write | R.fd_fdstat_set_flags | R.fd_filestat_get |
+  R.poll_fd_readwrite;
+
+function _stdioType(stream: WasiReader | WasiWriter | undefined, app: AppHandle) {
+  // The app's own output counts as a terminal only when the runtime line-buffers it, which
+  // it cannot tell us; report what stdout is.
+  const terminal = stream ? stream.isTerminal?.() ?? false : _isTerminal(app);
+  return terminal ? Filetype.character_device : Filetype.unknown;
+}
+
+function _isTerminal(_app: AppHandle): boolean {
+  try {
+    return Deno.stdout.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+/** Strips trailing slashes, keeping `/` itself. */
+function _hostDir(host: string): string {
+  const trimmed = host.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
+}
+
+function _nulTerminated(text: string): Uint8Array {
+  const bytes = encodeUtf8(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** The WASI state of one app. */
+export class WasiState {
+  /** The shared settings. */
+  readonly settings: WasiSettings;
+  /** The app's descriptors. */
+  readonly fds: FdTable = new FdTable();
+  /** Each argument as UTF-8 with its NUL. */
+  readonly args: readonly Uint8Array[];
+  /** Each `KEY=value` as UTF-8 with its NUL. */
+  readonly env: readonly Uint8Array[];
+
+  /**
+   * Sets up stdio and the preopened directories (descriptors 3, 4, … in order).
+   *
+   * @param settings the library's settings
+   * @param app the app instance
+   * @throws {Error} when a preopened directory is missing or not a directory
+   */
+  constructor(settings: WasiSettings, app: AppHandle) {
+    this.settings = settings;
+    this.args = (settings.args ?? [app.name]).map(_nulTerminated);
+    this.env = Object.entries(settings.env ?? app.env).map(([k, v]) => _nulTerminated(`${k}=${v}`));
+    const stdio = (
+      kind: "stdin" | "stdout" | "stderr",
+      rights: number,
+      stream: WasiReader | WasiWriter | undefined,
+    ): FdEntry => ({
+      kind,
+      filetype: _stdioType(stream, app),
+      rightsBase: rights,
+      rightsInheriting: 0,
+      flags: 0,
+      host: "",
+      depth: 0,
+      ...(kind === "stdin" ? { reader: stream as WasiReader } : {}),
+      ...(kind !== "stdin" && stream ? { writer: stream as WasiWriter } : {}),
+    });
+    this.fds.add(stdio("stdin", STDIN_RIGHTS, settings.stdin));
+    this.fds.add(stdio("stdout", STDOUT_RIGHTS, settings.stdout));
+    this.fds.add(stdio("stderr", STDOUT_RIGHTS, settings.stderr));
+    for (const { guest, host } of settings.preopens) {
+      const dir = _hostDir(host);
+      let isDir: boolean;
+      try {
+        isDir = settings.fs.stat(dir).filetype === Filetype.directory;
+      } catch (e) {
+        throw new Error(`Cannot preopen "${host}" as "${guest}": ${(e as Error).message}`);
+      }
+      if (!isDir) throw new Error(`Cannot preopen "${host}" as "${guest}": not a directory`);
+      this.fds.add({
+        kind: "directory",
+        filetype: Filetype.directory,
+        rightsBase: DIRECTORY_RIGHTS,
+        rightsInheriting: INHERITING_RIGHTS,
+        flags: 0,
+        host: dir,
+        depth: 0,
+        preopen: guest,
+      });
+    }
+  }
+
+  /**
+   * The entry of an open descriptor holding `rights`.
+   *
+   * @param fd the descriptor
+   * @param rights every right the operation needs
+   * @returns the entry
+   * @throws {WasiFsError} `badf` when not open, `notcapable` when a right is missing
+   */
+  need(fd: number, rights: number): FdEntry {
+    const entry = this.fds.need(fd);
+    if ((entry.rightsBase & rights) !== rights) {
+      throw new WasiFsError(Errno.notcapable, `fd ${fd >>> 0} lacks the rights`);
+    }
+    return entry;
+  }
+
+  /**
+   * The directory entry of `fd` for a path operation needing `rights`.
+   *
+   * @param fd the descriptor
+   * @param rights the rights the operation needs on the directory
+   * @returns the entry
+   * @throws {WasiFsError} `badf`, `notdir` for a non-directory, `notcapable`
+   */
+  dir(fd: number, rights: number): FdEntry {
+    const entry = this.fds.need(fd);
+    if (entry.kind !== "directory") {
+      throw new WasiFsError(Errno.notdir, `fd ${fd >>> 0} is not a directory`);
+    }
+    if ((entry.rightsBase & rights) !== rights) {
+      throw new WasiFsError(Errno.notcapable, `fd ${fd >>> 0} lacks the rights`);
+    }
+    return entry;
+  }
+
+  /** Closes every descriptor. */
+  dispose(): void {
+    this.fds.closeAll();
+  }
+}
+
+/**
+ * The errno for what a native caught: file system errors carry theirs; traps (and
+ * `proc_exit`) and programming errors are thrown on.
+ *
+ * @param error what was caught
+ * @returns the errno to return to the app
+ */
+export function errnoOf(error: unknown): ErrnoValue {
+  if (error instanceof WasiFsError) return error.errno as ErrnoValue;
+  if (error instanceof Deno.errors.BrokenPipe) return Errno.pipe;
+  if (error instanceof Deno.errors.Interrupted) return Errno.intr;
+  if (error instanceof Deno.errors.WouldBlock) return Errno.again;
+  if (error instanceof Deno.errors.BadResource) return Errno.badf;
+  if (error instanceof Deno.errors.NotCapable) return Errno.notcapable;
+  if (error instanceof Error && error.name in Deno.errors) return Errno.io;
+  throw error;
+}
