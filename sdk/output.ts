@@ -80,6 +80,19 @@ export function writerSink(stream: { writeSync(p: Uint8Array): number }): Output
   };
 }
 
+let _stderr: OutputSink | undefined;
+
+/**
+ * Writes text to standard error, whole and at once: where commands' usage errors and runtime
+ * warnings go unless the embedder passes its own writer.
+ *
+ * @param text what to write, newline included
+ */
+export function writeStderr(text: string): void {
+  _stderr ??= writerSink(Deno.stderr);
+  _stderr(encodeUtf8(text));
+}
+
 /** A sink that gathers writes and passes them on together; see {@linkcode coalescingSink}. */
 export interface CoalescingSink {
   /** Takes bytes (copied); they reach the inner sink by the next event-loop turn. */

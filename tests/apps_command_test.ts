@@ -100,6 +100,24 @@ Deno.test("apps command: usage errors exit 2, unreadable files exit 1", async ()
   assert.match(help.out, /^Usage: deno run mod.ts apps/);
 });
 
+Deno.test("apps command: flags take =value or the next argument, anywhere among the files", async () => {
+  const argv = ["--heap-size=4096", "a.wasm", "-v", "--timers", "2", "--duration", "10"];
+  const { status, out } = await run(argv, { "a.wasm": PLAIN }, 10);
+  assert.equal(status, 0);
+  assert.match(out, /^Install WASM app success!\nWASM app 'a' started\n/);
+  const cases: [string[], string][] = [
+    [["a.wasm", "--duration"], "Missing value for --duration"],
+    [["a.wasm", "--plugin="], "Option --plugin needs a module path or a built-in name"],
+    [["a.wasm", "--timers=-1"], 'Option --timers needs a non-negative integer, got "-1"'],
+    [["a.wasm", "-x"], 'Unknown option "-x"'],
+  ];
+  for (const [argv, message] of cases) {
+    const r = await run(argv, { "a.wasm": PLAIN });
+    assert.equal(r.err, `error: ${message}. Run "apps --help" for usage.\n`, argv.join(" "));
+    assert.equal(r.status, 2);
+  }
+});
+
 Deno.test("apps command: an install failure stops the apps already running", async () => {
   const { status, out } = await run(["a.wasm", "a.wasm"], { "a.wasm": PLAIN });
   assert.equal(status, 1);

@@ -155,6 +155,24 @@ Deno.test("cli: unknown flags, bad values and missing files get one line and exi
   }
 });
 
+Deno.test("cli: -v takes its level only attached, --env needs k=v, -- ends the flags", async () => {
+  const hello = (await cli([HELLO])).out;
+  assert.deepEqual(await cli(["-v", HELLO]), { code: 0, out: hello, err: "" });
+  assert.deepEqual(await cli(["-v=5", "--env=A=1", "--", HELLO]), { code: 0, out: hello, err: "" });
+  const cases: [string[], string][] = [
+    [["-v=9", HELLO], 'Invalid value for -v: "9"'],
+    [["--env=A", HELLO], 'Invalid value for --env: "A" (expected k=v)'],
+    [["--bogus=1", HELLO], 'Unknown option "--bogus=1"'],
+    [["--fuel", "-1", HELLO], 'Invalid value for --fuel: "-1" (expected a byte count)'],
+  ];
+  for (const [args, message] of cases) {
+    const { code, out, err } = await cli(args);
+    assert.equal(err, `error: ${message}. Run with --help for usage.\n`, args.join(" "));
+    assert.equal(out, "");
+    assert.equal(code, 2);
+  }
+});
+
 Deno.test("cli: malformed wasm is a load error naming the reason", async () => {
   const path = await Deno.makeTempFile({ suffix: ".wasm" });
   try {

@@ -341,6 +341,34 @@ Deno.test("host tool: wrong flags give one clear line and exit 2", async () => {
   }
 });
 
+Deno.test("host tool: getopt_long's syntax: clusters, attached values, switches take none", async () => {
+  const help = await tool(["-hq"]); // (-qh would query an app named "h")
+  assert.equal(help.status, 0);
+  assert.match(help.out, /^Usage: deno run mod\.ts host/);
+  const fake = await fakeRuntime(() => ({ status: 69 }));
+  const r = await tool([`-P${fake.port}`, "-t5000", "-qapp"]);
+  await fake.close();
+  assert.equal(r.status, 69);
+  assert.equal(fake.received[0]?.request.url, "/applet?name=app");
+  for (const device of ["--uart=/nonexistent/tty", "-D/nonexistent/tty"]) {
+    const serial = await tool(["-q", device]);
+    assert.equal(serial.status, 255);
+    assert.match(serial.err, /^host: Cannot connect to \/nonexistent\/tty: /);
+  }
+  const cases: [string[], string][] = [
+    [["-q", "--json=yes"], 'Option "--json" takes no value'],
+    [["-q", "-P70000"], "Port out of range"],
+    [["-q", "--udp=65536"], "Port out of range"],
+    [["-q", "--timeout"], 'Option "--timeout" needs a value'],
+    [["-q", "--alive=-1"], 'Invalid value for --alive: "-1" (expected a number)'],
+  ];
+  for (const [argv, message] of cases) {
+    const e = await tool(argv);
+    assert.equal(e.err, `host: ${message}\n`, argv.join(" "));
+    assert.equal(e.status, 2);
+  }
+});
+
 Deno.test("host tool: a refused connection or a missing file exits 255", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;

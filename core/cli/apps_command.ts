@@ -18,8 +18,16 @@ import {
 } from "../framework/app_manager.ts";
 import { parseByteSize } from "../../sdk/byte_size.ts";
 import { type Clock, realClock } from "../../sdk/clock.ts";
-import { type OutputSink, writerSink } from "../../sdk/output.ts";
+import { type OutputSink, writerSink, writeStderr } from "../../sdk/output.ts";
 import { Runtime } from "../instance/runtime.ts";
+import {
+  type FlagValues,
+  listFlag,
+  readFlags,
+  switchFlag,
+  UsageError,
+  valueFlag,
+} from "./flags.ts";
 
 /** Usage of the `apps` subcommand. */
 export const APPS_USAGE = `Usage: deno run mod.ts apps [options] app.wasm [app.wasm ...]
@@ -60,83 +68,37 @@ export interface AppsCommandOptions {
   onStart?: (manager: AppManager) => void;
 }
 
-interface _Args {
-  files: string[];
-  heapSize?: number;
-  timers?: number;
-  maxApps?: number;
-  duration?: number;
-  deadlineMs?: number;
-  maxMemory?: number;
-  plugins: string[];
-  verbose: boolean;
-  help: boolean;
+function _integer(value: string, name: string): number {
+  const n = Number(value);
+  if (value === "" || !Number.isInteger(n) || n < 0) {
+    throw new UsageError(`Option ${name} needs a non-negative integer, got "${value}"`);
+  }
+  return n;
 }
 
-function _parse(argv: readonly string[]): _Args {
-  const args: _Args = { files: [], plugins: [], verbose: false, help: false };
-  const number = (flag: string, value: string | undefined): number => {
-    const n = Number(value);
-    if (value === undefined || value === "" || !Number.isInteger(n) || n < 0) {
-      throw new TypeError(`Option ${flag} needs a non-negative integer, got "${value ?? ""}"`);
+/** The apps command's flags, anywhere among the app files. */
+const _FLAGS = {
+  heapSize: valueFlag(["--heap-size"], _integer),
+  timers: valueFlag(["--timers"], _integer),
+  maxApps: valueFlag(["--max-apps"], _integer),
+  duration: valueFlag(["--duration"], _integer),
+  deadlineMs: valueFlag(["--deadline-ms"], _integer),
+  maxMemory: valueFlag(["--max-memory"], function size(value, name): number {
+    try {
+      return parseByteSize(value);
+    } catch {
+      throw new UsageError(
+        `Option ${name} needs a size (bytes, or with K, M or G), got "${value}"`,
+      );
     }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const [flag, inline] = arg.startsWith("--") && eq > 0
-      ? [arg.slice(0, eq), arg.slice(eq + 1)]
-      : [arg, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case "--heap-size":
-        args.heapSize = number(flag, value());
-        break;
-      case "--timers":
-        args.timers = number(flag, value());
-        break;
-      case "--max-apps":
-        args.maxApps = number(flag, value());
-        break;
-      case "--duration":
-        args.duration = number(flag, value());
-        break;
-      case "--deadline-ms":
-        args.deadlineMs = number(flag, value());
-        break;
-      case "--max-memory": {
-        const text = value() ?? "";
-        try {
-          args.maxMemory = parseByteSize(text);
-        } catch {
-          throw new TypeError(
-            `Option ${flag} needs a size (bytes, or with K, M or G), got "${text}"`,
-          );
-        }
-        break;
-      }
-      case "--plugin": {
-        const spec = value();
-        if (!spec) throw new TypeError("Option --plugin needs a module path or a built-in name");
-        args.plugins.push(spec);
-        break;
-      }
-      case "-v":
-      case "--verbose":
-        args.verbose = true;
-        break;
-      case "-h":
-      case "--help":
-        args.help = true;
-        break;
-      default:
-        if (arg.startsWith("-")) throw new TypeError(`Unknown option "${arg}"`);
-        args.files.push(arg);
-    }
-  }
-  return args;
-}
+  }),
+  plugins: listFlag(["--plugin"], function pluginSpec(spec): string {
+    if (!spec) throw new UsageError("Option --plugin needs a module path or a built-in name");
+    return spec;
+  }),
+  verbose: switchFlag("-v", "--verbose"),
+  help: switchFlag("-h", "--help"),
+};
 
 /** The app name for a file: its base name without `.wasm`. */
 function _appName(path: string): string {
@@ -179,14 +141,16 @@ export async function runAppsCommand(
 ): Promise<number> {
   const encoder = new TextEncoder();
   const stdout = options.stdout ?? writerSink(Deno.stdout);
-  const stderr = options.stderr ?? ((t: string) => void Deno.stderr.writeSync(encoder.encode(t)));
+  const stderr = options.stderr ?? writeStderr;
   const print = (line: string) => stdout(encoder.encode(line + "\n"));
 
-  let args: _Args;
+  let args: FlagValues<typeof _FLAGS> & { files: string[] };
   try {
-    args = _parse(argv);
+    const { flags, args: files } = readFlags(_FLAGS, argv);
+    args = { ...flags, files };
   } catch (e) {
-    stderr(`error: ${(e as Error).message}. Run "apps --help" for usage.\n`);
+    if (!(e instanceof UsageError)) throw e;
+    stderr(`error: ${e.message}. Run "apps --help" for usage.\n`);
     return 2;
   }
   if (args.help) {

@@ -10,12 +10,23 @@
 import { LinkError, LoadError, TrapError } from "../../sdk/errors.ts";
 import type { AppInstance, WasmValue } from "../instance/instance.ts";
 import { Runtime } from "../instance/runtime.ts";
-import { writerSink } from "../../sdk/output.ts";
+import { writerSink, writeStderr } from "../../sdk/output.ts";
 import { formatG7 } from "../../sdk/c_format.ts";
 import type { FuncType } from "../module/binary.ts";
-import { parseByteSize } from "../../sdk/byte_size.ts";
 import type { AppLimits } from "../instance/limits.ts";
 import { builtinPlugin, type BuiltinPlugins, loadPlugin } from "./plugins.ts";
+import {
+  byteSize,
+  count,
+  type FlagValues,
+  inlineFlag,
+  listFlag,
+  readFlags,
+  switchFlag,
+  text,
+  UsageError,
+  valueFlag,
+} from "./flags.ts";
 
 export { builtinPlugin, type BuiltinPlugins, loadPlugin };
 
@@ -32,25 +43,6 @@ export interface CliOptions {
   stderr?: (text: string) => void;
   /** Lines for `--repl` (default: standard input). */
   stdin?: AsyncIterable<string>;
-}
-
-/** Parsed command-line options. */
-interface _Args {
-  function?: string;
-  heapSize?: number;
-  stackSize?: number;
-  deadlineMs?: number;
-  fuel?: number;
-  maxMemory?: number;
-  repl: boolean;
-  plugins: string[];
-  env: Record<string, string>;
-  verbose: number;
-  trace: boolean;
-  file: string | undefined;
-  args: string[];
-  help: boolean;
-  version: boolean;
 }
 
 /** iwasm-style usage text. */
@@ -90,118 +82,39 @@ Options:
 Permissions: --allow-read for the app and local plugins; --allow-net or --allow-import
 for plugins or apps loaded from URLs.`;
 
-class _UsageError extends Error {}
+const _count = count("a byte count");
 
-function _parseSize(flag: string, text: string | undefined): number {
-  if (text === undefined || !/^\d+$/.test(text)) {
-    throw new _UsageError(`Invalid value for ${flag}: "${text ?? ""}" (expected a byte count)`);
-  }
-  return Number(text);
-}
-
-function _parseBytes(flag: string, text: string): number {
-  try {
-    return parseByteSize(text);
-  } catch {
-    throw new _UsageError(`Invalid value for ${flag}: "${text}" (expected bytes, e.g. 64M)`);
-  }
-}
+/** The run command's flags; the app file and its arguments follow them. */
+const _FLAGS = {
+  function: valueFlag(["-f", "--function"], text),
+  heapSize: valueFlag(["--heap-size"], _count),
+  stackSize: valueFlag(["--stack-size"], _count),
+  deadlineMs: valueFlag(["--deadline-ms"], _count),
+  fuel: valueFlag(["--fuel"], _count),
+  maxMemory: valueFlag(["--max-memory"], byteSize("bytes, e.g. 64M")),
+  repl: switchFlag("--repl"),
+  trace: switchFlag("--trace"),
+  plugins: listFlag(["--plugin"], text),
+  env: listFlag(["--env"], function envPair(kv): [string, string] {
+    const at = kv.indexOf("=");
+    if (at <= 0) throw new UsageError(`Invalid value for --env: "${kv}" (expected k=v)`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+  verbose: inlineFlag(["-v"], function logLevel(level = "3"): number {
+    if (!/^[0-5]$/.test(level)) throw new UsageError(`Invalid value for -v: "${level}"`);
+    return Number(level);
+  }, 2),
+  help: switchFlag("-h", "--help"),
+  version: switchFlag("--version"),
+};
 
 /** The limits the flags ask for; absent when none does (the app then runs as written). */
-function _limits(args: _Args): AppLimits | undefined {
+function _limits(args: FlagValues<typeof _FLAGS>): AppLimits | undefined {
   const limits: AppLimits = {};
   if (args.deadlineMs !== undefined && args.deadlineMs > 0) limits.deadlineMs = args.deadlineMs;
   if (args.fuel !== undefined) limits.fuel = args.fuel;
   if (args.maxMemory !== undefined) limits.maxMemory = args.maxMemory;
   return Object.keys(limits).length === 0 ? undefined : limits;
-}
-
-/** Parses argv like iwasm: options stop at the first argument not starting with "-". */
-function _parseArgs(argv: readonly string[]): _Args {
-  const out: _Args = {
-    file: undefined,
-    trace: false,
-    repl: false,
-    plugins: [],
-    env: {},
-    verbose: 2,
-    args: [],
-    help: false,
-    version: false,
-  };
-  let i = 0;
-  const value = (flag: string, inline: string | undefined): string => {
-    if (inline !== undefined) return inline;
-    const next = argv[++i];
-    if (next === undefined) throw new _UsageError(`Missing value for ${flag}`);
-    return next;
-  };
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith("-") || arg === "-") break;
-    if (arg === "--") {
-      i++;
-      break;
-    }
-    const eq = arg.indexOf("=");
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    switch (flag) {
-      case "-f":
-      case "--function":
-        out.function = value(flag, inline);
-        break;
-      case "--heap-size":
-        out.heapSize = _parseSize(flag, value(flag, inline));
-        break;
-      case "--stack-size":
-        out.stackSize = _parseSize(flag, value(flag, inline));
-        break;
-      case "--deadline-ms":
-        out.deadlineMs = _parseSize(flag, value(flag, inline));
-        break;
-      case "--fuel":
-        out.fuel = _parseSize(flag, value(flag, inline));
-        break;
-      case "--max-memory":
-        out.maxMemory = _parseBytes(flag, value(flag, inline));
-        break;
-      case "--repl":
-        out.repl = true;
-        break;
-      case "--trace":
-        out.trace = true;
-        break;
-      case "--plugin":
-        out.plugins.push(value(flag, inline));
-        break;
-      case "--env": {
-        const kv = value(flag, inline);
-        const at = kv.indexOf("=");
-        if (at <= 0) throw new _UsageError(`Invalid value for --env: "${kv}" (expected k=v)`);
-        out.env[kv.slice(0, at)] = kv.slice(at + 1);
-        break;
-      }
-      case "-v": {
-        const level = inline ?? "3";
-        if (!/^[0-5]$/.test(level)) throw new _UsageError(`Invalid value for -v: "${level}"`);
-        out.verbose = Number(level);
-        break;
-      }
-      case "-h":
-      case "--help":
-        out.help = true;
-        break;
-      case "--version":
-        out.version = true;
-        break;
-      default:
-        throw new _UsageError(`Unknown option "${arg}"`);
-    }
-  }
-  out.file = argv[i];
-  out.args = argv.slice(i + 1);
-  return out;
 }
 
 /** Parses one `-f`/REPL argument per the parameter's wasm type (strtoul/strtod rules). */
@@ -328,17 +241,15 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   }
   const encoder = new TextEncoder();
   const writeOut = options.stdout ?? writerSink(Deno.stdout);
-  const writeErr = options.stderr ??
-    ((t: string) => {
-      Deno.stderr.writeSync(encoder.encode(t));
-    });
+  const writeErr = options.stderr ?? writeStderr;
   const print = (line: string) => writeOut(encoder.encode(line + "\n"));
 
-  let args: _Args;
+  let args: FlagValues<typeof _FLAGS> & { file: string | undefined; args: string[] };
   try {
-    args = _parseArgs(argv);
+    const { flags, args: rest } = readFlags(_FLAGS, argv, { args: "stop" });
+    args = { ...flags, file: rest[0], args: rest.slice(1) };
   } catch (e) {
-    if (!(e instanceof _UsageError)) throw e;
+    if (!(e instanceof UsageError)) throw e;
     writeErr(`error: ${e.message}. Run with --help for usage.\n`);
     return 2;
   }
@@ -390,7 +301,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       ...(_limits(args) ? { limits: _limits(args)! } : {}),
       stdout: writeOut,
       lineBuffered: options.stdout ? false : Deno.stdout.isTerminal(),
-      env: args.env,
+      env: Object.fromEntries(args.env),
     });
     if (args.repl) return await _repl(app, options.stdin ?? _stdinLines(), print);
     if (args.function !== undefined) {

@@ -7,7 +7,17 @@
 
 import { Action, FMT_APP_RAW_BINARY, FMT_ATTR_CONTAINER } from "../../sdk/packet.ts";
 import { HostMessageType } from "../../sdk/host_link.ts";
-import { writerSink } from "../../sdk/output.ts";
+import { writerSink, writeStderr } from "../../sdk/output.ts";
+import {
+  count,
+  type FlagValues,
+  inlineFlag,
+  readFlags,
+  switchFlag,
+  text,
+  UsageError,
+  valueFlag,
+} from "./flags.ts";
 import {
   HostClient,
   type HostEvent,
@@ -55,108 +65,48 @@ Options:
 Exit status: the response status (65, 66, 69, 160…); 2 on timeout or a usage error;
 255 when the connection or a file fails.`;
 
-interface _Spec {
-  short?: string;
-  long: string;
-  arg: "none" | "required" | "optional";
+const _number = count("a number");
+
+function _port(value: string, name: string): number {
+  const port = _number(value, name);
+  if (port > 65535) throw new UsageError("Port out of range");
+  return port;
 }
 
-const _SPECS: _Spec[] = [
-  { short: "i", long: "install", arg: "required" },
-  { short: "f", long: "file", arg: "required" },
-  { short: "u", long: "uninstall", arg: "required" },
-  { short: "q", long: "query", arg: "optional" },
-  { short: "r", long: "request", arg: "required" },
-  { short: "A", long: "action", arg: "required" },
-  { short: "p", long: "payload", arg: "required" },
-  { short: "s", long: "register", arg: "required" },
-  { short: "d", long: "deregister", arg: "required" },
-  { short: "a", long: "alive", arg: "required" },
-  { short: "t", long: "timeout", arg: "required" },
-  { short: "S", long: "address", arg: "required" },
-  { short: "P", long: "port", arg: "required" },
-  { short: "D", long: "uart_device", arg: "required" },
-  { short: "B", long: "baudrate", arg: "required" },
-  { short: "o", long: "output", arg: "required" },
-  { short: "U", long: "udp", arg: "required" },
-  { short: "h", long: "help", arg: "none" },
-  { long: "type", arg: "required" },
-  { long: "heap", arg: "required" },
-  { long: "timers", arg: "required" },
-  { long: "watchdog", arg: "required" },
-  { long: "deadline", arg: "required" },
-  { long: "memory", arg: "required" },
-  { long: "resume", arg: "required" },
-  { long: "json", arg: "none" },
-  { long: "uart", arg: "required" },
-];
+/**
+ * host_tool's options, read getopt_long-style: the last value of a repeated option wins, and
+ * other arguments are ignored, as getopt permutes them to the end (so `-q NAME` is "all").
+ */
+const _FLAGS = {
+  install: valueFlag(["-i", "--install"], text),
+  file: valueFlag(["-f", "--file"], text),
+  uninstall: valueFlag(["-u", "--uninstall"], text),
+  query: inlineFlag(["-q", "--query"], (name): string | true => name ?? true),
+  request: valueFlag(["-r", "--request"], text),
+  action: valueFlag(["-A", "--action"], text),
+  payload: valueFlag(["-p", "--payload"], text),
+  register: valueFlag(["-s", "--register"], text),
+  deregister: valueFlag(["-d", "--deregister"], text),
+  alive: valueFlag(["-a", "--alive"], _number, 0),
+  timeout: valueFlag(["-t", "--timeout"], _number, 5000),
+  address: valueFlag(["-S", "--address"], text, "127.0.0.1"),
+  port: valueFlag(["-P", "--port"], _port, 8888),
+  uartDevice: valueFlag(["-D", "--uart_device", "--uart"], text),
+  baudrate: valueFlag(["-B", "--baudrate"], _number),
+  output: valueFlag(["-o", "--output"], text),
+  udp: valueFlag(["-U", "--udp"], _port),
+  help: switchFlag("-h", "--help"),
+  type: valueFlag(["--type"], text),
+  heap: valueFlag(["--heap"], _number),
+  timers: valueFlag(["--timers"], _number),
+  watchdog: valueFlag(["--watchdog"], _number),
+  deadline: valueFlag(["--deadline"], _number),
+  memory: valueFlag(["--memory"], _number),
+  resume: valueFlag(["--resume"], text),
+  json: switchFlag("--json"),
+};
 
-class _UsageError extends Error {}
-
-/** getopt_long-style parsing: the last value of a repeated option wins. */
-function _getopt(argv: readonly string[]): Map<string, string | true> {
-  const out = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg.startsWith("--") && arg.length > 2) {
-      const eq = arg.indexOf("=");
-      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      const spec = _SPECS.find((s) => s.long === name);
-      if (!spec) throw new _UsageError(`Unknown option "--${name}"`);
-      const key = spec.long === "uart" ? "uart_device" : spec.long;
-      if (spec.arg === "none") {
-        if (eq >= 0) throw new _UsageError(`Option "--${name}" takes no value`);
-        out.set(key, true);
-      } else if (eq >= 0) {
-        out.set(key, arg.slice(eq + 1));
-      } else if (spec.arg === "optional") {
-        out.set(key, true);
-      } else {
-        const value = argv[++i];
-        if (value === undefined) throw new _UsageError(`Option "--${name}" needs a value`);
-        out.set(key, value);
-      }
-    } else if (arg.startsWith("-") && arg.length > 1) {
-      for (let j = 1; j < arg.length; j++) {
-        const c = arg[j]!;
-        const spec = _SPECS.find((s) => s.short === c);
-        if (!spec) throw new _UsageError(`Unknown option "-${c}"`);
-        if (spec.arg === "none") {
-          out.set(spec.long, true);
-          continue;
-        }
-        const attached = arg.slice(j + 1);
-        if (attached !== "") out.set(spec.long, attached);
-        else if (spec.arg === "optional") out.set(spec.long, true);
-        else {
-          const value = argv[++i];
-          if (value === undefined) throw new _UsageError(`Option "-${c}" needs a value`);
-          out.set(spec.long, value);
-        }
-        break;
-      }
-    } else {
-      // getopt permutes non-options to the end; host_tool ignores them (so `-q NAME` is "all").
-    }
-  }
-  return out;
-}
-
-function _int(opts: Map<string, string | true>, key: string): number | undefined {
-  const v = opts.get(key);
-  if (v === undefined) return undefined;
-  if (v === true || !/^\d+$/.test(v)) {
-    throw new _UsageError(
-      `Invalid value for --${key}: "${v === true ? "" : v}" (expected a number)`,
-    );
-  }
-  return Number(v);
-}
-
-function _str(opts: Map<string, string | true>, key: string): string | undefined {
-  const v = opts.get(key);
-  return v === true ? undefined : v;
-}
+type _Flags = FlagValues<typeof _FLAGS>;
 
 /** What the tool sends: one request packet in one frame. */
 interface _Operation {
@@ -169,30 +119,26 @@ interface _Operation {
   file?: { path: string; json: boolean };
 }
 
-function _operation(opts: Map<string, string | true>): _Operation {
-  const ops = ["install", "uninstall", "resume", "query", "request", "register", "deregister"]
-    .filter((k) => opts.has(k));
+function _operation(opts: _Flags): _Operation {
+  const ops =
+    (["install", "uninstall", "resume", "query", "request", "register", "deregister"] as const)
+      .filter((k) => opts[k] !== undefined);
   if (ops.length === 0) {
-    throw new _UsageError(
+    throw new UsageError(
       "No operation given: use one of -i, -u, -q, -r, -s, -d, --resume (see --help)",
     );
   }
   if (ops.length > 1) {
-    throw new _UsageError(
+    throw new UsageError(
       `Only one operation at a time: got ${ops.map((o) => "--" + o).join(", ")}`,
     );
   }
-  const type = _str(opts, "type");
+  const { type, heap, timers, watchdog, deadline, memory } = opts;
   switch (ops[0]) {
     case "install": {
-      const name = _str(opts, "install")!;
-      const file = _str(opts, "file");
-      if (file === undefined) throw new _UsageError("Install needs the app file: -f <path>");
-      const heap = _int(opts, "heap");
-      const timers = _int(opts, "timers");
-      const watchdog = _int(opts, "watchdog");
-      const deadline = _int(opts, "deadline");
-      const memory = _int(opts, "memory");
+      const name = opts.install!;
+      const file = opts.file;
+      if (file === undefined) throw new UsageError("Install needs the app file: -f <path>");
       const url = installUrl(name, {
         ...(type !== undefined ? { type } : {}),
         ...(heap !== undefined ? { heap } : {}),
@@ -211,36 +157,34 @@ function _operation(opts: Map<string, string | true>): _Operation {
       };
     }
     case "uninstall": {
-      const name = _str(opts, "uninstall")!;
-      const url = `/applet?name=${name}` + (type !== undefined ? `&type=${type}` : "");
+      const url = `/applet?name=${opts.uninstall!}` + (type !== undefined ? `&type=${type}` : "");
       return _req(Action.DELETE, url);
     }
     case "resume":
-      return _req(Action.POST, `/applet?name=${_str(opts, "resume")!}&action=resume`);
+      return _req(Action.POST, `/applet?name=${opts.resume!}&action=resume`);
     case "query": {
-      const name = _str(opts, "query");
-      return _req(Action.GET, name === undefined ? "/applet" : `/applet?name=${name}`);
+      const name = opts.query;
+      return _req(Action.GET, name === true ? "/applet" : `/applet?name=${name}`);
     }
     case "request": {
-      const url = _str(opts, "request")!;
-      const method = _str(opts, "action");
+      const url = opts.request!;
+      const method = opts.action;
       if (method === undefined) {
-        throw new _UsageError("Request needs a method: -A <GET|PUT|POST|DELETE>");
+        throw new UsageError("Request needs a method: -A <GET|PUT|POST|DELETE>");
       }
       const code = (Action as Record<string, number>)[method.toUpperCase()];
       if (code === undefined || code === Action.EVENT) {
-        throw new _UsageError(`Invalid action "${method}" (expected GET, PUT, POST or DELETE)`);
+        throw new UsageError(`Invalid action "${method}" (expected GET, PUT, POST or DELETE)`);
       }
       const op = _req(code, url);
-      const payload = _str(opts, "payload");
-      if (payload !== undefined) op.file = { path: payload, json: true };
+      if (opts.payload !== undefined) op.file = { path: opts.payload, json: true };
       return op;
     }
     case "register":
-      return _req(Action.PUT, subscribeUrl(_str(opts, "register")!));
+      return _req(Action.PUT, subscribeUrl(opts.register!));
     default:
       // host_tool always prefixes "/event/", so "-d /x" asks for "/event//x" (kept for parity).
-      return _req(Action.DELETE, "/event/" + _str(opts, "deregister")!);
+      return _req(Action.DELETE, "/event/" + opts.deregister!);
   }
 }
 
@@ -293,47 +237,28 @@ function _payloadJSON(
  */
 export async function runHostTool(argv: readonly string[], io: HostToolIO = {}): Promise<number> {
   const encoder = new TextEncoder();
-  const stderr = io.stderr ?? ((t: string) => void Deno.stderr.writeSync(encoder.encode(t)));
-  let opts: Map<string, string | true>;
+  const stderr = io.stderr ?? writeStderr;
+  const writeStdout = writerSink(Deno.stdout);
+  const stdout = io.stdout ?? ((t: string) => writeStdout(encoder.encode(t)));
+  let opts: _Flags;
   let op: _Operation;
-  let json = false;
-  let timeout: number;
-  let alive: number;
-  let port: number;
-  let udp: number | undefined;
   try {
-    opts = _getopt(argv);
-    if (opts.has("help")) {
-      (io.stdout ?? ((t: string) => void Deno.stdout.writeSync(encoder.encode(t))))(
-        HOST_USAGE + "\n",
-      );
+    opts = readFlags(_FLAGS, argv, { getopt: true }).flags;
+    if (opts.help) {
+      stdout(HOST_USAGE + "\n");
       return 0;
     }
-    json = opts.has("json");
     op = _operation(opts);
-    timeout = _int(opts, "timeout") ?? 5000;
-    alive = _int(opts, "alive") ?? 0;
-    port = _int(opts, "port") ?? 8888;
-    _int(opts, "baudrate");
-    udp = _int(opts, "udp");
-    if (port > 65535 || (udp !== undefined && udp > 65535)) {
-      throw new _UsageError("Port out of range");
-    }
   } catch (error) {
-    if (error instanceof _UsageError) {
-      stderr(`host: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    if (!(error instanceof UsageError)) throw error;
+    stderr(`host: ${error.message}\n`);
+    return 2;
   }
 
-  const writeStdout = writerSink(Deno.stdout);
   // Output sinks: stdout, plus -o (append) and -U (UDP datagrams), as host_tool does.
-  const sinks: ((text: string) => void)[] = [
-    io.stdout ?? ((t: string) => writeStdout(encoder.encode(t))),
-  ];
+  const sinks: ((text: string) => void)[] = [stdout];
   const cleanups: (() => void)[] = [];
-  const outFile = _str(opts, "output");
+  const { output: outFile, udp } = opts;
   try {
     if (outFile !== undefined) {
       const file = Deno.openSync(outFile, { append: true, create: true });
@@ -360,25 +285,17 @@ export async function runHostTool(argv: readonly string[], io: HostToolIO = {}):
   };
 
   try {
-    return await _run(opts, op, { json, timeout, alive, port, out, stderr });
+    return await _run(opts, op, out, stderr);
   } finally {
     for (const c of cleanups) c();
   }
 }
 
-interface _RunOptions {
-  json: boolean;
-  timeout: number;
-  alive: number;
-  port: number;
-  out: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
 async function _run(
-  opts: Map<string, string | true>,
+  { json, timeout, alive, port, address: hostname, uartDevice: device }: _Flags,
   op: _Operation,
-  { json, timeout, alive, port, out, stderr }: _RunOptions,
+  out: (text: string) => void,
+  stderr: (text: string) => void,
 ): Promise<number> {
   if (op.file) {
     let bytes: Uint8Array;
@@ -400,8 +317,6 @@ async function _run(
     }
   }
 
-  const hostname = _str(opts, "address") ?? "127.0.0.1";
-  const device = _str(opts, "uart_device");
   let client: HostClient;
   try {
     if (device !== undefined) {

@@ -10,14 +10,24 @@ import { fastSchedule } from "../framework/schedule.ts";
 
 export { fastSchedule } from "../framework/schedule.ts";
 import { AppStore } from "../host_link/app_store.ts";
-import { parseByteSize } from "../../sdk/byte_size.ts";
 import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "../../sdk/host_link.ts";
 import { type HostLogLevel, HostServer } from "../host_link/host_server.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
-import { coalescingSink, type OutputSink, writerSink } from "../../sdk/output.ts";
+import { coalescingSink, type OutputSink, writerSink, writeStderr } from "../../sdk/output.ts";
 import { Runtime } from "../instance/runtime.ts";
 import type { Clock } from "../../sdk/clock.ts";
 import { type BuiltinPlugins, loadPlugin } from "./plugins.ts";
+import {
+  byteSize,
+  count,
+  type FlagValues,
+  listFlag,
+  readFlags,
+  switchFlag,
+  text,
+  UsageError,
+  valueFlag,
+} from "./flags.ts";
 
 /** Apps installed at once by default under `serve` (WAMR allows 3). */
 export const SERVE_MAX_APPS = 64;
@@ -226,133 +236,40 @@ export interface ServeIO {
   stderr?: (text: string) => void;
 }
 
-class _UsageError extends Error {}
+const _number = count("a number", Number.MAX_SAFE_INTEGER);
+const _size = byteSize("bytes, or a number with K, M or G");
 
-interface _ServeArgs {
-  hostname: string;
-  port: number;
-  stdio: boolean;
-  serial: string | undefined;
-  plugins: string[];
-  apps: { name: string; file: string }[];
-  heapSize: number | undefined;
-  maxApps: number;
-  maxPayload: number;
-  deadlineMs: number;
-  maxMemory: number;
-  maxTotalMemory: number | undefined;
-  stateDir: string | undefined;
-  verbose: boolean;
-  help: boolean;
-}
-
-function _parse(argv: readonly string[]): _ServeArgs {
-  const out: _ServeArgs = {
-    hostname: "127.0.0.1",
-    port: 8888,
-    stdio: false,
-    serial: undefined,
-    plugins: [],
-    apps: [],
-    heapSize: undefined,
-    maxApps: SERVE_MAX_APPS,
-    maxPayload: DEFAULT_MAX_PAYLOAD,
-    deadlineMs: DEFAULT_DEADLINE_MS,
-    maxMemory: DEFAULT_MAX_MEMORY,
-    maxTotalMemory: undefined,
-    stateDir: undefined,
-    verbose: false,
-    help: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = argv[++i];
-      if (next === undefined) throw new _UsageError(`Missing value for ${flag}`);
-      return next;
-    };
-    const count = (max = Number.MAX_SAFE_INTEGER): number => {
-      const text = value();
-      if (!/^\d+$/.test(text) || Number(text) > max) {
-        throw new _UsageError(`Invalid value for ${flag}: "${text}" (expected a number)`);
-      }
-      return Number(text);
-    };
-    const size = (): number => {
-      const text = value();
-      try {
-        return parseByteSize(text);
-      } catch {
-        throw new _UsageError(
-          `Invalid value for ${flag}: "${text}" (expected bytes, or a number with K, M or G)`,
-        );
-      }
-    };
-    switch (flag) {
-      case "--host":
-        out.hostname = value();
-        break;
-      case "--port":
-        out.port = count(65535);
-        break;
-      case "--stdio":
-        out.stdio = true;
-        break;
-      case "--serial":
-        out.serial = value();
-        break;
-      case "--plugin":
-        out.plugins.push(value());
-        break;
-      case "--app": {
-        const spec = value();
-        const at = spec.indexOf("=");
-        if (at <= 0 || at === spec.length - 1) {
-          throw new _UsageError(`Invalid value for --app: "${spec}" (expected NAME=FILE)`);
-        }
-        out.apps.push({ name: spec.slice(0, at), file: spec.slice(at + 1) });
-        break;
-      }
-      case "--heap-size":
-        out.heapSize = count();
-        break;
-      case "--max-apps":
-        out.maxApps = count();
-        break;
-      case "--max-payload":
-        out.maxPayload = count(0xffffffff);
-        break;
-      case "--deadline-ms":
-        out.deadlineMs = count();
-        break;
-      case "--max-memory":
-        out.maxMemory = size();
-        break;
-      case "--max-total-memory":
-        out.maxTotalMemory = size();
-        break;
-      case "--state-dir":
-        out.stateDir = value();
-        break;
-      case "-v":
-      case "--verbose":
-        out.verbose = true;
-        break;
-      case "-h":
-      case "--help":
-        out.help = true;
-        break;
-      default:
-        throw new _UsageError(`Unknown option "${arg}"`);
+/** The serve command's flags; it takes no other arguments. */
+const _FLAGS = {
+  hostname: valueFlag(["--host"], text, "127.0.0.1"),
+  port: valueFlag(["--port"], count("a number", 65535), 8888),
+  stdio: switchFlag("--stdio"),
+  serial: valueFlag(["--serial"], text),
+  plugins: listFlag(["--plugin"], text),
+  apps: listFlag(["--app"], function appSpec(spec): { name: string; file: string } {
+    const at = spec.indexOf("=");
+    if (at <= 0 || at === spec.length - 1) {
+      throw new UsageError(`Invalid value for --app: "${spec}" (expected NAME=FILE)`);
     }
+    return { name: spec.slice(0, at), file: spec.slice(at + 1) };
+  }),
+  heapSize: valueFlag(["--heap-size"], _number),
+  maxApps: valueFlag(["--max-apps"], _number, SERVE_MAX_APPS),
+  maxPayload: valueFlag(["--max-payload"], count("a number", 0xffffffff), DEFAULT_MAX_PAYLOAD),
+  deadlineMs: valueFlag(["--deadline-ms"], _number, DEFAULT_DEADLINE_MS),
+  maxMemory: valueFlag(["--max-memory"], _size, DEFAULT_MAX_MEMORY),
+  maxTotalMemory: valueFlag(["--max-total-memory"], _size),
+  stateDir: valueFlag(["--state-dir"], text),
+  verbose: switchFlag("-v", "--verbose"),
+  help: switchFlag("-h", "--help"),
+};
+
+function _parse(argv: readonly string[]): FlagValues<typeof _FLAGS> {
+  const { flags } = readFlags(_FLAGS, argv, { args: "reject" });
+  if (flags.stdio && flags.serial !== undefined) {
+    throw new UsageError("Choose one of --stdio and --serial");
   }
-  if (out.stdio && out.serial !== undefined) {
-    throw new _UsageError("Choose one of --stdio and --serial");
-  }
-  return out;
+  return flags;
 }
 
 /**
@@ -364,12 +281,12 @@ function _parse(argv: readonly string[]): _ServeArgs {
  */
 export async function runServe(argv: readonly string[], options: ServeIO = {}): Promise<number> {
   const encoder = new TextEncoder();
-  const stderr = options.stderr ?? ((t: string) => void Deno.stderr.writeSync(encoder.encode(t)));
-  let args: _ServeArgs;
+  const stderr = options.stderr ?? writeStderr;
+  let args: FlagValues<typeof _FLAGS>;
   try {
     args = _parse(argv);
   } catch (e) {
-    if (!(e instanceof _UsageError)) throw e;
+    if (!(e instanceof UsageError)) throw e;
     stderr(`serve: ${e.message}. Run with --help for usage.\n`);
     return 2;
   }

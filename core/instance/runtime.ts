@@ -9,7 +9,7 @@ import { LoadError } from "../../sdk/errors.ts";
 import { AppInstance, type InstanceHost, type InstanceOptions } from "./instance.ts";
 import { type AppModule, compileModule, compileModuleSync } from "../module/module.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
-import { type OutputSink, writerSink } from "../../sdk/output.ts";
+import { type OutputSink, writerSink, writeStderr } from "../../sdk/output.ts";
 import { NativeRegistry } from "../link/registry.ts";
 
 /** Options for a runtime. */
@@ -64,10 +64,9 @@ export class Runtime implements InstanceHost {
     for (const plugin of options.plugins ?? []) this.registry.register(plugin);
     this.stdout = options.stdout ?? writerSink(Deno.stdout);
     this.stdoutIsTerminal = options.stdout ? false : Deno.stdout.isTerminal();
-    const encoder = new TextEncoder();
     this.trace = options.trace;
     this.warn = options.warn ?? function warnToStderr(message: string): void {
-      Deno.stderr.writeSync(encoder.encode(message + "\n"));
+      writeStderr(message + "\n");
     };
   }
 
