@@ -3,7 +3,20 @@
  * vendor APIs through declarative native libraries, and manage them at run time — the
  * WebAssembly Micro Runtime (WAMR) app platform, Deno-first.
  *
- * As a command: `deno run --allow-read mod.ts [options] app.wasm [args...]` (see `--help`).
+ * What it exports, by reader:
+ * - embedders: {@linkcode Runtime}, {@linkcode AppInstance}, {@linkcode AppModule}, the
+ *   error classes, {@linkcode AppLimits} and the messages of the traps they cause, and the
+ *   module reader ({@linkcode readModule});
+ * - plugin vendors: the native-library SDK (also `./sdk` on its own: the plugin contract,
+ *   memory views, packets, attr_container) and the built-in {@linkcode libc} and
+ *   {@linkcode base} (`./sensor` and `./display` are separate entry points);
+ * - apps together: {@linkcode AppManager} with its options and events, the
+ *   {@linkcode MessageBus}, timers and clocks ({@linkcode ManualClock} for tests);
+ * - the host link: {@linkcode HostClient} for host tools; {@linkcode HostServer},
+ *   {@linkcode HostService} and {@linkcode AppStore} to serve an app manager.
+ *
+ * As a command: `deno run --allow-read mod.ts [options] app.wasm [args...]` (see `--help`);
+ * the command's own pieces are not exported.
  *
  * @example Embed the runtime with the libc natives and a vendor library
  * ```ts
@@ -72,15 +85,6 @@ export {
   type TypeKind,
   type ValType,
 } from "./core/module/binary.ts";
-export {
-  type BuiltinPlugins,
-  type CliOptions,
-  formatResults,
-  loadPlugin,
-  runCli,
-  USAGE,
-  VERSION,
-} from "./core/cli/cli.ts";
 export * from "./sdk/mod.ts";
 export { default as libc } from "./natives/libc/mod.ts";
 export { default as base } from "./natives/base/mod.ts";
@@ -103,9 +107,9 @@ export {
   type InstallOptions,
   START_FUNCTION,
 } from "./core/framework/app_manager.ts";
+export { fastSchedule } from "./core/framework/schedule.ts";
 export {
   type BusEndpoint,
-  errorPayload,
   type LogLevel,
   MessageBus,
   type MessageBusOptions,
@@ -120,53 +124,21 @@ export {
   TIMER_ID_INVALID,
   type TimerInfo,
 } from "./core/framework/timers.ts";
-export { APPS_USAGE, type AppsCommandOptions, runAppsCommand } from "./core/cli/apps_command.ts";
 export type { OutputSink } from "./sdk/output.ts";
-export {
-  type ConnTransport,
-  DEFAULT_MAX_PAYLOAD,
-  encodeFrame,
-  type Frame,
-  FRAME_HEADER_SIZE,
-  FRAME_LEADING,
-  type FrameEvent,
-  FrameParser,
-  type FrameParserOptions,
-  HostMessageType,
-  LinkIo,
-  OVERSIZE_HEAD_SIZE,
-  type OversizeFrame,
-  type StreamTransport,
-} from "./sdk/host_link.ts";
 export {
   type HostLogLevel,
   HostServer,
   type HostServerOptions,
   type HostServerTarget,
 } from "./core/host_link/host_server.ts";
-export {
-  defaultPlugins,
-  fastSchedule,
-  HostService,
-  type HostServiceOptions,
-  runServe,
-  SERVE_MAX_APPS,
-  SERVE_USAGE,
-  type ServeIO,
-} from "./core/cli/serve_command.ts";
-export { HOST_USAGE, type HostToolIO, runHostTool } from "./core/cli/host_command.ts";
-export {
-  AppStore,
-  MANIFEST_FILE,
-  RUNNING_FILE,
-  RunningMarker,
-  type StoredApp,
-} from "./core/host_link/app_store.ts";
+export { HostService, type HostServiceOptions } from "./core/cli/serve_command.ts";
+export { AppStore, type StoredApp } from "./core/host_link/app_store.ts";
 
 import libc from "./natives/libc/mod.ts";
+// Static, though not re-exported: a dynamic import would cost the command ~1 ms of start-up.
+import { runCli } from "./core/cli/cli.ts";
 
 if (import.meta.main) {
-  const { runCli } = await import("./core/cli/cli.ts");
   Deno.exit(
     await runCli(Deno.args, {
       builtins: {

@@ -109,3 +109,4 @@ export {
   installUrl,
   subscribeUrl,
 } from "./host_client.ts";
+export type { ConnTransport, StreamTransport } from "./host_link.ts";

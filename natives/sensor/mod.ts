@@ -64,7 +64,7 @@ interface _AppSensors {
  * assert.equal(lib.symbols.wasm_sensor_open?.signature, "($i)i");
  * ```
  */
-export function createSensorLibrary(drivers: readonly SensorDriver[]): NativeLibrary<_AppSensors> {
+export function createSensorLibrary(drivers: readonly SensorDriver[]): NativeLibrary {
   return defineConfigurableLibrary({}, () => _definition(drivers));
 }
 
@@ -202,7 +202,7 @@ const _defaults = { driver: "test", name: "", file: "", instance: 0, interval: 1
  * The built-in sensor plugin (`--plugin sensor`). Options: `driver` = `test` (default),
  * `sine` or `csv`; `name`, `instance`, `interval`; `file` for `csv` (read at load time).
  */
-const sensor: NativeLibrary<_AppSensors> = defineConfigurableLibrary(_defaults, (o) => {
+const sensor: NativeLibrary = defineConfigurableLibrary(_defaults, (o) => {
   let drivers: SensorDriver[];
   if (o.driver === "test") {
     drivers = o.name ? [testSensor(o.name, o.instance)] : [
