@@ -83,7 +83,8 @@ function _open(
     if (directory) throw _errno(Errno.inval, "cannot create a directory with path_open");
   }
   if (stat?.filetype === Filetype.directory) {
-    if ((requested & WRITE_RIGHTS) !== 0 || trunc || creat) {
+    // Asking to write is what POSIX's O_WRONLY/O_RDWR on a directory is: `isdir`.
+    if ((requested & R.fd_write) !== 0 || trunc || creat) {
       throw _errno(Errno.isdir, "is a directory");
     }
     return state.fds.add({
