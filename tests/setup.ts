@@ -14,7 +14,13 @@ const REQUIREMENTS: readonly Requirement[] = [
   { package: "clang-19", check: () => _runs("clang-19", "--version") },
   { package: "lld-19", check: _linksWasm },
   { package: "wabt", check: () => _runs("wat2wasm", "--version") },
+  { package: "wasi-libc", check: () => _runs("test", "-f", "/usr/lib/wasm32-wasi/libc.a") },
+  { package: "libclang-rt-19-dev-wasm32", check: () => _runs("test", "-f", WASM32_BUILTINS) },
+  { package: "nodejs", check: () => _runs("node", "--version") },
 ];
+
+// The compiler-rt builtins clang-19 links into every wasm32-wasi program.
+const WASM32_BUILTINS = "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a";
 
 const APT_INSTALL = ["install", "-y", "--no-install-recommends"];
 
