@@ -143,3 +143,18 @@ export const SERVER: Uint8Array = wat(SERVER_WAT);
 export const CLIENT: Uint8Array = wat(CLIENT_WAT);
 /** The timer app. */
 export const TIMER: Uint8Array = wat(TIMER_WAT);
+
+/** The start function spins forever; on_init probes 7. */
+export const SPIN_START: Uint8Array = wat(`(module
+  (import "env" "probe" (func $probe (param i32)))
+  (memory (export "memory") 1)
+  (func $spin (loop $l (br $l)))
+  (start $spin)
+  (func (export "on_init") (call $probe (i32.const 7))))`);
+
+/** `grow(pages)` returns memory.grow's result; on_init probes 1. */
+export const GROWER: Uint8Array = wat(`(module
+  (import "env" "probe" (func $probe (param i32)))
+  (memory (export "memory") 1)
+  (func (export "on_init") (call $probe (i32.const 1)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`);

@@ -9,7 +9,7 @@ import {
   type Request,
 } from "../sdk/packet.ts";
 import { AttrContainer, decode, encode } from "../sdk/attr_container.ts";
-import { CLIENT, harness, SERVER, TIMER } from "./_apps.ts";
+import { CLIENT, GROWER, harness, SERVER, SPIN_START, TIMER } from "./_apps.ts";
 import { wat } from "./_wat.ts";
 
 const errorOf = (payload: Uint8Array | undefined) => decode(payload!).get("error message")?.value;
@@ -88,7 +88,7 @@ Deno.test("app manager: uninstall removes resources, subscriptions and timers", 
   assert.equal(res.status, 132);
 });
 
-Deno.test("bus: '/app/<name>/<rest>' delivers <rest> to the named app", async () => {
+Deno.test("app manager: '/app/<name>/<rest>' delivers <rest> to the named app", async () => {
   const h = harness();
   h.manager.install("server", SERVER);
   const reply = h.manager.request({ url: "/app/server/url1/x", action: 3 });
@@ -97,7 +97,7 @@ Deno.test("bus: '/app/<name>/<rest>' delivers <rest> to the named app", async ()
   assert.equal(decodeRequest(h.packets[0]!.bytes).url, "url1/x");
 });
 
-Deno.test("bus: '/app/<name>/...' with a seed-era split ends the name at the last '/'", async () => {
+Deno.test("app manager: '/app/<name>/...' with a seed-era split ends the name at the last '/'", async () => {
   const h = harness({ appUrl: "seed" });
   h.manager.install("server", SERVER);
   const reply = h.manager.request({ url: "/app/server/x", action: 1 });
@@ -106,7 +106,7 @@ Deno.test("bus: '/app/<name>/...' with a seed-era split ends the name at the las
   assert.equal(decodeRequest(h.packets[0]!.bytes).url, "x");
 });
 
-Deno.test("bus: an unknown applet name replies 160 'Send request to applet failed: invalid applet name'", async () => {
+Deno.test("app manager: an unknown applet name replies 160 'Send request to applet failed: invalid applet name'", async () => {
   const h = harness();
   const res = await h.manager.request({ url: "/app/nosuch/url1" });
   assert.equal(res.status, 160);
@@ -114,7 +114,7 @@ Deno.test("bus: an unknown applet name replies 160 'Send request to applet faile
   assert.match(h.output(), /Send request to applet failed: invalid applet name\n/);
 });
 
-Deno.test("bus: app-registered prefixes get the request with its full URL and sender ID_HOST", async () => {
+Deno.test("app manager: app-registered prefixes get the request with its full URL and sender ID_HOST", async () => {
   const h = harness();
   h.manager.install("server", SERVER);
   const reply = h.manager.request({
@@ -135,7 +135,7 @@ Deno.test("bus: app-registered prefixes get the request with its full URL and se
   assert.equal(seen.fmt, 99);
 });
 
-Deno.test("bus: an app cannot take a URL another app registered exactly", () => {
+Deno.test("app manager: an app cannot take a URL another app registered exactly", () => {
   const h = harness();
   h.manager.install("server", SERVER);
   h.manager.install("server2", SERVER);
@@ -304,74 +304,6 @@ Deno.test("app manager: '/event/<url>' PUT and DELETE subscribe the host and rep
   assert.deepEqual(h.manager.bus.subscribers("alert/overheat"), []);
 });
 
-Deno.test("app manager: '/applet' PUT installs, GET lists newest first, DELETE uninstalls", async () => {
-  const h = harness();
-  const ask = async (url: string, action: number, payload?: Uint8Array) => {
-    const reply = h.manager.request({ url, action, ...(payload ? { payload } : {}) });
-    h.clock.advance(0);
-    return await reply;
-  };
-  assert.equal((await ask("/applet?name=first&heap=16384", 3, CLIENT)).status, 65);
-  assert.equal((await ask("/applet?name=second", 3, SERVER)).status, 65);
-  assert.deepEqual(h.manager.get("second")!.resources, ["/shared", "/echo"], "on_init ran");
-  assert.deepEqual(h.probes, []);
-  const all = await ask("/applet", 1);
-  assert.equal(all.status, 69);
-  assert.equal(all.fmt, 99);
-  const info = decode(all.payload!);
-  assert.equal(info.tag, "Applets Info");
-  assert.deepEqual(
-    info.entries().map(([k, v]) => `${k}=${v.value}`),
-    ["num=2", "applet1=second", "heap1=8192", "applet2=first", "heap2=16384"],
-  );
-  const one = decode((await ask("/applet?name=first", 1)).payload!);
-  assert.deepEqual(one.entries().map(([k, v]) => `${k}=${v.value}`), ["name=first", "heap=16384"]);
-  const missing = await ask("/applet?name=nosuch", 1);
-  assert.equal(errorOf(missing.payload), "Query Applet failed: the app is not found.");
-  assert.equal((await ask("/applet?name=second", 4)).status, 66);
-  assert.deepEqual(h.probes, ["second:-1"]);
-  const gone = await ask("/applet?name=second", 4);
-  assert.equal(errorOf(gone.payload), "Uninstall WASM app failed: no app found.");
-  assert.equal(
-    errorOf((await ask("/applet", 4)).payload),
-    "Uninstall WASM app failed: invalid app name.",
-  );
-});
-
-Deno.test("app manager: '/applet' errors use WAMR's wording", async () => {
-  const h = harness({ maxApps: 2 });
-  h.manager.install("first", CLIENT);
-  const ask = async (url: string, action: number, payload?: Uint8Array) => {
-    const reply = h.manager.request({ url, action, ...(payload ? { payload } : {}) });
-    h.clock.advance(0);
-    const res = await reply;
-    assert.equal(res.status, 160);
-    return errorOf(res.payload);
-  };
-  assert.equal(await ask("/applet?name=x", 3), "Install Applet failed: invalid payload.");
-  assert.equal(await ask("/applet?name=", 3, CLIENT), "Install WASM app failed: invalid app name.");
-  assert.equal(await ask("/applet?type=java", 1), "Applet Management failed: invalid module type.");
-  assert.equal(await ask("/applet", 2), "Invalid request of applet: invalid action");
-  assert.equal(
-    await ask("/applet?name=first", 3, CLIENT),
-    "Install WASM app failed: app already installed.",
-  );
-  h.manager.install("only", CLIENT);
-  assert.equal(
-    await ask("/applet?name=y", 3, CLIENT),
-    "Install Applet failed: exceed max app installations.",
-  );
-});
-
-Deno.test("app manager: the empty query is WAMR's 121-byte 'Applets Info' container", async () => {
-  const h = harness();
-  const reply = h.manager.request({ url: "/applet", action: 1 });
-  h.clock.advance(0);
-  const res = await reply;
-  assert.equal(res.payload?.length, 121);
-  assert.equal(res.payload![2], 119);
-});
-
 Deno.test("app manager: on_init that traps runs on_destroy and stops the app", async () => {
   const h = harness();
   const { wat } = await import("./_wat.ts");
@@ -439,30 +371,11 @@ const SPIN_INIT = wat(`(module
   (func (export "on_init") (loop $l (br $l)))
   (func (export "on_destroy") (call $probe (i32.const -1))))`);
 
-/** The start function spins forever; on_init probes 7. */
-const SPIN_START = wat(`(module
-  (import "env" "probe" (func $probe (param i32)))
-  (memory (export "memory") 1)
-  (func $spin (loop $l (br $l)))
-  (start $spin)
-  (func (export "on_init") (call $probe (i32.const 7))))`);
-
-/** `grow(pages)` returns memory.grow's result; on_init probes 1. */
-const GROWER = wat(`(module
-  (import "env" "probe" (func $probe (param i32)))
-  (memory (export "memory") 1)
-  (func (export "on_init") (call $probe (i32.const 1)))
-  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`);
-
 const SPIN_DEADLINE = 20;
 
 /** Runs queued messages until none is left (a drain stops after each overrun). */
 function drain(h: ReturnType<typeof harness>): void {
   for (let i = 0; i < 100 && h.manager.queued > 0; i++) h.manager.runPending();
-}
-
-function entries(payload: Uint8Array | undefined): string[] {
-  return decode(payload!).entries().map(([k, v]) => `${k}=${v.value}`);
 }
 
 Deno.test("app manager: 3 callbacks in a row past the deadline suspend the app, without on_destroy", async () => {
@@ -580,83 +493,6 @@ Deno.test("app manager: an install may come suspended: loaded, not instantiated,
   assert.match(h.output(), /WASM app 'later' suspended: was running on_init\n/);
   h.manager.resume("later");
   assert.deepEqual(h.probes, ["later:1"]);
-});
-
-Deno.test("app manager: '/applet' POST action=resume restarts an app; the query shows who is not running", async () => {
-  const h = harness({ deadlineMs: SPIN_DEADLINE });
-  const ask = async (url: string, action: number, payload?: Uint8Array) => {
-    const reply = h.manager.request({ url, action, ...(payload ? { payload } : {}) });
-    for (let i = 0; i < 10; i++) h.clock.advance(0);
-    return await reply;
-  };
-  const crash = wat(`(module (memory (export "memory") 1) (func (export "on_init") unreachable))`);
-  assert.equal((await ask("/applet?name=crash", 3, crash)).status, 65);
-  assert.equal((await ask("/applet?name=start", 3, SPIN_START)).status, 65);
-  assert.equal((await ask("/applet?name=fine", 3, GROWER)).status, 65);
-  assert.deepEqual(entries((await ask("/applet", 1)).payload), [
-    "num=3",
-    "applet1=fine",
-    "heap1=8192",
-    "applet2=start",
-    "heap2=8192",
-    "status2=suspended",
-    "reason2=execution deadline exceeded in the start function",
-    "applet3=crash",
-    "heap3=8192",
-    "status3=stopped",
-    "reason3=on_init trapped: unreachable",
-  ]);
-  assert.deepEqual(entries((await ask("/applet?name=crash", 1)).payload), [
-    "name=crash",
-    "heap=8192",
-    "status=stopped",
-    "reason=on_init trapped: unreachable",
-  ]);
-  const again = await ask("/applet?name=start&action=resume", 2);
-  assert.deepEqual([again.status, errorOf(again.payload)], [
-    160,
-    "Resume WASM app failed: execution deadline exceeded in the start function",
-  ]);
-  assert.equal(
-    errorOf((await ask("/applet?name=fine&action=resume", 2)).payload),
-    "Resume WASM app failed: the app is running.",
-  );
-  assert.equal(
-    errorOf((await ask("/applet?name=nosuch&action=resume", 2)).payload),
-    "Resume WASM app failed: no app found.",
-  );
-  assert.equal(
-    errorOf((await ask("/applet?action=resume", 2)).payload),
-    "Resume WASM app failed: invalid app name.",
-  );
-  assert.equal(
-    errorOf((await ask("/applet?name=fine&action=jump", 2)).payload),
-    "Invalid request of applet: invalid action",
-  );
-  // A stopped app resumes too (and here traps in on_init again).
-  assert.equal((await ask("/applet?name=crash&action=resume", 2)).status, 68);
-  assert.equal(h.manager.get("crash")!.status, "stopped");
-  h.manager.close();
-});
-
-Deno.test("app manager: '/applet' deadline and memory options set the app's limits", async () => {
-  const h = harness({ deadlineMs: 1000, maxMemory: 16 * 65536 });
-  const ask = async (url: string) => {
-    const reply = h.manager.request({ url, action: 3, payload: GROWER });
-    h.clock.advance(0);
-    return await reply;
-  };
-  assert.equal((await ask("/applet?name=a")).status, 65);
-  assert.equal((await ask("/applet?name=b&deadline=0&memory=262144")).status, 65);
-  const a = h.manager.get("a")!;
-  const b = h.manager.get("b")!;
-  assert.deepEqual([a.deadlineMs, a.maxMemory], [1000, 16 * 65536]);
-  assert.deepEqual([b.deadlineMs, b.maxMemory], [0, 262144]);
-  assert.equal(b.instance.memoryLimit, 262144);
-  // One page of its own and one of app heap: two more fit under four pages, a third does not.
-  assert.equal(b.instance.call("grow", 2), 2);
-  assert.equal(b.instance.call("grow", 1), -1);
-  assert.equal(b.status, "running");
 });
 
 Deno.test("app manager: an install whose memory cap would pass the budget is refused", () => {

@@ -165,7 +165,7 @@ Deno.test("app store: restore marks the on_init of each restored app too", async
   });
 });
 
-Deno.test("running marker: nested calls name the inner app, then the outer one; cleared in a microtask", async () => {
+Deno.test("app store: RunningMarker: nested calls name the inner app, then the outer one; cleared in a microtask", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/${RUNNING_FILE}`;
     const marker = new RunningMarker(path);

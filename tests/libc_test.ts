@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import libc from "../natives/libc/mod.ts";
 import { parseSignature } from "../sdk/mod.ts";
 import { signatureType } from "../sdk/signature.ts";
+import { TrapError } from "../sdk/errors.ts";
+import { Runtime } from "../core/instance/runtime.ts";
 import { BAD_POINTER_CASES } from "./fixtures/libc_bad_pointers.ts";
 import { libcHarness } from "./fixtures/libc_harness.ts";
+import { wat } from "./_wat.ts";
 
 const OOB = { name: "TrapError", message: "out of bounds memory access" };
 const trap = (message: string) => ({ name: "TrapError", message });
@@ -92,6 +95,41 @@ Deno.test("libc: every bad-pointer case traps out of bounds and changes nothing"
     assert.deepEqual(h.memory.bytes(0, 65536), before, `${symbol}(${args.join(", ")}) wrote`);
     assert.equal(h.stdout(), "", `${symbol}(${args.join(", ")}) printed`);
   }
+});
+
+// The same cases called from real wasm: each traps, no host exception, memory unchanged.
+Deno.test("libc: bad pointers from real wasm trap for every pointer native", async () => {
+  const symbols = [...new Set(BAD_POINTER_CASES.map((c) => c.symbol))];
+  const imports = symbols.map((name) => {
+    const type = signatureType(parseSignature(libc.symbols[name]!.signature));
+    const params = type.params.map((p) => `(param ${p})`).join(" ");
+    const results = type.results.map((r) => `(result ${r})`).join(" ");
+    return `(import "env" "${name}" (func $${name} ${params} ${results}))`;
+  });
+  // One export per case: push the constant arguments, call, drop any result.
+  const exports = BAD_POINTER_CASES.map((c, i) => {
+    const type = signatureType(parseSignature(libc.symbols[c.symbol]!.signature));
+    const args = c.args.map((a) => `(i32.const ${a})`).join(" ");
+    const drop = type.results.length ? "drop" : "";
+    return `(func (export "case${i}") ${args} call $${c.symbol} ${drop})`;
+  });
+  const bytes = wat(`(module ${imports.join("\n")}
+    (memory (export "memory") 1 1)
+    ${exports.join("\n")})`);
+  const warnings: string[] = [];
+  const runtime = new Runtime({ plugins: [libc], stdout: () => {}, warn: (m) => warnings.push(m) });
+  const app = await runtime.instantiate(await runtime.load(bytes), { heapSize: 0 });
+  const before = app.memory.bytes(0, 65536).slice();
+  BAD_POINTER_CASES.forEach((c, i) => {
+    assert.throws(() => app.call(`case${i}`), (e: unknown) => {
+      assert.ok(e instanceof TrapError, `${c.symbol}(${c.args}) threw ${e}`);
+      assert.equal(e.message, "out of bounds memory access", `${c.symbol}(${c.args})`);
+      return true;
+    });
+  });
+  assert.deepEqual(app.memory.bytes(0, 65536), before, "no native wrote anything");
+  assert.ok(BAD_POINTER_CASES.length >= 80);
+  assert.deepEqual(warnings, []);
 });
 
 Deno.test("libc: puts writes the string and a newline and returns len+1", () => {

@@ -4,7 +4,7 @@ import { decodeResponse, encodeRequest, encodeResponse } from "../sdk/packet.ts"
 import base from "../natives/base/mod.ts";
 import { CLIENT, harness, TIMER } from "./_apps.ts";
 
-Deno.test("base natives: wasm_create_timer counts ids from 1 and returns 0xFFFFFFFF past the limit", () => {
+Deno.test("base: wasm_create_timer counts ids from 1 and returns 0xFFFFFFFF past the limit", () => {
   const h = harness();
   const app = h.manager.install("timer", TIMER, { timers: 2 });
   assert.equal(app.instance.call("create", 100, 0, 0), 1);
@@ -14,7 +14,7 @@ Deno.test("base natives: wasm_create_timer counts ids from 1 and returns 0xFFFFF
   assert.equal(app.instance.call("create", 100, 0, 0), 3);
 });
 
-Deno.test("base natives: install caps timers at 30", () => {
+Deno.test("base: install caps timers at 30", () => {
   const h = harness();
   const app = h.manager.install("timer", TIMER, { timers: 99 });
   const ids = Array.from({ length: 31 }, () => app.instance.call("create", 100, 0, 0));
@@ -22,7 +22,7 @@ Deno.test("base natives: install caps timers at 30", () => {
   assert.equal(ids[30], -1);
 });
 
-Deno.test("base natives: a periodic timer calls on_timer_callback(id) each period", () => {
+Deno.test("base: a periodic timer calls on_timer_callback(id) each period", () => {
   const h = harness();
   const app = h.manager.install("timer", TIMER);
   const id = app.instance.call("create", 1000, 1, 0);
@@ -33,7 +33,7 @@ Deno.test("base natives: a periodic timer calls on_timer_callback(id) each perio
   assert.deepEqual(h.probes, ["timer:1@1000", "timer:1@2000", "timer:1@3000"]);
 });
 
-Deno.test("base natives: one-shot, cancel, restart and both destroy spellings", () => {
+Deno.test("base: one-shot, cancel, restart and both destroy spellings", () => {
   const h = harness();
   const app = h.manager.install("timer", TIMER);
   const once = app.instance.call("create", 100, 0, 1);
@@ -51,7 +51,7 @@ Deno.test("base natives: one-shot, cancel, restart and both destroy spellings", 
   assert.equal(app.timers.size, 2);
 });
 
-Deno.test("base natives: a trapping timer callback leaves the timer running", () => {
+Deno.test("base: a trapping timer callback leaves the timer running", () => {
   const h = harness();
   const app = h.manager.install("timer", TIMER);
   for (let i = 1; i < 13; i++) app.instance.call("destroy", app.instance.call("create", 1, 0, 0));
@@ -64,7 +64,7 @@ Deno.test("base natives: a trapping timer callback leaves the timer running", ()
   );
 });
 
-Deno.test("base natives: wasm_get_sys_tick_ms follows the clock and wraps at 2^32", () => {
+Deno.test("base: wasm_get_sys_tick_ms follows the clock and wraps at 2^32", () => {
   const h = harness();
   const app = h.manager.install("timer", TIMER);
   h.clock.advance(5000);
@@ -73,7 +73,7 @@ Deno.test("base natives: wasm_get_sys_tick_ms follows the clock and wraps at 2^3
   assert.equal(app.instance.call("tick"), 7);
 });
 
-Deno.test("base natives: a malformed packet is logged and ignored, never a crash", () => {
+Deno.test("base: a malformed packet is logged and ignored, never a crash", () => {
   const h = harness();
   const app = h.manager.install("client", CLIENT);
   const packet = encodeRequest({
@@ -98,7 +98,7 @@ Deno.test("base natives: a malformed packet is logged and ignored, never a crash
   assert.equal(app.running, true);
 });
 
-Deno.test("base natives: wasm_response_send routes to the receiver app and returns 1", () => {
+Deno.test("base: wasm_response_send routes to the receiver app and returns 1", () => {
   const h = harness();
   const a = h.manager.install("a", CLIENT);
   h.manager.install("b", CLIENT);
@@ -110,7 +110,7 @@ Deno.test("base natives: wasm_response_send routes to the receiver app and retur
   assert.equal(decodeResponse(h.packets[0]!.bytes).status, 68);
 });
 
-Deno.test("base natives: outside an app manager they fail with one warning", () => {
+Deno.test("base: outside an app manager they fail with one warning", () => {
   const warnings: string[] = [];
   const probe = harness().runtime.registry.resolve("env", "probe2")!.library;
   const runtime = new Runtime({
