@@ -46,7 +46,7 @@ import { type WasiPreopen, type WasiSettings, WasiState } from "./state.ts";
 export { WasiExit } from "./exit.ts";
 export { denoFs, errnoOfDenoError } from "./deno_fs.ts";
 export { realWasiClock, type WasiClock } from "./clock.ts";
-export type { WasiReader, WasiWriter } from "./fd_table.ts";
+export { type FdEntry, FdTable, MAX_FDS, type WasiReader, type WasiWriter } from "./fd_table.ts";
 export {
   type WasiDirEntry,
   type WasiFile,
@@ -56,7 +56,7 @@ export {
   type WasiStat,
   type WasiTimes,
 } from "./fs.ts";
-export type { WasiPreopen, WasiState } from "./state.ts";
+export { errnoOf, type WasiPreopen, type WasiSettings, WasiState } from "./state.ts";
 export {
   Clockid,
   Errno,
@@ -64,6 +64,7 @@ export {
   Eventtype,
   Fdflags,
   Filetype,
+  type FiletypeValue,
   Fstflags,
   Lookupflags,
   Oflags,

@@ -13,6 +13,7 @@ import {
   Errno,
   type ErrnoValue,
   Filetype,
+  type FiletypeValue,
   INHERITING_RIGHTS,
   Rights,
 } from "./constants.ts";
@@ -29,14 +30,21 @@ export interface WasiPreopen {
 
 /** The settings every app of one WASI library shares. */
 export interface WasiSettings {
+  /** The command line; undefined: the app's name alone. */
   readonly args: readonly string[] | undefined;
+  /** The environment; undefined: the app instance's `env`. */
   readonly env: Readonly<Record<string, string>> | undefined;
+  /** The preopened directories, descriptors 3, 4, … in order. */
   readonly preopens: readonly WasiPreopen[];
+  /** Standard input. */
   readonly stdin: WasiReader;
-  /** undefined: the app's own output, shared with libc's printf. */
+  /** Standard output; undefined: the app's own output, shared with libc's printf. */
   readonly stdout: WasiWriter | undefined;
+  /** Standard error. */
   readonly stderr: WasiWriter;
+  /** The file system. */
   readonly fs: WasiFs;
+  /** The clocks. */
   readonly clock: WasiClock;
 }
 
@@ -45,19 +53,16 @@ const STDIN_RIGHTS = R.fd_read | R.fd_fdstat_set_flags | R.fd_filestat_get | R.p
 const STDOUT_RIGHTS = R.fd_write | R.fd_fdstat_set_flags | R.fd_filestat_get |
   R.poll_fd_readwrite;
 
-function _stdioType(stream: WasiReader | WasiWriter | undefined, app: AppHandle) {
-  // The app's own output counts as a terminal only when the runtime line-buffers it, which
-  // it cannot tell us; report what stdout is.
-  const terminal = stream ? stream.isTerminal?.() ?? false : _isTerminal(app);
-  return terminal ? Filetype.character_device : Filetype.unknown;
-}
-
-function _isTerminal(_app: AppHandle): boolean {
+function _stdioType(stream: WasiReader | WasiWriter | undefined): FiletypeValue {
+  // wasi-libc line-buffers stdout when it is a character device, so the app's own output
+  // (undefined here) is one when the process's stdout is a terminal.
+  let terminal = false;
   try {
-    return Deno.stdout.isTerminal();
+    terminal = stream ? stream.isTerminal?.() ?? false : Deno.stdout.isTerminal();
   } catch {
-    return false;
+    // a closed or odd stream is no terminal
   }
+  return terminal ? Filetype.character_device : Filetype.unknown;
 }
 
 /** Strips trailing slashes, keeping `/` itself. */
@@ -101,7 +106,7 @@ export class WasiState {
       stream: WasiReader | WasiWriter | undefined,
     ): FdEntry => ({
       kind,
-      filetype: _stdioType(stream, app),
+      filetype: _stdioType(stream),
       rightsBase: rights,
       rightsInheriting: 0,
       flags: 0,
