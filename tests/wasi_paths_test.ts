@@ -395,3 +395,16 @@ Deno.test("wasi path_filestat_get and _set_times: follow, sizes, fstflags", asyn
   assert.ok(filestat(h, "file").mtim >= BigInt(before - 1000) * 1_000_000n);
   h.free();
 });
+
+Deno.test("wasi preopens: a preopened directory reached through a link works as itself", async () => {
+  using t = tempDir();
+  Deno.mkdirSync(`${t.dir}/real`);
+  Deno.writeTextFileSync(`${t.dir}/real/f`, "through");
+  Deno.symlinkSync("real", `${t.dir}/alias`);
+  const h = await wasiHarness({ preopens: [{ guest: "/", host: `${t.dir}/alias/` }] });
+  assert.equal(openPath(h, ".", { oflags: Oflags.directory }).errno, Errno.success);
+  assert.deepEqual(readFd(h, openPath(h, "f").fd), [Errno.success, "through"]);
+  assert.equal(filestat(h, ".").filetype, Filetype.directory);
+  assert.equal(openPath(h, "../real/f").errno, Errno.notcapable);
+  h.free();
+});

@@ -71,6 +71,20 @@ function _hostDir(host: string): string {
   return trimmed === "" ? "/" : trimmed;
 }
 
+/**
+ * The preopened directory itself when `host` is a link to it (`/tmp` on macOS): the sandbox
+ * looks at a path's last component without following it, so a root must not be a link.
+ */
+function _realDir(fs: WasiFs, host: string): string {
+  let dir = _hostDir(host);
+  for (let hops = 0; hops < 40 && fs.lstat(dir).filetype === Filetype.symbolic_link; hops++) {
+    const target = fs.readLink(dir);
+    const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
+    dir = _hostDir(target.startsWith("/") ? target : `${parent}/${target}`);
+  }
+  return dir;
+}
+
 function _nulTerminated(text: string): Uint8Array {
   const bytes = encodeUtf8(text);
   const out = new Uint8Array(bytes.length + 1);
@@ -119,10 +133,11 @@ export class WasiState {
     this.fds.add(stdio("stdout", STDOUT_RIGHTS, settings.stdout));
     this.fds.add(stdio("stderr", STDOUT_RIGHTS, settings.stderr));
     for (const { guest, host } of settings.preopens) {
-      const dir = _hostDir(host);
+      let dir: string;
       let isDir: boolean;
       try {
-        isDir = settings.fs.stat(dir).filetype === Filetype.directory;
+        isDir = settings.fs.stat(host).filetype === Filetype.directory;
+        dir = _realDir(settings.fs, host);
       } catch (e) {
         throw new Error(`Cannot preopen "${host}" as "${guest}": ${(e as Error).message}`);
       }
