@@ -28,10 +28,11 @@ async function _run(command: string, args: string[], cwd?: string): Promise<Deno
 
 let _demo: Promise<string> | undefined;
 
-/** Builds wasi_demo.c once per run; returns the .wasm path (in a temp dir kept to the end). */
+/** Builds wasi_demo.c once per run; returns the .wasm path (in a temp dir removed at exit). */
 function demoWasm(): Promise<string> {
   return _demo ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "wasi_demo_" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
     // Compile and link apart: the link step without -O never runs a wasm-opt found on PATH,
     // so the build is the same everywhere (clang-19's --no-wasm-opt skips linking).
     for (
