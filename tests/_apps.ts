@@ -4,7 +4,11 @@ import { ManualClock } from "../sdk/clock.ts";
 import { defineNativeLibrary } from "../sdk/native.ts";
 import { Runtime } from "../core/instance/runtime.ts";
 import base from "../natives/base/mod.ts";
+import { loadInstrumentation } from "../core/instance/instance.ts";
 import { wat } from "./_wat.ts";
+
+// Managers here install synchronously, some with limits: the rewriter must be loaded first.
+await loadInstrumentation();
 
 const _decoder = new TextDecoder();
 

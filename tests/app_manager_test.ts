@@ -528,7 +528,8 @@ Deno.test("app manager: uninstall and suspension let go of the instance, so its 
     import { Runtime } from "${new URL("../core/instance/runtime.ts", import.meta.url)}";
     import base from "${new URL("../natives/base/mod.ts", import.meta.url)}";
     const bytes = Uint8Array.from(${JSON.stringify(Array.from(SPINNER))});
-    const manager = new AppManager(new Runtime({ plugins: [base] }), {
+    const runtime = await new Runtime({ plugins: [base] }).loadInstrumentation();
+    const manager = new AppManager(runtime, {
       deadlineMs: 20,
       stdout: () => {},
     });

@@ -117,7 +117,7 @@ class MemoryFs implements WasiFs {
     const node = this.nodes.get(path) ?? (o.create ? this.#add(path, "file") : this.#get(path));
     if (o.truncate) node.data = new Uint8Array();
     let position = 0;
-    const fs = this;
+    const stat = (): WasiStat => this.#stat(node);
     return {
       read(into) {
         const n = Math.max(0, Math.min(into.length, node.data.length - position));
@@ -145,7 +145,7 @@ class MemoryFs implements WasiFs {
         if (base + offset < 0) throw new WasiFsError(Errno.inval, "negative");
         return position = base + offset;
       },
-      stat: () => fs.#stat(node),
+      stat,
       truncate(size) {
         const data = new Uint8Array(size);
         data.set(node.data.subarray(0, size));

@@ -167,6 +167,7 @@ export async function runAppsCommand(
     (await import("../../natives/base/mod.ts")).default;
 
   const runtime = new Runtime({ plugins: [libc, base], stdout });
+  await runtime.loadInstrumentation();
   try {
     for (const spec of args.plugins) {
       const library = await loadPlugin(spec, options.builtins);

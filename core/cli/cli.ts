@@ -294,6 +294,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
 
   let app: AppInstance | undefined;
   try {
+    if (_limits(args) || args.stackSize !== undefined) await runtime.loadInstrumentation();
     const module = runtime.loadSync(bytes, args.file.slice(args.file.lastIndexOf("/") + 1));
     app = runtime.instantiateSync(module, {
       ...(args.heapSize === undefined ? {} : { heapSize: args.heapSize }),

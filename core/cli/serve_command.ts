@@ -149,6 +149,7 @@ export class HostService {
       plugins: options.plugins ?? await defaultPlugins(),
       ...(stdout ? { stdout } : {}),
     });
+    await runtime.loadInstrumentation();
     const log = options.log ?? ((level: HostLogLevel, message: string) => {
       if (level === "error") console.error(message);
     });

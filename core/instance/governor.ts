@@ -13,8 +13,16 @@
  */
 
 import { TrapError } from "../../sdk/errors.ts";
-import { BUDGET_EXPORT, DEPTH_EXPORT, type LimitsImports, TRAP_AUX_STACK } from "./instrument.ts";
-import { AUX_STACK_OVERFLOW, DEADLINE_EXCEEDED, FUEL_EXHAUSTED, STACK_OVERFLOW } from "./limits.ts";
+import {
+  AUX_STACK_OVERFLOW,
+  BUDGET_EXPORT,
+  DEADLINE_EXCEEDED,
+  DEPTH_EXPORT,
+  FUEL_EXHAUSTED,
+  type LimitsImports,
+  STACK_OVERFLOW,
+  TRAP_AUX_STACK,
+} from "./limits.ts";
 
 /** Largest slice handed out: the budget global is an i32. */
 const _MAX_SLICE = 1 << 30;

@@ -9,13 +9,12 @@
 import { exportedFunctionType, type FuncType } from "../module/binary.ts";
 import { TrapError } from "../../sdk/errors.ts";
 import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./app_heap.ts";
-import { Governor } from "./governor.ts";
-import { type InstrumentOptions, LIMITS_MODULE } from "./instrument.ts";
-import type { AppLimits } from "./limits.ts";
+import type { Governor } from "./governor.ts";
+import type { InstrumentOptions } from "./instrument.ts";
+import { type AppLimits, LIMITS_MODULE } from "./limits.ts";
 import { linkImports, type LinkOptions, type LinkResult } from "../link/link.ts";
 import { AppMemory, encodeUtf8 } from "../../sdk/memory.ts";
 import type { AppModule } from "../module/module.ts";
-import { compileInstrumented, compileInstrumentedSync } from "./variants.ts";
 import type { AppHandle, NativeContext, NativeLibrary } from "../../sdk/native.ts";
 import { AppOutput, type OutputSink } from "../../sdk/output.ts";
 import type { NativeRegistry } from "../link/registry.ts";
@@ -104,7 +103,7 @@ export class AppInstance implements AppHandle {
   async = false;
   /** The limits the app runs under. */
   readonly limits: Readonly<AppLimits>;
-  readonly #governor: Governor | undefined;
+  #governor: Governor | undefined;
   readonly #warn: (message: string) => void;
   readonly #state = new Map<NativeLibrary, unknown>();
   #libraries: NativeLibrary[] = [];
@@ -125,10 +124,13 @@ export class AppInstance implements AppHandle {
     const limits: AppLimits = { ...options.limits };
     if (options.stackSize !== undefined) limits.stackSize ??= options.stackSize;
     this.limits = limits;
-    if (limits.deadlineMs !== undefined || limits.fuel !== undefined) {
-      this.#governor = new Governor(limits.deadlineMs ?? 0, limits.fuel);
-    } else if (limits.stackSize !== undefined) {
-      this.#governor = new Governor(0, undefined);
+  }
+
+  /** Creates the governor the instrumented module reports to, once the rewriter is loaded. */
+  #govern(variants: _Variants): void {
+    const { deadlineMs, fuel, stackSize } = this.limits;
+    if (deadlineMs !== undefined || fuel !== undefined || stackSize !== undefined) {
+      this.#governor = new variants.Governor(deadlineMs ?? 0, fuel);
     }
   }
 
@@ -228,7 +230,12 @@ export class AppInstance implements AppHandle {
   ): Promise<AppInstance> {
     const app = new AppInstance(module, host, options);
     const instrument = app.#instrumentOptions();
-    const compiled = instrument ? await compileInstrumented(module, instrument) : module;
+    let compiled = module;
+    if (instrument) {
+      await loadInstrumentation();
+      app.#govern(_variants!);
+      compiled = await _variants!.compileInstrumented(module, instrument);
+    }
     const link = app.#link(host, options);
     app.#governor?.enter();
     let instance: WebAssembly.Instance;
@@ -250,7 +257,17 @@ export class AppInstance implements AppHandle {
   ): AppInstance {
     const app: AppInstance = new AppInstance(module, host, options);
     const instrument = app.#instrumentOptions();
-    const compiled = instrument ? compileInstrumentedSync(module, instrument) : module;
+    let compiled = module;
+    if (instrument) {
+      if (!_variants) {
+        throw new Error(
+          "Cannot instantiate with limits synchronously before the rewriter is loaded: " +
+            "await runtime.loadInstrumentation() once first, or use runtime.instantiate",
+        );
+      }
+      app.#govern(_variants);
+      compiled = _variants.compileInstrumentedSync(module, instrument);
+    }
     const link = app.#link(host, options);
     app.#governor?.enter();
     let instance: WebAssembly.Instance;
@@ -586,6 +603,22 @@ class _Context implements NativeContext<unknown> {
   trap(message: string): never {
     throw new TrapError(message);
   }
+}
+
+type _Variants = typeof import("./variants.ts");
+/** The rewriter and its compiled variants, loaded on first use. */
+let _variants: _Variants | undefined;
+
+/**
+ * Loads the load-time rewriter that compiles execution limits into apps. Apps without limits
+ * never need it, so it stays out of the start-up of `deno run mod.ts app.wasm` (it is a
+ * tenth of the module graph); `instantiate` loads it by itself, `instantiateSync` needs it
+ * loaded first.
+ *
+ * @returns when it is loaded
+ */
+export async function loadInstrumentation(): Promise<void> {
+  _variants ??= await import("./variants.ts");
 }
 
 /** The exports an app sees: the names the rewriter added (`__mr_…`) are left out. */

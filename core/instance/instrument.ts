@@ -24,6 +24,14 @@
 
 import type { ModuleInfo } from "../module/binary.ts";
 import { LoadError } from "../../sdk/errors.ts";
+import {
+  BUDGET_EXPORT,
+  DEPTH_EXPORT,
+  LIMITS_MODULE,
+  MEMORY_EXPORT,
+  TRAP_AUX_STACK,
+  TRAP_STACK,
+} from "./limits.ts";
 
 /** What to compile into a module. */
 export interface InstrumentOptions {
@@ -37,27 +45,15 @@ export interface InstrumentOptions {
   maxMemoryPages?: number;
 }
 
-/** Import module of the host functions an instrumented module calls. */
-export const LIMITS_MODULE = "__mr";
-/** Export name of the budget global (i32: units left in the current slice). */
-export const BUDGET_EXPORT = "__mr_budget";
-/** Export name of the depth global (i32: estimated stack bytes in use). */
-export const DEPTH_EXPORT = "__mr_depth";
-/** Export name given to a memory the module defines but does not export. */
-export const MEMORY_EXPORT = "__mr_memory";
-
-/** Codes the instrumented module passes to the host's `trap`. */
-export const TRAP_STACK = 1;
-/** Shadow stack ran out. */
-export const TRAP_AUX_STACK = 2;
-
-/** The functions an instrumented module imports from {@linkcode LIMITS_MODULE}. */
-export interface LimitsImports {
-  /** Called with the (negative) budget when it runs out; returns the next slice or throws. */
-  tick(budget: number): number;
-  /** Throws the trap for `code`. */
-  trap(code: number): void;
-}
+export {
+  BUDGET_EXPORT,
+  DEPTH_EXPORT,
+  LIMITS_MODULE,
+  type LimitsImports,
+  MEMORY_EXPORT,
+  TRAP_AUX_STACK,
+  TRAP_STACK,
+} from "./limits.ts";
 
 /**
  * The bytes of each estimated stack frame: a fixed header plus 8 bytes per parameter and

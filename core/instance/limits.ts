@@ -44,3 +44,29 @@ export interface AppLimits {
    */
   stackSize?: number;
 }
+
+// The names an instrumented module shares with its host (see `instrument.ts`). They live
+// here, not beside the rewriter, so the runtime can load the rewriter only when an app asks
+// for a limit.
+
+/** Import module of the host functions an instrumented module calls. */
+export const LIMITS_MODULE = "__mr";
+/** Export name of the budget global (i32: units left in the current slice). */
+export const BUDGET_EXPORT = "__mr_budget";
+/** Export name of the depth global (i32: estimated stack bytes in use). */
+export const DEPTH_EXPORT = "__mr_depth";
+/** Export name given to a memory the module defines but does not export. */
+export const MEMORY_EXPORT = "__mr_memory";
+
+/** Codes the instrumented module passes to the host's `trap`. */
+export const TRAP_STACK = 1;
+/** Shadow stack ran out. */
+export const TRAP_AUX_STACK = 2;
+
+/** The functions an instrumented module imports from {@linkcode LIMITS_MODULE}. */
+export interface LimitsImports {
+  /** Called with the (negative) budget when it runs out; returns the next slice or throws. */
+  tick(budget: number): number;
+  /** Throws the trap for `code`. */
+  trap(code: number): void;
+}

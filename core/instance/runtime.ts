@@ -6,7 +6,12 @@
  */
 
 import { LoadError } from "../../sdk/errors.ts";
-import { AppInstance, type InstanceHost, type InstanceOptions } from "./instance.ts";
+import {
+  AppInstance,
+  type InstanceHost,
+  type InstanceOptions,
+  loadInstrumentation,
+} from "./instance.ts";
 import { type AppModule, compileModule, compileModuleSync } from "../module/module.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
 import { type OutputSink, writerSink, writeStderr } from "../../sdk/output.ts";
@@ -118,6 +123,18 @@ export class Runtime implements InstanceHost {
    */
   instantiate(module: AppModule, options: InstanceOptions = {}): Promise<AppInstance> {
     return AppInstance.create(module, this, options);
+  }
+
+  /**
+   * Loads the rewriter that compiles execution limits into apps, so `instantiateSync` (and
+   * an `AppManager`'s installs) can take `limits`. `instantiate` loads it by itself; apps
+   * without limits never need it.
+   *
+   * @returns this runtime
+   */
+  async loadInstrumentation(): Promise<this> {
+    await loadInstrumentation();
+    return this;
   }
 
   /**

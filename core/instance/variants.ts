@@ -8,6 +8,8 @@
 import { type AppModule, toLoadError } from "../module/module.ts";
 import { instrumentModule, type InstrumentOptions } from "./instrument.ts";
 
+export { Governor } from "./governor.ts";
+
 /** Compiled variants of each module, by the instrumentation they carry. */
 const _variants = new WeakMap<AppModule, Map<string, WebAssembly.Module>>();
 
