@@ -96,7 +96,7 @@ const CONTENT = (c: AttrContainer): Partial<Response> => ({
   payload: encodeLikeWamr(c),
 });
 
-Deno.test("host tool: -q sends GET /applet fmt 99 and prints the reply like host_tool", async () => {
+Deno.test("host command: -q sends GET /applet fmt 99 and prints the reply like host_tool", async () => {
   const fake = await fakeRuntime(() => CONTENT(new AttrContainer("Applets Info").setInt("num", 0)));
   const r = await tool(["-P", String(fake.port), "-q"]);
   await fake.close();
@@ -120,7 +120,7 @@ Deno.test("host tool: -q sends GET /applet fmt 99 and prints the reply like host
   assert.deepEqual(got.raw, capture);
 });
 
-Deno.test("host tool: the query name must be attached (-qNAME, --query=NAME); -q NAME is all", async () => {
+Deno.test("host command: the query name must be attached (-qNAME, --query=NAME); -q NAME is all", async () => {
   for (
     const [argv, url] of [
       [["-qrequest_handler"], "/applet?name=request_handler"],
@@ -137,7 +137,7 @@ Deno.test("host tool: the query name must be attached (-qNAME, --query=NAME); -q
   }
 });
 
-Deno.test("host tool: -i sends a type-4 frame, PUT /applet?name=… fmt 98 with the file", async () => {
+Deno.test("host command: -i sends a type-4 frame, PUT /applet?name=… fmt 98 with the file", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/app.wasm`;
   const wasm = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
@@ -167,7 +167,7 @@ Deno.test("host tool: -i sends a type-4 frame, PUT /applet?name=… fmt 98 with 
   assert.deepEqual(got.request.payload, wasm);
 });
 
-Deno.test("host tool: -u, -s, -d and -r build host_tool's URLs, actions and fmt 99", async () => {
+Deno.test("host command: -u, -s, -d and -r build host_tool's URLs, actions and fmt 99", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/p.json`, '{"n": 3, "on": true, "s": "x", "a": [1, 2]}');
   const cases: [string[], number, string][] = [
@@ -205,7 +205,7 @@ Deno.test("host tool: -u, -s, -d and -r build host_tool's URLs, actions and fmt 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("host tool: --deadline and --memory join the install URL; --resume POSTs action=resume", async () => {
+Deno.test("host command: --deadline and --memory join the install URL; --resume POSTs action=resume", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/app.wasm`;
   await Deno.writeFile(file, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
@@ -236,7 +236,7 @@ Deno.test("host tool: --deadline and --memory join the install URL; --resume POS
   );
 });
 
-Deno.test("host tool: mids are random per run", async () => {
+Deno.test("host command: mids are random per run", async () => {
   const mids = new Set<number>();
   for (let i = 0; i < 3; i++) {
     const fake = await fakeRuntime(() => ({ status: 69 }));
@@ -247,7 +247,7 @@ Deno.test("host tool: mids are random per run", async () => {
   assert.equal(mids.size, 3);
 });
 
-Deno.test("host tool: no response prints 'operation timeout' and exits 2", async () => {
+Deno.test("host command: no response prints 'operation timeout' and exits 2", async () => {
   const fake = await fakeRuntime(() => undefined);
   const r = await tool(["-P", String(fake.port), "-r", "/nomatch", "-A", "GET", "-t", "200"]);
   await fake.close();
@@ -255,7 +255,7 @@ Deno.test("host tool: no response prints 'operation timeout' and exits 2", async
   assert.equal(r.out, "operation timeout\n");
 });
 
-Deno.test("host tool: a response with another mid is ignored", async () => {
+Deno.test("host command: a response with another mid is ignored", async () => {
   const fake = await fakeRuntime((req) => ({ status: 66, mid: (req.mid + 1) >>> 0 }));
   const r = await tool(["-P", String(fake.port), "-q", "-t", "200"]);
   await fake.close();
@@ -263,7 +263,7 @@ Deno.test("host tool: a response with another mid is ignored", async () => {
   assert.equal(r.out, "operation timeout\n");
 });
 
-Deno.test("host tool: -a keeps printing events after the response; exit = response status", async () => {
+Deno.test("host command: -a keeps printing events after the response; exit = response status", async () => {
   const event = encodeLikeWamr(
     new AttrContainer("").setString("warning", "temperature is over high"),
   );
@@ -289,7 +289,7 @@ Deno.test("host tool: -a keeps printing events after the response; exit = respon
   assert.equal(r.out, "\nresponse status 69\n" + ev + ev);
 });
 
-Deno.test("host tool: --json prints one object per line", async () => {
+Deno.test("host command: --json prints one object per line", async () => {
   const fake = await fakeRuntime(
     () => CONTENT(new AttrContainer("Applets Info").setInt("num", 1).setString("applet1", "a")),
   );
@@ -303,14 +303,14 @@ Deno.test("host tool: --json prints one object per line", async () => {
   assert.ok(r.out.endsWith("}\n") && r.out.split("\n").length === 2);
 });
 
-Deno.test("host tool: raw payloads appear as base64 in --json", async () => {
+Deno.test("host command: raw payloads appear as base64 in --json", async () => {
   const fake = await fakeRuntime(() => ({ status: 69, fmt: 0, payload: new Uint8Array([1, 2]) }));
   const r = await tool(["-P", String(fake.port), "-r", "/x", "-A", "GET", "--json"]);
   await fake.close();
   assert.deepEqual(JSON.parse(r.out).payload, { base64: "AQI=" });
 });
 
-Deno.test("host tool: -o appends the output to a file too", async () => {
+Deno.test("host command: -o appends the output to a file too", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/log`, "before");
   const fake = await fakeRuntime(() => ({ status: 66 }));
@@ -320,7 +320,7 @@ Deno.test("host tool: -o appends the output to a file too", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("host tool: wrong flags give one clear line and exit 2", async () => {
+Deno.test("host command: wrong flags give one clear line and exit 2", async () => {
   const cases: [string[], RegExp][] = [
     [["--bogus"], /Unknown option "--bogus"/],
     [["-x"], /Unknown option "-x"/],
@@ -341,7 +341,7 @@ Deno.test("host tool: wrong flags give one clear line and exit 2", async () => {
   }
 });
 
-Deno.test("host tool: getopt_long's syntax: clusters, attached values, switches take none", async () => {
+Deno.test("host command: getopt_long's syntax: clusters, attached values, switches take none", async () => {
   const help = await tool(["-hq"]); // (-qh would query an app named "h")
   assert.equal(help.status, 0);
   assert.match(help.out, /^Usage: deno run mod\.ts host/);
@@ -369,7 +369,7 @@ Deno.test("host tool: getopt_long's syntax: clusters, attached values, switches 
   }
 });
 
-Deno.test("host tool: a refused connection or a missing file exits 255", async () => {
+Deno.test("host command: a refused connection or a missing file exits 255", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -381,7 +381,7 @@ Deno.test("host tool: a refused connection or a missing file exits 255", async (
   assert.match(missing.err, /Cannot read "\/nonexistent\/app.wasm"/);
 });
 
-Deno.test("host tool: --help prints the usage and exits 0", async () => {
+Deno.test("host command: --help prints the usage and exits 0", async () => {
   const r = await tool(["--help"]);
   assert.equal(r.status, 0);
   assert.match(r.out, /^Usage: deno run mod\.ts host/);
