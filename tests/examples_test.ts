@@ -246,6 +246,8 @@ const FRAMEWORK_IMPORTS: Record<string, string[]> = {
   loop_timer: ["wasm_create_timer", "wasm_response_send"],
   loop_start: ["wasm_response_send"],
   memory_hog: ["wasm_register_resource", "wasm_create_timer", "wasm_response_send"],
+  storm: ["wasm_register_resource", "wasm_post_request", "wasm_response_send"],
+  forger: ["wasm_register_resource", "wasm_post_request", "wasm_response_send"],
 };
 
 Deno.test("examples: app-framework apps export the callbacks and import framework natives", async () => {
@@ -460,4 +462,41 @@ Deno.test("examples: room_temp service and client exchange readings", async () =
     client.takeOutput(),
     "[client] room temperature: 20.0\n[client] room temperature: 20.5\n",
   );
+});
+
+/** The URL of a request packet. */
+function requestUrl(bytes: Uint8Array): string {
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint16(12);
+  return new TextDecoder().decode(bytes.subarray(18, 18 + length - 1));
+}
+
+Deno.test("examples: storm posts /storm at init and two more for each /storm it gets, answering none", async () => {
+  const app = await loadExample("storm");
+  app.call("on_init");
+  assert.deepEqual(sent(app, "wasm_post_request").map(requestUrl), ["/storm"]);
+  deliver(app, "on_request", requestPacket(2, "/storm", 1, new Uint8Array(), 0, 1));
+  deliver(app, "on_request", requestPacket(2, "/storm", 2, new Uint8Array(), 0, 1));
+  assert.deepEqual(sent(app, "wasm_post_request").map(requestUrl), Array(5).fill("/storm"));
+  assert.deepEqual(sent(app, "wasm_response_send"), []);
+  assert.equal(app.takeOutput(), "");
+});
+
+Deno.test("examples: forger answers 64 guessed host mids each time it runs, then posts /forge", async () => {
+  const app = await loadExample("forger");
+  app.call("on_init");
+  assert.deepEqual(sent(app, "wasm_post_request").map(requestUrl), ["/forge"]);
+  deliver(app, "on_request", requestPacket(2, "/forge", 1, new Uint8Array(), 0, 1));
+  const forged = sent(app, "wasm_response_send").map(parseResponse);
+  const link = Array.from({ length: 32 }, (_, i) => 0x80000000 + i);
+  const manager = Array.from({ length: 32 }, (_, i) => 1 + i);
+  assert.deepEqual(forged.map((r) => r[2]).sort(), [...link, ...manager].sort());
+  for (const [status, fmt, , receiver, payload] of forged) {
+    assert.deepEqual([status, fmt, receiver, new TextDecoder().decode(payload)], [
+      69,
+      0,
+      ID_HOST,
+      "forged",
+    ]);
+  }
+  assert.deepEqual(sent(app, "wasm_post_request").map(requestUrl), ["/forge", "/forge"]);
 });

@@ -184,6 +184,8 @@ export const EXAMPLES: readonly Example[] = [
     callbacks: [...FRAMEWORK_CALLBACKS, "_initialize"],
   },
   _frameworkApp("limits", "memory_hog"),
+  _frameworkApp("limits", "storm"),
+  _frameworkApp("limits", "forger"),
   {
     dir: "limits",
     name: "recursion",
@@ -310,12 +312,12 @@ export async function clangAvailable(): Promise<boolean> {
   }
 }
 
-async function _compile(example: Example, output: string): Promise<void> {
-  await Deno.mkdir(dirname(output), { recursive: true });
+/** Runs clang from the repository root; returns its diagnostics. */
+async function _clang(example: Example, args: readonly string[]): Promise<string> {
   let result: Deno.CommandOutput;
   try {
     result = await new Deno.Command(CLANG, {
-      args: [...clangArgs(example), "-o", output],
+      args: [...args],
       cwd: _ROOT,
       stdout: "piped",
       stderr: "piped",
@@ -337,9 +339,42 @@ async function _compile(example: Example, output: string): Promise<void> {
       }": ${CLANG} exited with code ${result.code}\n${diagnostics}`,
     );
   }
-  if (diagnostics.trim() !== "") console.error(diagnostics.trimEnd());
+  return diagnostics;
+}
+
+/**
+ * Compiles each source to an object, then links them: the same output as {@linkcode clangArgs}
+ * in one step, except that clang runs binaryen's `wasm-opt` after a link whose command line has
+ * an `-O` flag whenever one is on PATH, and the build must not depend on that.
+ */
+async function _compile(example: Example, output: string): Promise<void> {
+  await Deno.mkdir(dirname(output), { recursive: true });
+  const objects = await Deno.makeTempDir({ prefix: "micro_runtime_objects_" });
+  try {
+    const args = clangArgs(example);
+    const sources = [sourcePath(example), ...(example.sdkSources ?? [])];
+    const flags = args.slice(0, args.length - sources.length);
+    const compile = flags.filter((flag, i) => !_linkFlag(flags, i));
+    const link = flags.filter((flag, i) => _linkFlag(flags, i) || flag === "--target=wasm32");
+    const outputs = sources.map((_, i) => join(objects, `${i}.o`));
+    const diagnostics = await Promise.all(
+      sources.map((source, i) => _clang(example, [...compile, "-c", source, "-o", outputs[i]!])),
+    );
+    diagnostics.push(await _clang(example, [...link, ...outputs, "-o", output]));
+    const text = diagnostics.join("");
+    if (text.trim() !== "") console.error(text.trimEnd());
+  } finally {
+    await Deno.remove(objects, { recursive: true });
+  }
   // wasm-ld marks its output executable; a module is data.
   await Deno.chmod(output, 0o644);
+}
+
+/** Whether `flags[i]` is for the linker: `-Wl,…`, `-nostdlib`, and `-z` with its value. */
+function _linkFlag(flags: readonly string[], i: number): boolean {
+  const flag = flags[i]!;
+  return flag.startsWith("-Wl,") || flag === "-nostdlib" || flag === "-z" ||
+    flags[i - 1] === "-z";
 }
 
 /**
