@@ -17,7 +17,20 @@ const REQUIREMENTS: readonly Requirement[] = [
   { package: "wasi-libc", check: () => _runs("test", "-f", "/usr/lib/wasm32-wasi/libc.a") },
   { package: "libclang-rt-19-dev-wasm32", check: () => _runs("test", "-f", WASM32_BUILTINS) },
   { package: "nodejs", check: () => _runs("node", "--version") },
+  // The WASI examples' toolchains (examples/wasi/build.ts).
+  { package: "libc++-19-dev-wasm32", check: () => _runs("test", "-f", `${WASI_LIB}/libc++.a`) },
+  {
+    package: "libc++abi-19-dev-wasm32",
+    check: () => _runs("test", "-f", `${WASI_LIB}/libc++abi.a`),
+  },
+  { package: "rustc", check: () => _runs("/usr/bin/rustc", "--version") },
+  { package: "libstd-rust-dev-wasm32", check: () => _runs("test", "-d", RUST_WASI_STD) },
+  { package: "lld-14", check: () => _runs("rust-lld", "-flavor", "wasm", "--version") },
+  { package: "emscripten", check: () => _runs("emcc", "--version") },
 ];
+
+const WASI_LIB = "/usr/lib/wasm32-wasi";
+const RUST_WASI_STD = "/usr/lib/rustlib/wasm32-wasi/lib";
 
 // The compiler-rt builtins clang-19 links into every wasm32-wasi program.
 const WASM32_BUILTINS = "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a";
