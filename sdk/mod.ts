@@ -41,6 +41,7 @@ export {
   type NativeSymbol,
   type NativeSymbolOptions,
   type NativeSymbols,
+  overload,
   type PluginOptions,
 } from "./native.ts";
 export {

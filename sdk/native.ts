@@ -9,7 +9,12 @@ import type { AppMemory } from "./memory.ts";
 import type { AppHeap } from "./heap.ts";
 import type { AppFramework } from "./framework.ts";
 import type { AppOutput } from "./output.ts";
-import { parseSignature, type SignatureParams, type SignatureResult } from "./signature.ts";
+import {
+  parseSignature,
+  type SignatureParams,
+  type SignatureResult,
+  signatureType,
+} from "./signature.ts";
 
 /**
  * What a plugin sees of an app: the runtime's app instance behind an interface, so the plugin
@@ -92,6 +97,11 @@ export interface NativeSymbol<S extends string = string, State = unknown> {
   readonly async?: boolean;
   /** How `--trace` decodes the arguments, when it differs from `signature`. */
   readonly traceAs?: string;
+  /**
+   * More declarations of the same name with other wasm types (see {@linkcode overload}): an
+   * import links to the one whose signature matches its type.
+   */
+  readonly overloads?: readonly NativeSymbol<string, State>[];
 }
 
 /** Options of one symbol. */
@@ -153,6 +163,64 @@ export function nativeAsync<const S extends string, State = unknown>(
   options: NativeSymbolOptions = {},
 ): NativeSymbol<S, State> {
   return { ...native<S, State>(signature, impl as never, options), async: true };
+}
+
+/**
+ * Declares one symbol name with several signatures, for a name toolchains import with
+ * different types: C's `abort()`, WAMR's `abort(int)` and AssemblyScript's
+ * `abort(message, file, line, column)`. Each app import links to the declaration whose
+ * signature matches its wasm type; with none, linking fails naming every signature.
+ *
+ * @param first the primary declaration (what `signature` and `impl` of the result are)
+ * @param more further declarations, each of a different wasm type
+ * @returns the primary declaration carrying the others as `overloads`
+ * @throws {TypeError} when two declarations have the same wasm type (an import could not
+ *   choose between them)
+ *
+ * @example One name, two signatures
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { native, overload } from "./native.ts";
+ * const abort = overload(
+ *   native("(i)", (ctx, code) => ctx.trap(`env.abort(${code})`)),
+ *   native("(iiii)", (ctx, _msg, _file, line) => ctx.trap(`abort at line ${line}`)),
+ * );
+ * assert.equal(abort.signature, "(i)");
+ * assert.deepEqual(abort.overloads?.map((s) => s.signature), ["(iiii)"]);
+ * assert.throws(
+ *   () => overload(native("(i)", () => {}), native("(*)", () => {})),
+ *   /"\(i\)" and "\(\*\)" have the same wasm type \(i32\) -> \(\)/,
+ * );
+ * ```
+ */
+export function overload<State>(
+  first: NativeSymbol<string, State>,
+  ...more: NativeSymbol<string, State>[]
+): NativeSymbol<string, State> {
+  const all = [first, ...more].flatMap((s) => [s, ...(s.overloads ?? [])]);
+  const seen = new Map<string, string>();
+  for (const symbol of all) {
+    const type = signatureType(parseSignature(symbol.signature));
+    const results = type.results.length === 1 ? type.results[0] : `(${type.results.join(", ")})`;
+    const key = `(${type.params.join(", ")}) -> ${results}`;
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new TypeError(
+        `Overloads "${other}" and "${symbol.signature}" have the same wasm type ${key}`,
+      );
+    }
+    seen.set(key, symbol.signature);
+  }
+  const { overloads: _, ...primary } = first;
+  return { ...primary, impl: first.impl, overloads: all.slice(1).map(_withoutOverloads) };
+}
+
+function _withoutOverloads<State>(
+  symbol: NativeSymbol<string, State>,
+): NativeSymbol<string, State> {
+  if (symbol.overloads === undefined) return symbol;
+  const { overloads: _, ...rest } = symbol;
+  return { ...rest, impl: symbol.impl };
 }
 
 /** The `native` function bound to a library's state type. */
@@ -237,6 +305,7 @@ export function defineNativeLibrary<State = undefined>(
   for (const [name, symbol] of Object.entries(symbols)) {
     try {
       parseSignature(symbol.signature);
+      for (const more of symbol.overloads ?? []) parseSignature(more.signature);
     } catch (e) {
       throw new TypeError(
         `Native library "${def.name}": symbol "${name}": ${(e as Error).message}`,

@@ -67,10 +67,33 @@ const WAMR_SIGNATURES: Record<string, string> = {
   clock: "()I",
 };
 
-Deno.test("libc: declares WAMR HEAD's whole list with the same wasm types", () => {
+/**
+ * What emscripten's side modules and AssemblyScript import beyond WAMR's list: the names LLVM
+ * gives printf calls without floats (`iprintf`) or `long double` (`__small_printf`), binaryen's
+ * stack check, assert(); and `abort` in C's and AssemblyScript's shapes (overloads).
+ */
+const EXTRA_SIGNATURES: Record<string, string> = {
+  iprintf: "($*)i",
+  __small_printf: "($*)i",
+  siprintf: "($$*)i",
+  __small_sprintf: "($$*)i",
+  __assert_fail: "($$i$)",
+  __handle_stack_overflow: "(i)",
+};
+
+Deno.test("libc: declares WAMR HEAD's whole list with the same wasm types, and emscripten's names", () => {
   assert.equal(libc.module, "env");
-  assert.deepEqual(Object.keys(libc.symbols).sort(), Object.keys(WAMR_SIGNATURES).sort());
-  for (const [name, wamr] of Object.entries(WAMR_SIGNATURES)) {
+  assert.deepEqual(
+    Object.keys(libc.symbols).sort(),
+    [...Object.keys(WAMR_SIGNATURES), ...Object.keys(EXTRA_SIGNATURES)].sort(),
+  );
+  const abort = libc.symbols.abort!;
+  assert.deepEqual([abort, ...abort.overloads ?? []].map((s) => s.signature), [
+    "(i)",
+    "()",
+    "(iiii)",
+  ]);
+  for (const [name, wamr] of Object.entries({ ...WAMR_SIGNATURES, ...EXTRA_SIGNATURES })) {
     const ours = libc.symbols[name]!.signature;
     assert.deepEqual(
       signatureType(parseSignature(ours)),
@@ -82,7 +105,7 @@ Deno.test("libc: declares WAMR HEAD's whole list with the same wasm types", () =
 
 Deno.test("libc: every native taking a pointer has bad-pointer cases", () => {
   const covered = new Set(BAD_POINTER_CASES.map((c) => c.symbol));
-  for (const [name, sig] of Object.entries(WAMR_SIGNATURES)) {
+  for (const [name, sig] of Object.entries({ ...WAMR_SIGNATURES, ...EXTRA_SIGNATURES })) {
     if (/[*$]/.test(sig)) assert.ok(covered.has(name), `${name} has no bad-pointer case`);
   }
 });
@@ -491,4 +514,130 @@ Deno.test("libc: clock_gettime writes {i64 sec; i32 nsec} and clock counts ns", 
   assert.equal(typeof t, "bigint");
   assert.equal(t % 1000n, 0n);
   assert.ok(Number(t) >= first);
+});
+
+/** An AssemblyScript string as WAT data: its byte length (the header's last field), UTF-16LE. */
+function asStringData(addr: number, text: string): string {
+  const bytes = [...new Uint8Array(new Uint32Array([text.length * 2]).buffer)];
+  for (
+    const unit of new Uint16Array([...text].flatMap((c) => [...c].map((u) => u.charCodeAt(0))))
+  ) {
+    bytes.push(unit & 0xff, unit >> 8);
+  }
+  const escaped = bytes.map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
+  return `(data (i32.const ${addr - 4}) "${escaped}")`;
+}
+
+/**
+ * Shaped like `asc` output: `env.abort(message, file, line, column)` imported, strings in static
+ * data, an exported function throwing and a start function (top-level code) that may.
+ */
+function asModule(options: { message: number; file: number; start?: boolean }): Uint8Array {
+  return wat(`(module
+    (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
+    (memory (export "memory") 1)
+    ${asStringData(1056, "Boom – ü!")}
+    ${asStringData(1088, "assembly/index.ts")}
+    (data (i32.const 1196) "\\ff\\ff\\ff\\7f") ;; a string claiming 2 GiB, at 1200
+    (func $fail (export "fail")
+      i32.const ${options.message} i32.const ${options.file} i32.const 3 i32.const 5 call $abort
+      unreachable)
+    ${options.start ? "(start $fail)" : ""})`);
+}
+
+Deno.test("libc: AssemblyScript's abort(message, file, line, column) traps as AS's loader reports it", async () => {
+  const runtime = new Runtime({ plugins: [libc], stdout: () => {}, warn: () => {} });
+  const app = await runtime.instantiate(
+    await runtime.load(asModule({ message: 1056, file: 1088 })),
+  );
+  assert.throws(() => app.call("fail"), trap("abort: Boom – ü! at assembly/index.ts:3:5"));
+  const nulls = await runtime.instantiate(await runtime.load(asModule({ message: 0, file: 0 })));
+  assert.throws(() => nulls.call("fail"), trap("abort: null at null:3:5"));
+  // AS runs top-level code as the start function, before the instance exposes the memory
+  // the module defines: the trap still comes out of instantiation, with the addresses.
+  const start = await runtime.load(asModule({ message: 1056, file: 1088, start: true }));
+  await assert.rejects(
+    () => runtime.instantiate(start),
+    trap("abort: <string at 0x420> at <string at 0x440>:3:5"),
+  );
+});
+
+Deno.test("libc: AssemblyScript's abort traps out of bounds on a bad string pointer", async () => {
+  const runtime = new Runtime({ plugins: [libc], stdout: () => {}, warn: () => {} });
+  // The header below address 0, the header past the end, the characters past the end.
+  for (const [message, file] of [[2, 1088], [0x7fff_0000, 1088], [1056, 1200]] as const) {
+    const app = await runtime.instantiate(await runtime.load(asModule({ message, file })));
+    assert.throws(() => app.call("fail"), OOB, `abort(${message}, ${file})`);
+  }
+});
+
+Deno.test("libc: the CLI prints an AssemblyScript abort as iwasm prints a trap", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "libc_test_" });
+  try {
+    const path = `${dir}/as.wasm`;
+    await Deno.writeFile(path, asModule({ message: 1056, file: 1088 }));
+    const mod = new URL("../mod.ts", import.meta.url).pathname;
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", mod, "-f", "fail", path],
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(
+      new TextDecoder().decode(stdout),
+      "Exception: abort: Boom – ü! at assembly/index.ts:3:5\n",
+    );
+    assert.equal(code, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("libc: abort links in C's, WAMR's and AssemblyScript's shapes, each with its message", async () => {
+  const runtime = new Runtime({ plugins: [libc], stdout: () => {}, warn: () => {} });
+  const calling = (params: string, args: string) =>
+    wat(`(module (import "env" "abort" (func $abort ${params}))
+      (memory 1) (func (export "run") ${args} call $abort))`);
+  const c = await runtime.instantiate(await runtime.load(calling("", "")));
+  assert.throws(() => c.call("run"), trap("env.abort()"));
+  const wamr = await runtime.instantiate(await runtime.load(calling("(param i32)", "i32.const 6")));
+  assert.throws(() => wamr.call("run"), trap("env.abort(6)"));
+  await assert.rejects(
+    async () =>
+      await runtime.instantiate(await runtime.load(calling("(param f64)", "f64.const 1"))),
+    {
+      name: "LinkError",
+      message: `Cannot link import "env"."abort": signatures "(i)", "()", "(iiii)" of library ` +
+        `"libc" do not match (f64) -> ()`,
+    },
+  );
+});
+
+Deno.test("libc: iprintf and siprintf are printf and sprintf under LLVM's integer-only names", () => {
+  const h = libcHarness();
+  h.str(100, "%d-%s|");
+  h.str(200, "ab");
+  h.memory.setI32(300, 42);
+  h.memory.setI32(304, 200);
+  assert.equal(h.call("iprintf", 100, 300), 6);
+  assert.equal(h.call("__small_printf", 100, 300), 6);
+  h.str(400, "");
+  assert.equal(h.call("siprintf", 400, 100, 300), 6);
+  assert.equal(h.memory.cstring(400), "42-ab|");
+  assert.equal(h.call("__small_sprintf", 400, 100, 300), 6);
+  assert.equal(h.stdout(), "42-ab|42-ab|");
+});
+
+Deno.test("libc: __assert_fail and __handle_stack_overflow trap with emscripten's and WAMR's words", () => {
+  const h = libcHarness();
+  h.str(100, "x == 1");
+  h.str(200, "test.c");
+  h.str(300, "main");
+  assert.throws(
+    () => h.call("__assert_fail", 100, 200, 7, 300),
+    trap("Assertion failed: x == 1, at: test.c,7,main"),
+  );
+  assert.throws(
+    () => h.call("__assert_fail", 100, 0, 7, 0),
+    trap("Assertion failed: x == 1, at: unknown filename,7,unknown function"),
+  );
+  assert.throws(() => h.call("__handle_stack_overflow", 16), trap("wasm auxiliary stack overflow"));
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
 import { Runtime } from "../core/instance/runtime.ts";
-import { defineNativeLibrary, native } from "../sdk/native.ts";
+import { defineNativeLibrary, native, overload } from "../sdk/native.ts";
 
 function quietRuntime(): Runtime {
   return new Runtime({ stdout: () => {}, warn: () => {} });
@@ -23,4 +23,28 @@ Deno.test("registry: resolves without a leading '_', and later registrations sha
   assert.equal(runtime.registry.resolve("other", "val"), undefined);
   runtime.registry.unregister(second);
   assert.equal(runtime.registry.resolve("env", "val")?.library.name, "a");
+});
+
+Deno.test("registry: candidates are every native of the name, newest library first, overloads in order", () => {
+  const older = defineNativeLibrary({
+    name: "older",
+    symbols: { f: overload(native("(i)", () => {}), native("()", () => {})) },
+  });
+  const newer = defineNativeLibrary({
+    name: "newer",
+    symbols: { _f: native("(ii)i", () => 0), g: native("()", () => {}) },
+  });
+  const runtime = quietRuntime().register(older).register(newer);
+  const registry = runtime.registry;
+  const listed = (field: string) =>
+    registry.candidates("env", field).map((c) => `${c.library.name}.${c.name}${c.signature.text}`);
+  assert.deepEqual(listed("f"), ["older.f(i)", "older.f()"]);
+  // The exact field first in each library; the bare name only where the exact one is missing.
+  assert.deepEqual(listed("_f"), ["newer._f(ii)i", "older.f(i)", "older.f()"]);
+  assert.deepEqual(listed("h"), []);
+  const type = (params: string[], results: string[] = []) => ({ params, results });
+  assert.equal(registry.resolve("env", "_f", type([]))?.signature.text, "()");
+  assert.equal(registry.resolve("env", "_f", type(["i32", "i32"], ["i32"]))?.library, newer);
+  assert.equal(registry.resolve("env", "_f", type(["f32"])), undefined);
+  assert.equal(registry.resolve("env", "_f")?.library, newer, "without a type: the first");
 });

@@ -326,6 +326,8 @@ export class AppInstance implements AppHandle {
     const usesWasi = this.module.info.imports.some((i) => i.module.startsWith("wasi_"));
     const heapSize = memory ? options.heapSize ?? (usesWasi ? 0 : DEFAULT_HEAP_SIZE) : 0;
     this.heap = this.#makeHeap(heapSize);
+    link.bind(raw);
+    for (const { name, args } of link.initializers) this.call(name, ...args);
     for (const init of ["__post_instantiate", "_initialize"]) {
       const fn = this.#exports[init];
       if (typeof fn === "function" && fn.length === 0) this.call(init);

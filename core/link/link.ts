@@ -1,7 +1,10 @@
 /**
  * The linker: resolves every import of a module against the native registry and builds the
- * import object. Signatures are checked against the import's wasm type here, so a mismatch
- * is a link error naming the import, both types and the library.
+ * import object. Signatures are checked against the import's wasm type here: among the
+ * natives of the import's name the first whose signature matches is linked, and with none a
+ * link error names the import, every signature tried with its library, and the import's type.
+ * Modules with a `dylink.0` section (emscripten side modules) get their memory, table,
+ * globals and GOT from {@linkcode SideModule}.
  *
  * @module
  */
@@ -15,6 +18,8 @@ import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import { nativeFailure, unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
 import type { AppMemory } from "../../sdk/memory.ts";
 import { traceNative, type TraceSink } from "./trace.ts";
+import type { ResolvedNative } from "./registry.ts";
+import { type Initializer, SideModule } from "./side_module.ts";
 
 /** Imported globals WAMR satisfies for emscripten-era modules (§2.1, §3.3). */
 const _KNOWN_GLOBALS: Record<string, number> = {
@@ -43,6 +48,13 @@ export interface LinkResult {
   readonly unlinked: { module: string; name: string }[];
   /** Whether any linked native is async (exports must then be wrapped with `promising`). */
   readonly async: boolean;
+  /**
+   * Finishes linking once the instance exists, before any app code other than a start
+   * function runs: fills what needs the exports (a side module's GOT and table slots).
+   */
+  readonly bind: (exports: Readonly<Record<string, unknown>>) => void;
+  /** Exports to call after `bind`, in order (a side module's relocations, constructors). */
+  readonly initializers: readonly Initializer[];
 }
 
 /** Optional linking behaviour. */
@@ -82,24 +94,21 @@ export function linkImports(
   const unlinked: { module: string; name: string }[] = [];
   let memory: WebAssembly.Memory | undefined;
   let isAsync = false;
+  const side = module.info.dylink ? new SideModule(module.info) : undefined;
 
   for (const imp of module.info.imports) {
     const ns = imports[imp.module] ??= {};
     switch (imp.kind) {
       case "function": {
-        const found = registry.resolve(imp.module, imp.name);
-        if (!found) {
+        const candidates = registry.candidates(imp.module, imp.name);
+        if (candidates.length === 0) {
           unlinked.push({ module: imp.module, name: imp.name });
           ns[imp.name] = unlinkedImport(imp.module, imp.name);
           break;
         }
-        if (!imp.type || !signatureMatches(found.signature, imp.type)) {
-          const type = imp.type ? formatFuncType(imp.type) : "a non-function type";
-          throw new LinkError(
-            `Cannot link import "${imp.module}"."${imp.name}": signature ` +
-              `"${found.signature.text}" of library "${found.library.name}" does not match ${type}`,
-          );
-        }
+        const type = imp.type;
+        const found = type && candidates.find((c) => signatureMatches(c.signature, type));
+        if (!found) throw new LinkError(_mismatch(imp, candidates));
         if (!libraries.includes(found.library)) libraries.push(found.library);
         const ctx = makeContext(found.library, found.name, found.symbol.attachment);
         const label = `(${imp.module}, ${imp.name})`;
@@ -121,12 +130,13 @@ export function linkImports(
         break;
       }
       case "memory": {
-        const { min, max, shared, memory64 } = imp.type;
+        const { max, shared, memory64 } = imp.type;
         if (memory64) {
           throw new LinkError(
             `Cannot link import "${imp.module}"."${imp.name}": imported 64-bit memories are not supported`,
           );
         }
+        const min = side ? side.memoryPages(imp) : imp.type.min;
         const desc: WebAssembly.MemoryDescriptor = { initial: min, shared };
         if (max !== undefined) desc.maximum = max;
         else if (shared) desc.maximum = 65536;
@@ -152,13 +162,20 @@ export function linkImports(
         }
         const desc = {
           element: element === "funcref" ? "anyfunc" : "externref",
-          initial: limits.min,
+          initial: side && element === "funcref" ? side.tableSlots(imp) : limits.min,
         } as WebAssembly.TableDescriptor;
         if (limits.max !== undefined) desc.maximum = limits.max;
-        ns[imp.name] = new WebAssembly.Table(desc);
+        const table = new WebAssembly.Table(desc);
+        if (side && element === "funcref") side.useTable(table);
+        ns[imp.name] = table;
         break;
       }
       case "global": {
+        const sideGlobal = side?.global(imp);
+        if (sideGlobal) {
+          ns[imp.name] = sideGlobal;
+          break;
+        }
         const key = `${imp.module}.${imp.name}`;
         const value = _KNOWN_GLOBALS[key];
         const { type, mutable } = imp.type;
@@ -179,7 +196,39 @@ export function linkImports(
         );
     }
   }
-  return { imports, memory, libraries, unlinked, async: isAsync };
+  side?.placeImportedFunctions(imports);
+  return {
+    imports,
+    memory,
+    libraries,
+    unlinked,
+    async: isAsync,
+    bind: (exports) => side?.bind(exports),
+    initializers: side?.initializers() ?? [],
+  };
+}
+
+/**
+ * The message for an import no candidate's signature fits: `signature "(i)i" of library "vendor"
+ * does not match (i32, i32) -> i32`, or with several candidates every signature, grouped by
+ * library in the order they were tried.
+ */
+function _mismatch(imp: Import, candidates: readonly ResolvedNative[]): string {
+  const type = imp.kind === "function" && imp.type
+    ? formatFuncType(imp.type)
+    : "a non-function type";
+  const groups: { library: NativeLibrary; signatures: string[] }[] = [];
+  for (const c of candidates) {
+    const group = groups.at(-1);
+    const text = `"${c.signature.text}"`;
+    if (group?.library === c.library) group.signatures.push(text);
+    else groups.push({ library: c.library, signatures: [text] });
+  }
+  const listed = groups.map((g) => `${g.signatures.join(", ")} of library "${g.library.name}"`);
+  const what = candidates.length === 1
+    ? `signature ${listed[0]} does not match`
+    : `signatures ${listed.join(", ")} do not match`;
+  return `Cannot link import "${imp.module}"."${imp.name}": ${what} ${type}`;
 }
 
 type _SuspendingCtor = new (fn: (...args: never[]) => unknown) => WebAssembly.ImportValue;

@@ -1,12 +1,16 @@
 /**
  * The native-symbol registry: libraries registered by module name; imports resolve by
- * module + field, also without a leading `_`; later registrations shadow earlier ones.
+ * module + field, also without a leading `_`, and by wasm type: among the natives of that
+ * name (newest library first, each symbol's overloads in declared order) the first whose
+ * signature matches the import's type is taken, so later registrations shadow earlier ones of
+ * the same type.
  *
  * @module
  */
 
 import type { NativeLibrary, NativeSymbol } from "../../sdk/native.ts";
-import { parseSignature, type Signature } from "../../sdk/signature.ts";
+import type { FuncType } from "../../sdk/wasm_types.ts";
+import { parseSignature, type Signature, signatureMatches } from "../../sdk/signature.ts";
 
 /** A resolved import: the symbol, its library and the name it was registered under. */
 export interface ResolvedNative {
@@ -34,6 +38,7 @@ export class NativeRegistry {
     for (const [name, symbol] of Object.entries(library.symbols)) {
       try {
         parseSignature(symbol.signature);
+        for (const more of symbol.overloads ?? []) parseSignature(more.signature);
       } catch (e) {
         throw new TypeError(
           `Native library "${library.name}": symbol "${name}": ${(e as Error).message}`,
@@ -61,26 +66,50 @@ export class NativeRegistry {
   }
 
   /**
-   * Finds the native for an import: the exact field first, then the field without a
-   * leading `_`, newest library first.
+   * Finds the native for an import: among its {@linkcode candidates}, the first whose
+   * signature matches `type`, or without a type the first.
    *
    * @param module the import's module name
    * @param field the import's field name
+   * @param type the import's wasm type, to choose among overloads
    * @returns the resolved native, or undefined
    */
-  resolve(module: string, field: string): ResolvedNative | undefined {
+  resolve(module: string, field: string, type?: FuncType): ResolvedNative | undefined {
+    const all = this.candidates(module, field);
+    if (type === undefined) return all[0];
+    return all.find((c) => signatureMatches(c.signature, type));
+  }
+
+  /**
+   * Every native an import could link to, in the order they are tried: newest library first;
+   * in each, the exact field, or when it has none the field without a leading `_`; each
+   * symbol followed by its overloads.
+   *
+   * @param module the import's module name
+   * @param field the import's field name
+   * @returns the natives of that name (empty when no library provides it)
+   */
+  candidates(module: string, field: string): ResolvedNative[] {
     const bare = field.startsWith("_") ? field.slice(1) : undefined;
+    const out: ResolvedNative[] = [];
     for (const library of this.#libraries) {
       if (library.module !== module) continue;
-      const found = _own(library, field) ?? (bare === undefined ? undefined : _own(library, bare));
-      if (found) return found;
+      const name = Object.hasOwn(library.symbols, field)
+        ? field
+        : bare !== undefined && Object.hasOwn(library.symbols, bare)
+        ? bare
+        : undefined;
+      if (name === undefined) continue;
+      const symbol = library.symbols[name]!;
+      for (const declared of [symbol, ...(symbol.overloads ?? [])]) {
+        out.push({
+          library,
+          name,
+          symbol: declared,
+          signature: parseSignature(declared.signature),
+        });
+      }
     }
-    return undefined;
+    return out;
   }
-}
-
-function _own(library: NativeLibrary, name: string): ResolvedNative | undefined {
-  if (!Object.hasOwn(library.symbols, name)) return undefined;
-  const symbol = library.symbols[name]!;
-  return { library, name, symbol, signature: parseSignature(symbol.signature) };
 }

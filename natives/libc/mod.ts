@@ -9,6 +9,12 @@
  * notes), including the first buffer of memcmp/memcpy/memmove/strncmp/strncpy, which WAMR
  * checks inside the wrapper.
  *
+ * It also serves what emscripten's side modules and AssemblyScript import under `env`: the
+ * `iprintf`/`siprintf` (and `__small_*`) spellings LLVM gives printf calls without floats or
+ * `long double`, `__handle_stack_overflow`, `__assert_fail`, and `abort` in the three shapes
+ * toolchains import it: C's `abort()`, WAMR's `abort(int)` and AssemblyScript's
+ * `abort(message, file, line, column)`, told apart by the import's wasm type.
+ *
  * @module
  */
 
@@ -20,6 +26,7 @@ import {
   type NativeContext,
   type NativeLibrary,
   type NativeSymbol,
+  overload,
 } from "../../sdk/native.ts";
 import { PrintfBuffer, printfTo } from "./printf.ts";
 
@@ -208,6 +215,46 @@ function _trapWith(prefix: string) {
   };
 }
 
+/**
+ * An AssemblyScript string: UTF-16LE code units, their byte length in the object header's
+ * last field, just before the data. A null reference reads as "null", as AS's loader prints it.
+ */
+function _asString(memory: AppMemory, ptr: number): string {
+  const addr = ptr >>> 0;
+  if (addr === 0) return "null";
+  const len = memory.u32(addr - 4);
+  return _utf16.decode(memory.bytes(addr, len));
+}
+
+const _utf16 = new TextDecoder("utf-16le");
+
+/**
+ * AssemblyScript's default `env.abort`: the message AS's own loader throws
+ * (`abort: <message> at <file>:<line>:<column>`), as a trap.
+ */
+function _asAbort(ctx: NativeContext, msg: number, file: number, line: number, col: number): void {
+  // AS runs top-level code as the start function, before the instance can hand natives a
+  // memory the module defines itself: then only the strings' addresses can be shown.
+  const memory = ctx.app.memory as AppMemory | undefined;
+  const text = (ptr: number) =>
+    memory ? _asString(memory, ptr) : `<string at 0x${(ptr >>> 0).toString(16)}>`;
+  ctx.trap(`abort: ${text(msg)} at ${text(file)}:${line >>> 0}:${col >>> 0}`);
+}
+
+/** emscripten's wording for a failed `assert()`, which emcc-built apps are written against. */
+function _assertFail(
+  ctx: NativeContext,
+  expr: number,
+  file: number,
+  line: number,
+  func: number,
+): void {
+  const text = (addr: number, none: string) =>
+    addr === 0 ? none : new TextDecoder().decode(_cstr(ctx.memory, addr >>> 0));
+  const where = [text(file, "unknown filename"), line, text(func, "unknown function")];
+  ctx.trap(`Assertion failed: ${text(expr, "")}, at: ${where.join(",")}`);
+}
+
 function _ctypeNative(bit: number) {
   return function ctypeNative(_ctx: NativeContext, c: number): number {
     return _ctypeOf(c, bit);
@@ -247,6 +294,10 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
       printf,
       sprintf,
       snprintf,
+      iprintf: printf,
+      __small_printf: printf,
+      siprintf: sprintf,
+      __small_sprintf: sprintf,
       vprintf: printf,
       vsprintf: sprintf,
       vsnprintf: snprintf,
@@ -413,7 +464,14 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
       tolower: native("(i)i", (_ctx, c) => (c >= 65 && c <= 90 ? c + 32 : c)),
       toupper: native("(i)i", (_ctx, c) => (c >= 97 && c <= 122 ? c - 32 : c)),
       emscripten_memcpy_big: memcpy,
-      abort: native("(i)", _trapWith("abort")),
+      abort: overload(
+        native("(i)", _trapWith("abort")),
+        native("()", (ctx) => ctx.trap("env.abort()")),
+        native("(iiii)", _asAbort),
+      ),
+      __assert_fail: native("(iiii)", _assertFail),
+      // emcc's STACK_OVERFLOW_CHECK=2 code calls it; WAMR's message for the C stack.
+      __handle_stack_overflow: native("(i)", (ctx) => ctx.trap("wasm auxiliary stack overflow")),
       abortStackOverflow: native("(i)", _trapWith("abortStackOverflow")),
       nullFunc_X: native("(i)", _trapWith("nullFunc_X")),
       __cxa_allocate_exception: native("(i)i", (ctx, size) => ctx.heap.malloc(size >>> 0)),
