@@ -1,7 +1,8 @@
 /**
  * A programmatic host for a micro-runtime (or WAMR) app manager: install, uninstall and
  * query apps, send requests and subscribe to events over the host link, with the same
- * packets WAMR's `host_tool` sends.
+ * packets WAMR's `host_tool` sends. Over TLS when asked, and proving a shared token when
+ * the runtime asks for one (`sdk/host_auth.ts`).
  *
  * @module
  */
@@ -14,6 +15,17 @@ import {
   type HostTransport,
   LinkIo,
 } from "./host_link.ts";
+import {
+  AUTH_VERSION,
+  AuthKind,
+  authNonce,
+  checkServer,
+  decodeAuth,
+  encodeAuth,
+  importAuthKey,
+  proveClient,
+  RefuseReason,
+} from "./host_auth.ts";
 import {
   Action,
   decodeRequest,
@@ -32,6 +44,12 @@ export interface HostClientOptions {
   timeout?: number;
   /** Largest frame payload accepted from the runtime. Default 1 MiB. */
   maxPayload?: number;
+  /**
+   * The runtime's shared token (`serve --token-file`). When given, the client answers the
+   * runtime's challenge and sends nothing else until the runtime has proved it holds the
+   * token too; the token itself never crosses the link.
+   */
+  token?: string | Uint8Array;
 }
 
 /** Where {@linkcode HostClient.connect} connects. */
@@ -40,6 +58,31 @@ export interface HostConnectOptions extends HostClientOptions {
   hostname?: string;
   /** Server port. Default 8888. */
   port?: number;
+  /** Connect over TLS (`serve --tls-cert`), checking the certificate against `hostname`. */
+  tls?: boolean;
+  /** PEM certificates to trust besides the system's (a self-signed runtime's); implies `tls`. */
+  caCerts?: string[];
+}
+
+/**
+ * The runtime would not serve this host: it asks for a token the client does not have, the
+ * token does not match, or the handshake went wrong.
+ */
+export class HostAuthError extends Error {
+  /** The runtime's reason code (`RefuseReason` in `sdk/host_auth.ts`); 0 when the client gave up. */
+  readonly reason: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param message what failed, as the runtime or the client said it
+   * @param reason the runtime's reason code, 0 when the client gave up
+   */
+  constructor(message: string, reason = 0) {
+    super(message);
+    this.name = "HostAuthError";
+    this.reason = reason;
+  }
 }
 
 /** A response from the runtime. */
@@ -231,20 +274,60 @@ export class HostClient {
   #done: Promise<void>;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = 0;
+  /** The token's key, when the client authenticates. */
+  #key: Promise<CryptoKey> | undefined;
+  /** Frames sent before the handshake ended; undefined once the link is open. */
+  #held: Uint8Array[] | undefined;
+  #ready = Promise.withResolvers<void>();
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
+  #serverNonce: Uint8Array | undefined;
+  #clientNonce: Uint8Array | undefined;
+  /** Why the link failed, for the requests that fail with it. */
+  #failure: Error | undefined;
 
   /**
    * Runs the link over any byte stream pair. {@linkcode HostClient.connect} is the TCP
    * shortcut.
    *
    * @param transport the streams
-   * @param options timeout and payload limit
+   * @param options timeout, payload limit and token
+   * @throws {RangeError} when the token is empty
    */
   constructor(transport: HostTransport, options: HostClientOptions = {}) {
     this.timeout = options.timeout ?? 5000;
     this.#io = new LinkIo(transport);
     this.#io.onWriteError = () => this.close();
     this.#parser = new FrameParser({ maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
+    // Awaited through `ready`; this keeps an unawaited failure from being unhandled.
+    this.#ready.promise.catch(() => {});
+    const token = options.token;
+    if (token === undefined) {
+      this.#ready.resolve();
+    } else {
+      if (token.length === 0) throw new RangeError("The host link token is empty");
+      this.#key = importAuthKey(token);
+      this.#held = [];
+      this.#authTimer = setTimeout(() => {
+        this.#fail(
+          new HostAuthError(
+            `No authentication challenge from the runtime within ${this.timeout} ms: ` +
+              `it asks for no token, or it speaks TLS`,
+          ),
+        );
+      }, this.timeout);
+      Deno.unrefTimer(this.#authTimer);
+    }
     this.#done = this.#readLoop();
+  }
+
+  /**
+   * Resolves once the link is ready for requests: at once without a token, after the
+   * handshake with one. Rejects with a {@linkcode HostAuthError} when the runtime refuses the
+   * token or asks for one the client lacks. Requests sent before need not wait for it: they
+   * go out when it resolves and fail with its error.
+   */
+  get ready(): Promise<void> {
+    return this.#ready.promise;
   }
 
   /**
@@ -267,12 +350,36 @@ export class HostClient {
    * ```
    */
   static async connect(options: HostConnectOptions = {}): Promise<HostClient> {
-    const conn = await Deno.connect({
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port ?? 8888,
-    });
-    conn.setNoDelay(true);
-    return new HostClient(conn, options);
+    const hostname = options.hostname ?? "127.0.0.1";
+    const port = options.port ?? 8888;
+    let conn: Deno.Conn;
+    if (options.tls || options.caCerts) {
+      const tls = await Deno.connectTls({
+        hostname,
+        port,
+        ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+      });
+      try {
+        // Now, so a certificate the client does not trust fails here, with the reason.
+        await tls.handshake();
+      } catch (error) {
+        tls.close();
+        throw error;
+      }
+      conn = tls;
+    } else {
+      const tcp = await Deno.connect({ hostname, port });
+      tcp.setNoDelay(true);
+      conn = tcp;
+    }
+    const client = new HostClient(conn, options);
+    try {
+      await client.ready;
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
   }
 
   /** Resolves when the connection has ended (closed by either side). */
@@ -466,14 +573,18 @@ export class HostClient {
     timeout: number = this.timeout,
     mid?: number,
   ): Promise<HostResponse> {
-    if (this.#closed) return Promise.reject(new Deno.errors.ConnectionReset("Client is closed"));
+    if (this.#closed) {
+      return Promise.reject(this.#failure ?? new Deno.errors.ConnectionReset("Client is closed"));
+    }
     const id = mid ?? this.#allocMid();
     const packet = encodeRequest({ action, fmt, mid: id, sender: 0, url, payload });
     const { promise, resolve, reject } = Promise.withResolvers<HostResponse>();
     const deadline = performance.now() + timeout;
     this.#pending.set(id, { resolve, reject, deadline, timeout });
     this.#arm(deadline);
-    this.#io.send(encodeFrame(type, packet));
+    const frame = encodeFrame(type, packet);
+    if (this.#held) this.#held.push(frame);
+    else this.#io.send(frame);
     return promise;
   }
 
@@ -525,6 +636,12 @@ export class HostClient {
     this.#failPending("Client closed");
   }
 
+  /** Ends the link for `error`: the handshake and every pending request fail with it. */
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    this.close();
+  }
+
   #allocMid(): number {
     let mid = this.#nextMid;
     while (this.#pending.has(mid)) mid = (mid + 1) >>> 0;
@@ -534,10 +651,78 @@ export class HostClient {
 
   #failPending(why: string): void {
     this.#disarm();
+    clearTimeout(this.#authTimer);
+    this.#held = undefined;
+    const failure = this.#failure;
+    this.#ready.reject(
+      failure ?? new Deno.errors.ConnectionReset(`${why} before the link was ready`),
+    );
     for (const [mid, entry] of this.#pending) {
-      entry.reject(new Deno.errors.ConnectionReset(`${why} before the response to mid ${mid}`));
+      entry.reject(
+        failure ?? new Deno.errors.ConnectionReset(`${why} before the response to mid ${mid}`),
+      );
     }
     this.#pending.clear();
+  }
+
+  /** One message of the token handshake. */
+  async #onAuth(payload: Uint8Array): Promise<void> {
+    let message;
+    try {
+      message = decodeAuth(payload);
+    } catch (error) {
+      this.#fail(new HostAuthError(`Bad authentication message: ${(error as Error).message}`));
+      return;
+    }
+    if (message.kind === AuthKind.REFUSE) {
+      this.#fail(
+        message.reason === RefuseReason.BUSY
+          ? new Deno.errors.ConnectionRefused(message.message)
+          : new HostAuthError(message.message, message.reason),
+      );
+      return;
+    }
+    const key = this.#key;
+    if (!key) {
+      this.#fail(
+        new HostAuthError(
+          "The runtime asks for a token: give it with --token-file FILE or MICRO_RUNTIME_TOKEN " +
+            "(HostClient: the token option)",
+        ),
+      );
+      return;
+    }
+    if (message.kind === AuthKind.CHALLENGE && this.#clientNonce === undefined) {
+      if (message.version !== AUTH_VERSION) {
+        this.#fail(
+          new HostAuthError(`The runtime speaks authentication version ${message.version}, not 1`),
+        );
+        return;
+      }
+      const clientNonce = authNonce();
+      this.#serverNonce = message.nonce;
+      this.#clientNonce = clientNonce;
+      const mac = await proveClient(await key, message.nonce, clientNonce);
+      if (!this.#closed) {
+        this.#io.send(encodeAuth({ kind: AuthKind.PROOF, nonce: clientNonce, mac }));
+      }
+    } else if (message.kind === AuthKind.ACCEPT && this.#clientNonce && this.#held) {
+      const ok = await checkServer(await key, this.#serverNonce!, this.#clientNonce, message.mac);
+      if (this.#closed) return;
+      if (!ok) {
+        this.#fail(
+          new HostAuthError("The runtime's proof does not match the token: it does not hold it"),
+        );
+        return;
+      }
+      clearTimeout(this.#authTimer);
+      const held = this.#held;
+      this.#held = undefined;
+      for (const frame of held) this.#io.send(frame);
+      this.#ready.resolve();
+    } else {
+      this.#fail(new HostAuthError(`Unexpected authentication message of kind ${message.kind}`));
+    }
   }
 
   async #readLoop(): Promise<void> {
@@ -558,7 +743,9 @@ export class HostClient {
   }
 
   #onFrame(type: number, payload: Uint8Array): void {
-    if (type === HostMessageType.RESPONSE) {
+    if (type === HostMessageType.AUTH) {
+      void this.#onAuth(payload);
+    } else if (type === HostMessageType.RESPONSE) {
       let res;
       try {
         res = decodeResponse(payload);

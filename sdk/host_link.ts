@@ -40,6 +40,12 @@ export const HostMessageType = {
   /** Host → runtime app install (WAMR's `INSTALL_WASM_APP`); the payload is a request packet. */
   INSTALL: 4,
   CBOR_GENERIC: 30,
+  /**
+   * Authentication, both ways (micro-runtime's, see `sdk/host_auth.ts`): sent only when the
+   * runtime has a token. Past WAMR's `LINK_MSG_TYPE_MAX` (50), so WAMR's runtime logs and
+   * drops it and WAMR's host_tool skips it.
+   */
+  AUTH: 256,
 } as const;
 
 /**
@@ -304,6 +310,8 @@ export interface ConnTransport {
   write(p: Uint8Array): Promise<number>;
   /** Closes the connection. */
   close(): void;
+  /** Ends the sending direction only (TCP's FIN), when the transport can. */
+  closeWrite?(): Promise<void>;
 }
 
 /** What a host link runs over. */
@@ -336,6 +344,7 @@ export class LinkIo {
   #queued = 0;
   #flushing = false;
   #closed = false;
+  #ending = false;
   #onError: (error: unknown) => void = () => {};
 
   /**
@@ -389,7 +398,7 @@ export class LinkIo {
    * @param bytes the bytes (not copied: do not change them afterwards)
    */
   send(bytes: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#ending) return;
     this.#pending.push(bytes);
     this.#queued += bytes.length;
     if (!this.#flushing) void this.#flush();
@@ -424,6 +433,28 @@ export class LinkIo {
     } finally {
       this.#flushing = false;
     }
+    if (this.#ending && !this.#closed) this.#endWrite();
+  }
+
+  /**
+   * Sends what is queued, then ends the sending direction (TCP's FIN; the writable closes)
+   * while reading goes on. A peer's unread bytes at close make TCP reset the connection,
+   * which can throw away the last frame sent; ending first and closing once the peer has
+   * closed (or later) lets that frame arrive. Later {@linkcode LinkIo.send} calls are ignored.
+   */
+  end(): void {
+    if (this.#closed || this.#ending) return;
+    this.#ending = true;
+    if (!this.#flushing) this.#endWrite();
+  }
+
+  #endWrite(): void {
+    if (this.#writer) {
+      this.#writer.close().catch(() => {});
+      return;
+    }
+    const conn = this.#transport as ConnTransport;
+    conn.closeWrite?.().catch(() => {});
   }
 
   /** Closes the link: the transport's `close`, or cancelling and closing the streams. */

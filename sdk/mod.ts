@@ -99,6 +99,7 @@ export {
   type ActionName,
   type ClientRequestOptions,
   eventKey,
+  HostAuthError,
   HostClient,
   type HostClientOptions,
   type HostConnectOptions,
