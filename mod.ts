@@ -124,8 +124,11 @@ export {
   TIMER_ID_INVALID,
   type TimerInfo,
 } from "./core/framework/timers.ts";
-export type { OutputSink } from "./sdk/output.ts";
+export type { CoalescingSink, OutputSink } from "./sdk/output.ts";
 export {
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_CONNECTIONS,
+  type HostListenOptions,
   type HostLogLevel,
   HostServer,
   type HostServerOptions,

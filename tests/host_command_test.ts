@@ -13,6 +13,8 @@ import {
   type Response,
 } from "../sdk/packet.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "../sdk/attr_container.ts";
+import { HostService } from "../core/cli/serve_command.ts";
+import { selfSignedCertificate } from "./_tls.ts";
 
 interface Received {
   type: number;
@@ -385,4 +387,42 @@ Deno.test("host command: --help prints the usage and exits 0", async () => {
   const r = await tool(["--help"]);
   assert.equal(r.status, 0);
   assert.match(r.out, /^Usage: deno run mod\.ts host/);
+});
+
+Deno.test("host command: --tls --ca and --token-file reach a runtime that asks for both", async () => {
+  const tls = await selfSignedCertificate();
+  await Deno.writeTextFile(`${tls.dir}/token`, "s3cret\n");
+  await Deno.writeTextFile(`${tls.dir}/wrong`, "guess\n");
+  const service = await HostService.start({
+    port: 0,
+    stdout: () => {},
+    log: () => {},
+    token: "s3cret",
+    tls: { cert: tls.cert, key: tls.key },
+  });
+  try {
+    const port = String(service.addr!.port);
+    const at = ["-P", port, "--ca", tls.certFile];
+    const ok = await tool([...at, `--token-file=${tls.dir}/token`, "-q"]);
+    assert.deepEqual([ok.status, ok.out, ok.err], [
+      69,
+      '\nresponse status 69\n{\n\t"num":\t0\n}',
+      "",
+    ]);
+    const wrong = await tool([...at, `--token-file=${tls.dir}/wrong`, "-q"]);
+    assert.deepEqual([wrong.status, wrong.out], [255, ""]);
+    assert.equal(
+      wrong.err,
+      "host: Authentication failed: the token does not match this runtime's\n",
+    );
+    const unreadable = await tool([...at, "--token-file=/nonexistent/token", "-q"]);
+    assert.equal(unreadable.status, 255);
+    assert.match(unreadable.err, /^host: Cannot read the token file "\/nonexistent\/token": /);
+    const noCa = await tool(["-P", port, "--ca", "/nonexistent/ca.pem", "-q"]);
+    assert.equal(noCa.status, 255);
+    assert.match(noCa.err, /^host: Cannot read "\/nonexistent\/ca\.pem": /);
+  } finally {
+    await service.shutdown();
+    await Deno.remove(tls.dir, { recursive: true });
+  }
 });

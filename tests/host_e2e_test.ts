@@ -1,7 +1,10 @@
 // End to end: a real `deno run mod.ts serve` process driven by `deno run mod.ts host`.
 import assert from "node:assert/strict";
 import { HostClient } from "../sdk/host_client.ts";
+import { encodeFrame } from "../sdk/host_link.ts";
+import { encodeRequest } from "../sdk/packet.ts";
 import { wat } from "./_wat.ts";
+import { selfSignedCertificate } from "./_tls.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
@@ -13,13 +16,20 @@ const QUIET = wat(`(module
   (func (export "on_init"))
   (func (export "on_destroy") (drop (call $puts (i32.const 16)))))`);
 
-/** A running `serve` whose stdout is collected; `waitFor` awaits a pattern in it. */
-function serve(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MOD, "serve", ...args],
+/**
+ * A running `serve` whose stdout and stderr are collected; `waitFor` awaits a pattern in
+ * stdout (`waitForErr` in stderr). `ulimit` caps its open files with the shell's `ulimit -n`.
+ */
+function serve(args: string[], options: { ulimit?: number; env?: Record<string, string> } = {}) {
+  const deno = ["run", "--allow-all", MOD, "serve", ...args];
+  const child = new Deno.Command(options.ulimit ? "bash" : Deno.execPath(), {
+    args: options.ulimit
+      ? ["-c", `ulimit -n ${options.ulimit} && exec "$0" "$@"`, Deno.execPath(), ...deno]
+      : deno,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
+    ...(options.env ? { env: options.env } : {}),
   }).spawn();
   let out = "";
   let err = "";
@@ -43,10 +53,17 @@ function serve(args: string[]) {
       return err;
     },
     /** Resolves with the match once stdout shows `pattern`; fails after 10 s. */
-    async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+      return this.waitIn(() => out, pattern);
+    },
+    /** Resolves with the match once stderr shows `pattern`; fails after 10 s. */
+    waitForErr(pattern: RegExp): Promise<RegExpMatchArray> {
+      return this.waitIn(() => err, pattern);
+    },
+    async waitIn(text: () => string, pattern: RegExp): Promise<RegExpMatchArray> {
       const deadline = Date.now() + 10_000;
       while (true) {
-        const m = out.match(pattern);
+        const m = text().match(pattern);
         if (m) return m;
         if (Date.now() > deadline) {
           throw new Error(`Timed out waiting for ${pattern}: ${out}${err}`);
@@ -69,10 +86,15 @@ function serve(args: string[]) {
 }
 
 async function host(port: number, ...args: string[]) {
+  return await hostWith({}, port, ...args);
+}
+
+async function hostWith(env: Record<string, string>, port: number, ...args: string[]) {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", MOD, "host", "-P", String(port), ...args],
     stdout: "piped",
     stderr: "piped",
+    env,
   }).output();
   const dec = new TextDecoder();
   return { code, out: dec.decode(stdout), err: dec.decode(stderr) };
@@ -397,5 +419,305 @@ Deno.test({
     await healthyAnswers(client);
     client.close();
     await term(server);
+  },
+});
+
+// ---- issue 13: a link that stays up, bounded, and authenticated ----------------------------
+
+const listening = /listening on 127\.0\.0\.1:(\d+)/;
+
+Deno.test({
+  name: "e2e: serve under ulimit -n 64 keeps serving after accept runs out of descriptors, " +
+    "logging one line per burst",
+  ignore: Deno.build.os !== "linux",
+  sanitizeResources: false,
+  fn: async () => {
+    const server = serve(["--port", "0"], { ulimit: 64 });
+    const port = Number((await server.waitFor(listening))[1]);
+    for (let burst = 1; burst <= 2; burst++) {
+      // The kernel completes connections the server cannot accept, so opening them always
+      // works; past the descriptor limit, accept fails on the server's side.
+      const held: Deno.Conn[] = [];
+      const failures = new RegExp(`(Host link accept failed[^\\n]*\\n[^]*){${burst}}`);
+      for (let i = 0; i < 100 && !failures.test(server.err); i++) {
+        held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+        if (i >= 30) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await server.waitForErr(failures);
+      assert.match(server.err, /Host link accept failed: Too many open files/);
+      for (const conn of held) conn.close();
+      // Served again once descriptors are free: a new link gets its answer.
+      const client = await connect(port);
+      assert.equal((await client.query()).status, 69);
+      client.close();
+      await server.waitForErr(
+        new RegExp(`(Host link accepting again after \\d+ failed accepts\\n[^]*){${burst}}`),
+      );
+    }
+    assert.equal(server.err.match(/Host link accept failed/g)?.length, 2, server.err);
+    await term(server);
+  },
+});
+
+Deno.test({
+  name: "e2e: serve --max-connections: the host tool past the limit gets 163 with the reason",
+  sanitizeResources: false,
+  fn: async () => {
+    const server = serve(["--port", "0", "--max-connections", "1"]);
+    const port = Number((await server.waitFor(listening))[1]);
+    const holder = await connect(port);
+    assert.equal((await holder.query()).status, 69);
+    const refused = await host(port, "-q");
+    assert.deepEqual([refused.code, refused.out], [
+      163,
+      '\nresponse status 163\n{\n\t"error message":\t"Too many host links open (the limit is 1); ' +
+      'try again later"\n}',
+    ]);
+    assert.match(server.err, /Host link refused 127\.0\.0\.1:\d+: 1 links open, the limit is 1/);
+    holder.close();
+    // The slot frees as soon as the server sees the close.
+    let again = await host(port, "-q");
+    for (let i = 0; i < 20 && again.code === 163; i++) again = await host(port, "-q");
+    assert.equal(again.code, 69);
+    await term(server);
+  },
+});
+
+Deno.test({
+  name: "e2e: serve --idle-timeout closes a link that sends nothing",
+  sanitizeResources: false,
+  fn: async () => {
+    const server = serve(["--port", "0", "--idle-timeout", "1"]);
+    const port = Number((await server.waitFor(listening))[1]);
+    const idle = await connect(port);
+    const busy = await connect(port);
+    const opened = Date.now();
+    const kept = (async () => {
+      // A query every 300 ms is activity: this link stays.
+      while (Date.now() - opened < 2500) {
+        assert.equal((await busy.query()).status, 69);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    })();
+    await idle.closed;
+    assert.ok(Date.now() - opened >= 900, "not before the timeout");
+    await kept;
+    assert.equal((await busy.query()).status, 69);
+    busy.close();
+    await term(server);
+  },
+});
+
+Deno.test({
+  name: "e2e: serve --token-file with TLS; host --ca --token-file is served, " +
+    "a missing or wrong token gets one clear line",
+  sanitizeResources: false,
+  fn: async () => {
+    const tls = await selfSignedCertificate();
+    const token = `${tls.dir}/token`;
+    const wrong = `${tls.dir}/wrong`;
+    await Deno.writeTextFile(token, "4f1c0a9e2b7d\n");
+    await Deno.writeTextFile(wrong, "guess\n");
+    try {
+      const server = serve([
+        "--port",
+        "0",
+        "--token-file",
+        token,
+        "--tls-cert",
+        tls.certFile,
+        "--tls-key",
+        tls.keyFile,
+      ]);
+      const port = Number((await server.waitFor(listening))[1]);
+      const empty = '\nresponse status 69\n{\n\t"num":\t0\n}';
+      const ok = await host(port, "--ca", tls.certFile, "--token-file", token, "-q");
+      assert.deepEqual([ok.code, ok.out, ok.err], [69, empty, ""]);
+      // The token from the environment, TLS trusting the same certificate.
+      const env = await hostWith(
+        { MICRO_RUNTIME_TOKEN: "4f1c0a9e2b7d" },
+        port,
+        "--tls",
+        "--ca",
+        tls.certFile,
+        "-q",
+      );
+      assert.deepEqual([env.code, env.out], [69, empty]);
+      const missing = await host(port, "--ca", tls.certFile, "-q");
+      assert.deepEqual([missing.code, missing.out], [255, ""]);
+      assert.equal(
+        missing.err,
+        "host: The runtime asks for a token: give it with --token-file FILE or " +
+          "MICRO_RUNTIME_TOKEN (HostClient: the token option)\n",
+      );
+      const bad = await host(port, "--ca", tls.certFile, "--token-file", wrong, "-q");
+      assert.deepEqual([bad.code, bad.out, bad.err], [
+        255,
+        "",
+        "host: Authentication failed: the token does not match this runtime's\n",
+      ]);
+      const untrusted = await host(port, "--tls", "--token-file", token, "-q");
+      assert.equal(untrusted.code, 255);
+      assert.match(untrusted.err, /^host: Cannot connect to 127\.0\.0\.1:\d+: .*UnknownIssuer/);
+      assert.doesNotMatch(server.err, /warning/, "loopback: no warning");
+      assert.equal(server.err.match(/Authentication failed/g)?.length, 1, server.err);
+      await term(server);
+    } finally {
+      await Deno.remove(tls.dir, { recursive: true });
+    }
+  },
+});
+
+// ---- issue 13: closed pipes, a frozen server's log, the exposure warning ----------------
+
+/** Spawns `serve`, reading its pipes only when asked (so a test can close them); `until()` reads a stream until `pattern` shows (10 s at most). */
+function spawnServe(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MOD, "serve", "--port", "0", ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const readers = { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() };
+  const seen = { stdout: "", stderr: "" };
+  const decoder = new TextDecoder();
+  return {
+    child,
+    seen,
+    /** Reads `stream` until it shows `pattern`; returns the match. */
+    async until(stream: "stdout" | "stderr", pattern: RegExp): Promise<RegExpMatchArray> {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(seen[stream])) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<"late">((resolve) => {
+          timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()));
+        });
+        const chunk = await Promise.race([readers[stream].read(), late]);
+        clearTimeout(timer);
+        if (chunk === "late" || chunk.done) {
+          throw new Error(`No ${pattern} in ${stream}: ${seen.stdout}${seen.stderr}`);
+        }
+        seen[stream] += decoder.decode(chunk.value, { stream: true });
+      }
+      return seen[stream].match(pattern)!;
+    },
+    /** Closes our end of a pipe: the server's next write to it fails. */
+    async close(stream: "stdout" | "stderr"): Promise<void> {
+      await readers[stream].cancel();
+    },
+    async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+      child.kill(signal);
+      const status = await child.status;
+      for (const reader of Object.values(readers)) await reader.cancel().catch(() => {});
+      return status;
+    },
+  };
+}
+
+/** Prints a line when installed, then traps on every request: output and errors to write. */
+const CHATTY = wat(`(module
+  (import "env" "puts" (func $puts (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "chatty is up\\00")
+  (func (export "on_init") (drop (call $puts (i32.const 16))))
+  (func (export "on_request") (param i32 i32) unreachable))`);
+
+Deno.test({
+  name: "e2e: a closed stdout, then a closed stderr, never stop serving",
+  sanitizeResources: false,
+  fn: async () => {
+    const server = spawnServe([]);
+    const port = Number((await server.until("stdout", /listening on 127\.0\.0\.1:(\d+)/))[1]);
+    await server.close("stdout");
+    const client = await HostClient.connect({ port, timeout: 10_000 });
+    // The install's log lines and the app's line go to the closed stdout.
+    assert.equal((await client.install("chatty", CHATTY)).status, 65);
+    await server.until("stderr", /serve: stdout is closed \(.*\); app output is dropped/);
+    assert.match(server.seen.stderr, /Broken pipe/);
+    assert.equal((await client.query()).container?.get("applet1")?.value, "chatty");
+    await server.close("stderr");
+    // A trap and a malformed frame each log a line to the closed stderr.
+    assert.equal((await client.request("/app/chatty/x", "GET")).status, 160);
+    client.sendRaw(encodeFrame(2, new Uint8Array([1, 1, 0])));
+    assert.equal((await client.query()).status, 69);
+    client.close();
+    const status = await server.stop();
+    assert.equal(status.code, 0, "a clean shutdown, not a BrokenPipe crash");
+  },
+});
+
+/** Prints a line for its first request; its second request never returns. */
+const FREEZER = wat(`(module
+  (import "env" "puts" (func $puts (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $n (mut i32) (i32.const 0))
+  (data (i32.const 16) "handled the first request\\00")
+  (func (export "on_init"))
+  (func (export "on_request") (param i32 i32)
+    (if (i32.eqz (global.get $n))
+      (then (global.set $n (i32.const 1)) (drop (call $puts (i32.const 16))) (return)))
+    (loop $spin (br $spin))))`);
+
+Deno.test({
+  name: "e2e: a server frozen in a callback has logged everything before it",
+  sanitizeResources: false,
+  fn: async () => {
+    // No deadline: nothing stops the second callback, as with a native that blocks.
+    const server = spawnServe(["--deadline-ms", "0"]);
+    const port = Number((await server.until("stdout", /listening on 127\.0\.0\.1:(\d+)/))[1]);
+    const client = await HostClient.connect({ port, timeout: 10_000 });
+    assert.equal((await client.install("freezer", FREEZER)).status, 65);
+    // Both requests in one write, so both callbacks run in the same turn of the event loop.
+    const request = (mid: number) =>
+      encodeFrame(
+        2,
+        encodeRequest({
+          action: 1,
+          fmt: 99,
+          mid,
+          sender: 0,
+          url: "/app/freezer/x",
+          payload: undefined,
+        }),
+      );
+    client.sendRaw(new Uint8Array([...request(1), ...request(2)]));
+    await server.until("stdout", /handled the first request\n/);
+    assert.match(server.seen.stdout, /Install WASM app success!\n/);
+    client.close();
+    await server.stop("SIGKILL");
+  },
+});
+
+Deno.test({
+  name: "e2e: serve listening beyond loopback without TLS or a token prints a warning",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/token`, "s3cret\n");
+    try {
+      for (
+        const [args, warning] of [
+          [[], /with no token and no TLS: anyone who can reach this port can install, run/],
+          [["--token-file", `${dir}/token`], /without TLS: hosts must prove the token, but/],
+        ] as const
+      ) {
+        const server = spawnServe(["--host", "0.0.0.0", ...args]);
+        const port = Number((await server.until("stdout", /listening on 0\.0\.0\.0:(\d+)/))[1]);
+        const line = (await server.until("stderr", /^serve: warning: .*\n/m))[0];
+        assert.match(line, new RegExp(`^serve: warning: listening on 0\\.0\\.0\\.0:${port} `));
+        assert.match(line, warning);
+        // Reached only through loopback here.
+        const client = await HostClient.connect({
+          hostname: "127.0.0.1",
+          port,
+          ...(args.length ? { token: "s3cret" } : {}),
+        });
+        assert.equal((await client.query()).status, 69);
+        client.close();
+        assert.equal((await server.stop()).code, 0);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { HostService } from "../core/cli/serve_command.ts";
+import { HostService, type HostServiceOptions } from "../core/cli/serve_command.ts";
+import { HostServer } from "../core/host_link/host_server.ts";
+import { AuthKind, decodeAuth, RefuseReason } from "../sdk/host_auth.ts";
+import { selfSignedCertificate } from "./_tls.ts";
 import { ManualClock } from "../sdk/clock.ts";
 import { encodeFrame, FrameParser, HostMessageType } from "../sdk/host_link.ts";
 import {
@@ -11,7 +14,7 @@ import {
   type Response,
   Status,
 } from "../sdk/packet.ts";
-import { HostClient, type HostEvent } from "../sdk/host_client.ts";
+import { HostAuthError, HostClient, type HostEvent } from "../sdk/host_client.ts";
 import { decode } from "../sdk/attr_container.ts";
 import { MANIFEST_FILE, RUNNING_FILE } from "../core/host_link/app_store.ts";
 import { wat } from "./_wat.ts";
@@ -37,29 +40,37 @@ interface Harness {
   port: number;
   output: () => string;
   errors: string[];
+  warnings: string[];
   clock: ManualClock;
-  client(): Promise<HostClient>;
+  client(options?: { token?: string; timeout?: number }): Promise<HostClient>;
   close(): Promise<void>;
 }
 
 async function start(
-  options: {
-    stateDir?: string;
-    maxPayload?: number;
-    maxApps?: number;
-    deadlineMs?: number;
-    maxMemory?: number;
-    maxTotalMemory?: number;
-  } = {},
+  options: Pick<
+    HostServiceOptions,
+    | "stateDir"
+    | "maxPayload"
+    | "maxApps"
+    | "deadlineMs"
+    | "maxMemory"
+    | "maxTotalMemory"
+    | "maxConnections"
+    | "idleTimeout"
+    | "token"
+    | "tls"
+  > = {},
 ): Promise<Harness> {
   let out = "";
   const errors: string[] = [];
+  const warnings: string[] = [];
   const clock = new ManualClock();
   const service = await HostService.start({
     port: 0,
     stdout: (b) => out += new TextDecoder().decode(b),
     log: (level, message) => {
       if (level === "error") errors.push(message);
+      if (level === "warn") warnings.push(message);
     },
     clock,
     ...options,
@@ -71,9 +82,15 @@ async function start(
     port,
     output: () => out,
     errors,
+    warnings,
     clock,
-    async client() {
-      const c = await HostClient.connect({ hostname: "127.0.0.1", port, timeout: 2000 });
+    async client(options = {}) {
+      const c = await HostClient.connect({
+        hostname: "127.0.0.1",
+        port,
+        timeout: 2000,
+        ...options,
+      });
       clients.push(c);
       return c;
     },
@@ -627,5 +644,281 @@ Deno.test("host server: --state-dir keeps a suspension across restarts; the app 
     await h.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- issue 13: a bounded, authenticated link ------------------------------------------------
+
+/** An app that takes every request and never answers it. */
+const SILENT = wat(`(module
+  (memory (export "memory") 1)
+  (func (export "on_init"))
+  (func (export "on_request") (param i32 i32)))`);
+
+/** Polls `condition` (the server notices closes on its own turn); fails after 10 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+interface RawFrame {
+  type: number;
+  payload: Uint8Array;
+}
+
+/** A raw TCP connection recording every frame it receives, of any type. */
+async function frames(port: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const parser = new FrameParser({ maxPayload: 8 * 1024 * 1024 });
+  const got: RawFrame[] = [];
+  let bytes = 0;
+  let ended = false;
+  const loop = (async () => {
+    const buf = new Uint8Array(65536);
+    try {
+      while (true) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        bytes += n;
+        for (const e of parser.push(buf.subarray(0, n))) {
+          if (e.kind === "frame") got.push({ type: e.type, payload: e.payload.slice() });
+        }
+      }
+    } catch {
+      // Reset by the server.
+    }
+    ended = true;
+  })();
+  return {
+    got,
+    get bytes() {
+      return bytes;
+    },
+    /** Resolves once the server has closed the connection; fails after 10 s. */
+    async ended() {
+      await until(() => ended, "the server closes the link");
+      await loop;
+    },
+    async write(data: Uint8Array) {
+      let off = 0;
+      while (off < data.length) off += await conn.write(data.subarray(off));
+    },
+    /** Resolves once `n` frames arrived (or the link ended); fails after 10 s. */
+    async waitFrames(n: number): Promise<RawFrame[]> {
+      await until(() => got.length >= n || ended, `${n} frames arrive`);
+      return got;
+    },
+    async close() {
+      try {
+        conn.close();
+      } catch {
+        // Closed by the server.
+      }
+      await loop;
+    },
+  };
+}
+
+function responseOf(frame: RawFrame | undefined): Response {
+  assert.equal(frame?.type, HostMessageType.RESPONSE);
+  return decodeResponse(frame.payload);
+}
+
+Deno.test("host server: a link's requests in flight are forgotten the moment it closes", async () => {
+  const h = await start();
+  const setup = await h.client();
+  await setup.install("silent", SILENT);
+  const server = h.service.server;
+  const leaving = await h.client();
+  const unanswered = Array.from(
+    { length: 10 },
+    () => leaving.request("/app/silent/x", "GET", undefined, { timeout: 60_000 }).catch((e) => e),
+  );
+  await until(() => server.inFlight === 10, "10 requests are in flight");
+  leaving.close();
+  for (const r of await Promise.all(unanswered)) {
+    assert.ok(r instanceof Deno.errors.ConnectionReset);
+  }
+  await until(() => server.connectionCount === 1, "the server notices the close");
+  assert.equal(server.inFlight, 0, "routes are dropped with the link, not after 10 minutes");
+  assert.equal((await setup.query()).status, 69);
+  await h.close();
+});
+
+Deno.test("host server: links past --max-connections get 5.03 on their first request; one log line per burst", async () => {
+  const h = await start({ maxConnections: 2 });
+  const a = await h.client();
+  const b = await h.client();
+  assert.equal((await a.query()).status, 69);
+  assert.equal((await b.query()).status, 69);
+  const refused = [await frames(h.port), await frames(h.port)];
+  for (const [i, x] of refused.entries()) {
+    await x.write(query(70 + i));
+    const [frame] = await x.waitFrames(1);
+    const r = responseOf(frame);
+    assert.deepEqual([r.mid, r.status], [70 + i, Status.SERVICE_UNAVAILABLE_5_03]);
+    assert.equal(
+      errorMessage(r),
+      "Too many host links open (the limit is 2); try again later",
+    );
+    await x.ended();
+  }
+  assert.equal(
+    h.errors.filter((e) => /^Host link refused /.test(e)).length,
+    1,
+    h.errors.join("\n"),
+  );
+  assert.match(h.errors.find((e) => /refused/.test(e))!, /2 links open, the limit is 2/);
+  // A slot frees: the next link is served.
+  a.close();
+  await until(() => h.service.server.connectionCount === 1, "the server notices the close");
+  const c = await h.client();
+  assert.equal((await c.query()).status, 69);
+  assert.ok(h.warnings.includes("Host link admitting links again after refusing 2 (limit 2)"));
+  await h.close();
+});
+
+Deno.test("host server: an idle link is closed after --idle-timeout; one waiting for a response is not", async () => {
+  const h = await start({ idleTimeout: 1000 });
+  const idle = await h.client();
+  await idle.install("silent", SILENT);
+  const waiting = await h.client();
+  const unanswered = waiting.request("/app/silent/x", "GET", undefined, { timeout: 60_000 })
+    .catch((e) => e);
+  await until(() => h.service.server.inFlight === 1, "the request is in flight");
+  h.clock.advance(999);
+  assert.equal(h.service.server.connectionCount, 2);
+  h.clock.advance(1000);
+  await idle.closed;
+  assert.equal(h.service.server.connectionCount, 1);
+  await assert.rejects(idle.query(), Deno.errors.ConnectionReset);
+  assert.equal((await waiting.query()).status, 69, "still served");
+  waiting.close();
+  assert.ok((await unanswered) instanceof Deno.errors.ConnectionReset);
+  await h.close();
+});
+
+Deno.test("host server: a link may have maxInFlight requests waiting; the next gets 5.03", async () => {
+  const server = new HostServer({ fromHost() {} }, { maxInFlight: 2, log: () => {} });
+  const { port } = server.listen({ port: 0 });
+  const client = await HostClient.connect({ port, timeout: 60_000 });
+  const waiting = [1, 2].map(() => client.request("/x", "GET").catch((e) => e));
+  const third = await client.request("/x", "GET");
+  assert.equal(third.status, Status.SERVICE_UNAVAILABLE_5_03);
+  assert.equal(
+    errorMessage(third),
+    "Too many requests in flight on this link: 2 wait for responses",
+  );
+  client.close();
+  await Promise.all(waiting);
+  await server.close();
+});
+
+Deno.test("host server: no token, no handshake: the first bytes a host gets are its response", async () => {
+  const h = await start();
+  const x = await frames(h.port);
+  await x.write(query(3));
+  const [frame] = await x.waitFrames(1);
+  assert.deepEqual([responseOf(frame).mid, responseOf(frame).status], [3, 69]);
+  assert.equal(x.bytes, 8 + frame!.payload.length, "nothing but the response");
+  await x.close();
+  await h.close();
+});
+
+Deno.test("host server: with a token, the link opens with a challenge and a host proving the token is served", async () => {
+  const h = await start({ token: "s3cret" });
+  const x = await frames(h.port);
+  const [challenge] = await x.waitFrames(1);
+  assert.equal(challenge!.type, HostMessageType.AUTH);
+  const message = decodeAuth(challenge!.payload);
+  assert.equal(message.kind, AuthKind.CHALLENGE);
+  assert.equal(challenge!.payload.length, 34);
+  await x.close();
+  const client = await h.client({ token: "s3cret" });
+  assert.equal((await client.install("quiet", QUIET)).status, 65);
+  assert.equal((await client.query()).container?.get("applet1")?.value, "quiet");
+  assert.deepEqual(h.errors, []);
+  await h.close();
+});
+
+Deno.test("host server: a wrong token gets one refuse message and a close, logged once", async () => {
+  const h = await start({ token: "s3cret" });
+  await assert.rejects(h.client({ token: "guess" }), (e) => {
+    assert.ok(e instanceof HostAuthError);
+    assert.equal(e.message, "Authentication failed: the token does not match this runtime's");
+    assert.equal(e.reason, RefuseReason.WRONG_TOKEN);
+    return true;
+  });
+  await until(() => h.service.server.connectionCount === 0, "the link is closed");
+  assert.equal(h.errors.length, 1);
+  assert.match(
+    h.errors[0]!,
+    /^Host 127\.0\.0\.1:\d+: Authentication failed: the token does not match this runtime's; closing its link$/,
+  );
+  await h.close();
+});
+
+Deno.test("host server: a request before the proof (WAMR's host_tool) gets 129 with the reason, then a close", async () => {
+  const h = await start({ token: "s3cret" });
+  const x = await frames(h.port);
+  await x.write(query(5));
+  await x.ended();
+  assert.deepEqual(x.got.map((f) => f.type), [HostMessageType.AUTH, HostMessageType.RESPONSE]);
+  const r = responseOf(x.got[1]);
+  assert.deepEqual([r.mid, r.status], [5, Status.UNAUTHORIZED_4_01]);
+  assert.match(String(errorMessage(r)), /^Unauthorized: this runtime serves only hosts that prove/);
+  assert.equal(h.service.manager.apps.length, 0);
+  await h.close();
+});
+
+Deno.test("host server: a link that proves nothing within 10 s is refused and closed", async () => {
+  const h = await start({ token: "s3cret" });
+  const x = await frames(h.port);
+  await x.waitFrames(1);
+  h.clock.advance(10_000);
+  await x.ended();
+  const refuse = decodeAuth(x.got[1]!.payload);
+  assert.deepEqual(refuse, {
+    kind: AuthKind.REFUSE,
+    reason: RefuseReason.TIMEOUT,
+    message: "Authentication failed: no proof of the token within 10000 ms",
+  });
+  await h.close();
+});
+
+Deno.test("host client: a runtime asking for a token the client lacks fails the request clearly", async () => {
+  const h = await start({ token: "s3cret" });
+  const client = await h.client();
+  await assert.rejects(client.query(), {
+    name: "HostAuthError",
+    message:
+      "The runtime asks for a token: give it with --token-file FILE or MICRO_RUNTIME_TOKEN " +
+      "(HostClient: the token option)",
+  });
+  await h.close();
+});
+
+Deno.test("host server: TLS with a token: a host trusting the certificate is served; others are not", async () => {
+  const tls = await selfSignedCertificate();
+  try {
+    const h = await start({ token: "s3cret", tls: { cert: tls.cert, key: tls.key } });
+    const options = { port: h.port, token: "s3cret", timeout: 5000 };
+    const client = await HostClient.connect({ ...options, caCerts: [tls.cert] });
+    assert.equal((await client.query()).status, 69);
+    client.close();
+    await assert.rejects(
+      HostClient.connect({ ...options, tls: true }),
+      /invalid peer certificate: UnknownIssuer/,
+    );
+    // Plain TCP to a TLS port: the handshake never happens, so neither does a request.
+    const plain = await HostClient.connect({ port: h.port, timeout: 5000 });
+    await assert.rejects(plain.query(), Deno.errors.ConnectionReset);
+    plain.close();
+    await h.close();
+  } finally {
+    await Deno.remove(tls.dir, { recursive: true });
   }
 });

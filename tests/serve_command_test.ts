@@ -41,3 +41,24 @@ Deno.test("serve command: wrong flags give one line and exit 2", async () => {
     assert.equal(status, 2);
   }
 });
+
+Deno.test("serve command: the link's flags are checked: limits, TLS pairs, token files", async () => {
+  const cases: [string[], string][] = [
+    [["--max-connections=0"], 'Invalid value for --max-connections: "0" (expected 1 or more)'],
+    [["--idle-timeout=soon"], 'Invalid value for --idle-timeout: "soon" (expected a number)'],
+    [["--tls-cert=c.pem"], "Give both --tls-cert and --tls-key"],
+    [["--tls-key=k.pem"], "Give both --tls-cert and --tls-key"],
+    [
+      ["--stdio", "--tls-cert=c.pem", "--tls-key=k.pem"],
+      "TLS serves TCP links: not with --stdio or --serial",
+    ],
+  ];
+  for (const [argv, message] of cases) {
+    const { status, err } = await serve(argv);
+    assert.equal(err, `serve: ${message}. Run with --help for usage.\n`, argv.join(" "));
+    assert.equal(status, 2);
+  }
+  const missing = await serve(["--port=0", "--token-file=/nonexistent/token"]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.err, /^serve: Cannot read the token file "\/nonexistent\/token": /);
+});

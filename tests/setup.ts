@@ -17,6 +17,7 @@ const REQUIREMENTS: readonly Requirement[] = [
   { package: "wasi-libc", check: () => _runs("test", "-f", "/usr/lib/wasm32-wasi/libc.a") },
   { package: "libclang-rt-19-dev-wasm32", check: () => _runs("test", "-f", WASM32_BUILTINS) },
   { package: "nodejs", check: () => _runs("node", "--version") },
+  { package: "openssl", check: () => _runs("openssl", "version") },
   // The WASI examples' toolchains (examples/wasi/build.ts).
   { package: "libc++-19-dev-wasm32", check: () => _runs("test", "-f", `${WASI_LIB}/libc++.a`) },
   {

@@ -18,7 +18,9 @@ import {
   UsageError,
   valueFlag,
 } from "./flags.ts";
+import { readToken, TOKEN_ENV } from "./link_security.ts";
 import {
+  HostAuthError,
   HostClient,
   type HostEvent,
   type HostResponse,
@@ -60,10 +62,14 @@ Options:
   -o, --output=<file>      Also append the output to <file>
   -U, --udp=<port>         Also send the output over UDP to 127.0.0.1:<port>
   --json                   One JSON object per line instead of host_tool's text
+  --tls                    Connect over TLS (serve --tls-cert), checking the certificate
+  --ca=<file>              Also trust this PEM certificate (a self-signed runtime); implies --tls
+  --token-file=<file>      Prove the runtime's token (serve --token-file); default
+                           \$${TOKEN_ENV} when --allow-env lets host read it
   -h, --help               Print this help
 
 Exit status: the response status (65, 66, 69, 160…); 2 on timeout or a usage error;
-255 when the connection or a file fails.`;
+255 when the connection, the token or a file fails.`;
 
 const _number = count("a number");
 
@@ -104,6 +110,9 @@ const _FLAGS = {
   memory: valueFlag(["--memory"], _number),
   resume: valueFlag(["--resume"], text),
   json: switchFlag("--json"),
+  tls: switchFlag("--tls"),
+  ca: valueFlag(["--ca"], text),
+  tokenFile: valueFlag(["--token-file"], text),
 };
 
 type _Flags = FlagValues<typeof _FLAGS>;
@@ -292,11 +301,27 @@ export async function runHostTool(argv: readonly string[], io: HostToolIO = {}):
 }
 
 async function _run(
-  { json, timeout, alive, port, address: hostname, uartDevice: device }: _Flags,
+  { json, timeout, alive, port, address: hostname, uartDevice: device, tls, ca, tokenFile }: _Flags,
   op: _Operation,
   out: (text: string) => void,
   stderr: (text: string) => void,
 ): Promise<number> {
+  let token: Uint8Array | undefined;
+  let caCerts: string[] | undefined;
+  try {
+    token = readToken(tokenFile);
+  } catch (error) {
+    stderr(`host: ${(error as Error).message}\n`);
+    return 255;
+  }
+  if (ca !== undefined) {
+    try {
+      caCerts = [Deno.readTextFileSync(ca)];
+    } catch (error) {
+      stderr(`host: Cannot read "${ca}": ${(error as Error).message}\n`);
+      return 255;
+    }
+  }
   if (op.file) {
     let bytes: Uint8Array;
     try {
@@ -319,13 +344,30 @@ async function _run(
 
   let client: HostClient;
   try {
+    const options = { timeout, ...(token ? { token } : {}) };
     if (device !== undefined) {
       const file = await Deno.open(device, { read: true, write: true });
-      client = new HostClient(file, { timeout });
+      client = new HostClient(file, options);
+      try {
+        await client.ready;
+      } catch (error) {
+        client.close();
+        throw error;
+      }
     } else {
-      client = await HostClient.connect({ hostname, port, timeout });
+      client = await HostClient.connect({
+        hostname,
+        port,
+        ...options,
+        ...(tls ? { tls } : {}),
+        ...(caCerts ? { caCerts } : {}),
+      });
     }
   } catch (error) {
+    if (error instanceof HostAuthError) {
+      stderr(`host: ${error.message}\n`);
+      return 255;
+    }
     const where = device ?? `${hostname}:${port}`;
     stderr(`host: Cannot connect to ${where}: ${(error as Error).message}\n`);
     return 255;

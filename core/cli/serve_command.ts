@@ -5,15 +5,32 @@
  * @module
  */
 
-import { AppManager, DEFAULT_DEADLINE_MS, DEFAULT_MAX_MEMORY } from "../framework/app_manager.ts";
+import {
+  AppManager,
+  type AppMonitor,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_MEMORY,
+} from "../framework/app_manager.ts";
 import { fastSchedule } from "../framework/schedule.ts";
 
 export { fastSchedule } from "../framework/schedule.ts";
 import { AppStore } from "../host_link/app_store.ts";
 import { DEFAULT_MAX_PAYLOAD, type HostTransport } from "../../sdk/host_link.ts";
-import { type HostLogLevel, HostServer } from "../host_link/host_server.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_CONNECTIONS,
+  type HostLogLevel,
+  HostServer,
+} from "../host_link/host_server.ts";
+import { exposureWarning, readToken, TOKEN_ENV } from "./link_security.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
-import { coalescingSink, type OutputSink, writerSink, writeStderr } from "../../sdk/output.ts";
+import {
+  type CoalescingSink,
+  coalescingSink,
+  type OutputSink,
+  writerSink,
+  writeStderr,
+} from "../../sdk/output.ts";
 import { Runtime } from "../instance/runtime.ts";
 import type { Clock } from "../../sdk/clock.ts";
 import { type BuiltinPlugins, loadPlugin } from "./plugins.ts";
@@ -57,12 +74,24 @@ Options:
                          Refuse installs whose memory caps would add up to more than this
   --state-dir <dir>      Keep installed apps in <dir> across restarts; an app that was
                          running when the process stopped comes back suspended
+  --max-connections <n>  Host links served at once (default ${DEFAULT_MAX_CONNECTIONS}); the first
+                         request of each link past it is answered 5.03, then the link closes
+  --idle-timeout <s>     Close a link after <s> seconds with no frame either way and no
+                         request in flight (default ${DEFAULT_IDLE_TIMEOUT / 1000}; 0: never)
+  --token-file <file>    Serve only hosts that prove they hold the token in <file>
+                         (challenge-response; the token never crosses the link). Default:
+                         \$${TOKEN_ENV} when --allow-env lets serve read it
+  --tls-cert <file>      Serve TLS with this PEM certificate chain (with --tls-key)
+  --tls-key <file>       The certificate's PEM private key
   -v, --verbose          Print WAMR's trace lines and link activity
   -h, --help             Print this help
 
 Installs may set their own limits: /applet?name=N&deadline=<ms>&memory=<bytes>. A suspended
 app is listed by the query with its status and reason and starts again when reinstalled or
 resumed (POST /applet?name=N&action=resume; host --resume N).
+
+Listening on an address other machines can reach without both a token and TLS prints a
+warning at start. A closed stdout or stderr never stops serving (its output is dropped).
 
 SIGINT or SIGTERM shuts down cleanly: every running app's on_destroy runs, links close,
 state is kept.`;
@@ -91,10 +120,25 @@ export interface HostServiceOptions {
   maxTotalMemory?: number;
   /** State directory; installs survive restarts when set. */
   stateDir?: string;
-  /** App output and console lines (default: stdout). */
-  stdout?: OutputSink;
-  /** Log lines of the link and the state directory (default: errors to stderr). */
+  /**
+   * App output and console lines (default: stdout). A sink with a `flush` method (a
+   * `coalescingSink`) is flushed before each callback into an app, so what happened is
+   * written out before code that may block runs.
+   */
+  stdout?: OutputSink | CoalescingSink;
+  /**
+   * Log lines of the link, the state directory and the runtime's warnings (default:
+   * warnings and errors to stderr).
+   */
   log?: (level: HostLogLevel, message: string) => void;
+  /** Host links served at once (default 256); the excess is refused with a 5.03 answer. */
+  maxConnections?: number;
+  /** Milliseconds after which an idle link is closed (default 600 000; 0: never). */
+  idleTimeout?: number;
+  /** A token every link must prove before it is served (default: none). */
+  token?: string | Uint8Array;
+  /** Serve TLS with this PEM certificate chain and key (TCP only). */
+  tls?: { cert: string; key: string };
   /** Print WAMR's trace lines. */
   verbose?: boolean;
   /**
@@ -145,14 +189,15 @@ export class HostService {
    */
   static async start(options: HostServiceOptions = {}): Promise<HostService> {
     const stdout = options.stdout;
+    const log = options.log ?? ((level: HostLogLevel, message: string) => {
+      if (level === "error" || level === "warn") console.error(message);
+    });
     const runtime = new Runtime({
       plugins: options.plugins ?? await defaultPlugins(),
       ...(stdout ? { stdout } : {}),
+      warn: (message) => log("warn", message),
     });
     await runtime.loadInstrumentation();
-    const log = options.log ?? ((level: HostLogLevel, message: string) => {
-      if (level === "error") console.error(message);
-    });
     const manager = new AppManager(runtime, {
       maxApps: options.maxApps ?? SERVE_MAX_APPS,
       verbose: options.verbose ?? false,
@@ -169,7 +214,13 @@ export class HostService {
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       log,
       trace: options.verbose ?? false,
+      ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+      ...(options.idleTimeout !== undefined ? { idleTimeout: options.idleTimeout } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
+    const flush = stdout && "flush" in stdout ? stdout.flush : undefined;
+    if (flush) manager.monitor = _flushFirst(flush, manager.monitor);
     const write = stdout ?? runtime.stdout;
     write(new TextEncoder().encode("App Manager started.\n"));
     for (const app of options.apps ?? []) {
@@ -180,9 +231,20 @@ export class HostService {
       store = new AppStore(options.stateDir, (m) => log("error", m));
       store.restore(manager);
       store.attach(manager);
+      // The store's marker replaced the monitor: flush before it too.
+      if (flush) manager.monitor = _flushFirst(flush, manager.monitor);
     }
     if (options.listen ?? true) {
-      server.listen({ hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 8888 });
+      const addr = server.listen({
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port ?? 8888,
+        ...(options.tls ? { tls: options.tls } : {}),
+      });
+      const warning = exposureWarning(addr, {
+        tls: options.tls !== undefined,
+        token: options.token !== undefined,
+      });
+      if (warning) log("warn", warning);
     }
     return new HostService(manager, server, store);
   }
@@ -212,6 +274,53 @@ export class HostService {
     })();
     return this.#down;
   }
+}
+
+/**
+ * Flushes gathered output before an app's code runs: a callback that never returns (no
+ * deadline, a blocking native) would otherwise keep the lines before it from ever being
+ * written, and a frozen server's log would end before what froze it.
+ */
+function _flushFirst(flush: () => void, inner: AppMonitor | undefined): AppMonitor {
+  return {
+    enter(app, what): void {
+      flush();
+      inner?.enter(app, what);
+    },
+    exit(app): void {
+      inner?.exit(app);
+    },
+  };
+}
+
+/**
+ * A sink that survives its stream going away (a closed pipe): the first failed write calls
+ * `gone` and later output is dropped, instead of an exception taking the server down.
+ */
+function _surviving(sink: OutputSink, gone: (error: unknown) => void): OutputSink {
+  let open = true;
+  return function writeWhileOpen(bytes: Uint8Array): void {
+    if (!open) return;
+    try {
+      sink(bytes);
+    } catch (error) {
+      open = false;
+      gone(error);
+    }
+  };
+}
+
+/** Writes text until the first failure (a closed stderr: there is nowhere left to say so). */
+function _survivingText(write: (text: string) => void): (text: string) => void {
+  let open = true;
+  return function writeWhileOpen(text: string): void {
+    if (!open) return;
+    try {
+      write(text);
+    } catch {
+      open = false;
+    }
+  };
 }
 
 /**
@@ -261,6 +370,19 @@ const _FLAGS = {
   maxMemory: valueFlag(["--max-memory"], _size, DEFAULT_MAX_MEMORY),
   maxTotalMemory: valueFlag(["--max-total-memory"], _size),
   stateDir: valueFlag(["--state-dir"], text),
+  maxConnections: valueFlag(
+    ["--max-connections"],
+    function atLeastOne(value, name): number {
+      const n = _number(value, name);
+      if (n < 1) throw new UsageError(`Invalid value for ${name}: "${value}" (expected 1 or more)`);
+      return n;
+    },
+    DEFAULT_MAX_CONNECTIONS,
+  ),
+  idleTimeout: valueFlag(["--idle-timeout"], _number, DEFAULT_IDLE_TIMEOUT / 1000),
+  tokenFile: valueFlag(["--token-file"], text),
+  tlsCert: valueFlag(["--tls-cert"], text),
+  tlsKey: valueFlag(["--tls-key"], text),
   verbose: switchFlag("-v", "--verbose"),
   help: switchFlag("-h", "--help"),
 };
@@ -270,7 +392,21 @@ function _parse(argv: readonly string[]): FlagValues<typeof _FLAGS> {
   if (flags.stdio && flags.serial !== undefined) {
     throw new UsageError("Choose one of --stdio and --serial");
   }
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new UsageError("Give both --tls-cert and --tls-key");
+  }
+  if (flags.tlsCert !== undefined && (flags.stdio || flags.serial !== undefined)) {
+    throw new UsageError("TLS serves TCP links: not with --stdio or --serial");
+  }
   return flags;
+}
+
+function _readPem(file: string, flag: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (error) {
+    throw new Error(`Cannot read ${flag} "${file}": ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -282,7 +418,7 @@ function _parse(argv: readonly string[]): FlagValues<typeof _FLAGS> {
  */
 export async function runServe(argv: readonly string[], options: ServeIO = {}): Promise<number> {
   const encoder = new TextEncoder();
-  const stderr = options.stderr ?? writeStderr;
+  const stderr = _survivingText(options.stderr ?? writeStderr);
   let args: FlagValues<typeof _FLAGS>;
   try {
     args = _parse(argv);
@@ -294,8 +430,16 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
   const linkOnStdio = args.stdio;
   // App output and console lines are gathered per event-loop turn: apps that print a line
   // per request would otherwise cost a write syscall per request.
+  const streamName = linkOnStdio ? "stderr" : "stdout";
   const console_ = coalescingSink(
-    linkOnStdio ? writerSink(Deno.stderr) : options.stdout ?? writerSink(Deno.stdout),
+    _surviving(
+      linkOnStdio ? writerSink(Deno.stderr) : options.stdout ?? writerSink(Deno.stdout),
+      (error) =>
+        stderr(
+          `serve: ${streamName} is closed (${(error as Error).message ?? String(error)}); ` +
+            `app output is dropped from now on\n`,
+        ),
+    ),
   );
   const say = (line: string) => console_(encoder.encode(line + "\n"));
   if (args.help) {
@@ -313,6 +457,11 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       const library = await loadPlugin(spec, builtins);
       if (!plugins.some((p) => p.name === library.name)) plugins.push(library);
     }
+    const token = readToken(args.tokenFile);
+    const tls = args.tlsCert === undefined ? undefined : {
+      cert: _readPem(args.tlsCert, "--tls-cert"),
+      key: _readPem(args.tlsKey!, "--tls-key"),
+    };
     const apps = args.apps.map((a) => ({
       name: a.name,
       bytes: Deno.readFileSync(a.file),
@@ -330,10 +479,14 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       maxMemory: args.maxMemory,
       ...(args.maxTotalMemory !== undefined ? { maxTotalMemory: args.maxTotalMemory } : {}),
       ...(args.stateDir !== undefined ? { stateDir: args.stateDir } : {}),
+      maxConnections: args.maxConnections,
+      idleTimeout: args.idleTimeout * 1000,
+      ...(token !== undefined ? { token } : {}),
+      ...(tls !== undefined ? { tls } : {}),
       stdout: console_,
       verbose: args.verbose,
       log: (level, message) => {
-        if (level === "error" || args.verbose) stderr(message + "\n");
+        if (level === "error" || level === "warn" || args.verbose) stderr(message + "\n");
       },
     });
   } catch (e) {
