@@ -317,7 +317,12 @@ export interface ConnTransport {
 /** What a host link runs over. */
 export type HostTransport = StreamTransport | ConnTransport;
 
-const _READ_SIZE = 64 * 1024;
+/**
+ * Read buffer sizes: small at first, so a server's idle links hold little (4 KiB each), and
+ * doubled whenever a read fills the buffer, so an app install streams in large reads.
+ */
+const _READ_SIZE_FIRST = 4 * 1024;
+const _READ_SIZE_MAX = 64 * 1024;
 
 /**
  * One link's I/O over either kind of transport: reads chunks, and writes frames in order,
@@ -339,7 +344,7 @@ export class LinkIo {
   readonly #transport: HostTransport;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  readonly #buf: Uint8Array | undefined;
+  #buf: Uint8Array | undefined;
   #pending: Uint8Array[] = [];
   #queued = 0;
   #flushing = false;
@@ -356,7 +361,7 @@ export class LinkIo {
     this.#transport = transport;
     // A Deno.Conn or FsFile has both; its own read/write skip the streams' per-chunk work.
     if ("read" in transport && typeof transport.read === "function") {
-      this.#buf = new Uint8Array(_READ_SIZE);
+      this.#buf = new Uint8Array(_READ_SIZE_FIRST);
     } else {
       const streams = transport as StreamTransport;
       this.#reader = streams.readable.getReader();
@@ -388,8 +393,12 @@ export class LinkIo {
       const { value, done } = await this.#reader.read();
       return done ? null : value;
     }
-    const n = await (this.#transport as ConnTransport).read(this.#buf!);
-    return n === null ? null : this.#buf!.subarray(0, n);
+    const buf = this.#buf!;
+    const n = await (this.#transport as ConnTransport).read(buf);
+    if (n === null) return null;
+    // A new buffer, not this one: the bytes returned stay valid until the next call.
+    if (n === buf.length && n < _READ_SIZE_MAX) this.#buf = new Uint8Array(n * 2);
+    return buf.subarray(0, n);
   }
 
   /**

@@ -403,7 +403,7 @@ export class HostServer {
     }
     const conn = this.#open(transport, label, this.#key ? "auth" : "open");
     this.#connections.add(conn);
-    this.#log("trace", `host ${label} connected`);
+    if (this.#trace) this.#log("trace", `host ${label} connected`);
     if (this.#key) {
       conn.nonce = authNonce();
       this.#write(
@@ -600,7 +600,7 @@ export class HostServer {
       conn.state = "open";
       conn.nonce = undefined;
       this.#write(conn, encodeAuth({ kind: AuthKind.ACCEPT, mac }));
-      this.#log("trace", `host ${conn.label} authenticated`);
+      if (this.#trace) this.#log("trace", `host ${conn.label} authenticated`);
       return;
     }
     // A request before any proof: WAMR's host_tool, or a host tool not given the token.
@@ -847,7 +847,7 @@ export class HostServer {
       }
     }
     conn.events.clear();
-    this.#log("trace", `host ${conn.label} disconnected`);
+    if (this.#trace) this.#log("trace", `host ${conn.label} disconnected`);
   }
 }
 
