@@ -149,6 +149,7 @@ if (import.meta.main) {
         base: async () => (await import("./natives/base/mod.ts")).default,
         sensor: async () => (await import("./natives/sensor/mod.ts")).default,
         display: async () => (await import("./natives/display/mod.ts")).default,
+        wasi: async () => (await import("./natives/wasi/mod.ts")).default,
       },
     }),
   );

@@ -45,6 +45,39 @@ export class TrapError extends Error {
   override name = "TrapError";
 }
 
+/**
+ * An app ended itself with an exit status (WASI's `proc_exit`): it unwinds the app's stack
+ * like a trap, and whoever called into the app reads `code` instead of reporting a fault.
+ * `callMain` returns the code, and the CLI makes it the process exit status, as iwasm and
+ * wasmtime do.
+ *
+ * @example An exit is a trap with a status
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AppExit, TrapError } from "./errors.ts";
+ * const exit = new AppExit(3, "wasi proc exit");
+ * assert.ok(exit instanceof TrapError);
+ * assert.equal(exit.code, 3);
+ * ```
+ */
+export class AppExit extends TrapError {
+  /** Always `"AppExit"` (subclasses name themselves). */
+  override name = "AppExit";
+  /** The exit status the app asked for (an unsigned 32-bit value). */
+  readonly code: number;
+
+  /**
+   * Records an exit status.
+   *
+   * @param code the status the app passed
+   * @param message WAMR's exception text for the event
+   */
+  constructor(code: number, message = "app exit") {
+    super(message);
+    this.code = code >>> 0;
+  }
+}
+
 /** A malformed packet or frame from an app or a remote host. */
 export class ProtocolError extends Error {
   /** Always `"ProtocolError"`. */

@@ -56,7 +56,14 @@ export {
 export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "./memory.ts";
 export { type AppHeap, HEAP_CORRUPTED } from "./heap.ts";
 export { AppOutput } from "./output.ts";
-export { LinkError, LoadError, OUT_OF_BOUNDS, ProtocolError, TrapError } from "./errors.ts";
+export {
+  AppExit,
+  LinkError,
+  LoadError,
+  OUT_OF_BOUNDS,
+  ProtocolError,
+  TrapError,
+} from "./errors.ts";
 export {
   type BinaryFloat,
   type CFormatFlags,

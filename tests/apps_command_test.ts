@@ -5,6 +5,7 @@ import base from "../natives/base/mod.ts";
 import libc from "../natives/libc/mod.ts";
 import { TIMER } from "./_apps.ts";
 import { wat } from "./_wat.ts";
+import { buildWasiC, wasiFrameworkApp } from "./_wasi_c.ts";
 
 // Apps that need only the built-in plugins: on_init registers /hello; on_destroy prints.
 const PLAIN = wat(`(module
@@ -116,6 +117,15 @@ Deno.test("apps command: flags take =value or the next argument, anywhere among 
     assert.equal(r.err, `error: ${message}. Run "apps --help" for usage.\n`, argv.join(" "));
     assert.equal(r.status, 2);
   }
+});
+
+Deno.test("apps command: an app built with wasi-libc prints through WASI, a line at a time", async () => {
+  // examples/timer/timer.c against wasi-libc: printf is wasi-libc's, writing with fd_write.
+  const wasm = await buildWasiC(wasiFrameworkApp("examples/timer/timer.c"));
+  const { status, out, err } = await run([wasm, "--duration", "2500"], {}, 2500);
+  assert.equal(err, "");
+  assert.equal(status, 0);
+  assert.match(out, /WASM app '\d+' started\nTimer update 0\nTimer update 1\nApp instance main/);
 });
 
 Deno.test("apps command: an install failure stops the apps already running", async () => {

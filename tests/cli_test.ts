@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { runCli } from "../core/cli/cli.ts";
 import libc from "../natives/libc/mod.ts";
+import { buildWasiC, WASI_DEMO } from "./_wasi_c.ts";
+import { tempDir } from "./_wasi.ts";
+import { wat } from "./_wat.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const MOD = new URL("mod.ts", ROOT).pathname;
@@ -306,4 +309,320 @@ Deno.test("cli: --max-memory takes sizes with units and rejects others", async (
   const bad = await cli(["--max-memory=lots", WORKLOADS]);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /Invalid value for --max-memory: "lots" \(expected bytes, e\.g\. 64M\)/);
+});
+
+/** Writes wasm bytes to a temp file named `name` in `dir`; returns its path. */
+function _write(dir: string, name: string, bytes: Uint8Array): string {
+  Deno.writeFileSync(`${dir}/${name}`, bytes);
+  return `${dir}/${name}`;
+}
+
+/** A module whose entry points print their own names with libc's puts. */
+function _entries(functions: string): Uint8Array {
+  return wat(`(module
+    (import "env" "puts" (func $puts (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "_start\\00") (data (i32.const 32) "main\\00")
+    (data (i32.const 48) "_main\\00") (data (i32.const 64) "init\\00")
+    ${functions})`);
+}
+
+const _START = `(func (export "_start") (drop (call $puts (i32.const 16))))`;
+const _MAIN_VOID =
+  `(func (export "main") (result i32) (drop (call $puts (i32.const 32))) i32.const 5)`;
+const _MAIN_ARGV = `(func (export "__main_argc_argv") (param i32 i32) (result i32)
+  (drop (call $puts (i32.load offset=4 (local.get 1)))) i32.const 0)`;
+const _UNDERSCORE_MAIN = `(func (export "_main") (param i32 i32) (result i32)
+  (drop (call $puts (i32.const 48))) i32.const 0)`;
+
+Deno.test("cli: entry points: _start, then main (no arguments or argc/argv), __main_argc_argv, _main", async () => {
+  using t = tempDir();
+  const cases: [string, string[], string][] = [
+    [_START + _MAIN_VOID, [], "_start\n"],
+    [_MAIN_VOID, [], "main\n"], // main returns 5: not the exit status, as in iwasm
+    [_MAIN_ARGV, ["from argv"], "from argv\n"],
+    [_UNDERSCORE_MAIN, [], "_main\n"],
+    // WAMR takes a _start only when its type is () -> ()
+    [`(func (export "_start") (param i32))` + _MAIN_VOID, [], "main\n"],
+  ];
+  for (const [functions, args, expected] of cases) {
+    const path = _write(t.dir, "entry.wasm", _entries(functions));
+    assert.deepEqual(await cli([path, ...args]), { code: 0, out: expected, err: "" }, functions);
+  }
+});
+
+Deno.test("cli: a module with no entry point gets iwasm's list of what was looked for", async () => {
+  using t = tempDir();
+  const none = _write(t.dir, "none.wasm", _entries(`(func (export "foo"))`));
+  assert.deepEqual(await cli([none]), {
+    code: 1,
+    out:
+      "Exception: lookup the entry point symbol (like _start, main, _main, __main_argc_argv) failed\n",
+    err: "",
+  });
+  // A reactor's _initialize runs at instantiation; then the hint says how to call it.
+  const reactor = _write(
+    t.dir,
+    "reactor.wasm",
+    _entries(`(func (export "_initialize") (drop (call $puts (i32.const 64))))`),
+  );
+  const { code, out, err } = await cli([reactor]);
+  assert.equal(
+    out,
+    "init\nException: lookup the entry point symbol (like _start, main, _main, __main_argc_argv) failed\n",
+  );
+  assert.equal(
+    err,
+    `hint: "${reactor}" is a reactor (it exports _initialize, which has run): call its exports with "-f NAME"\n`,
+  );
+  assert.equal(code, 1);
+});
+
+Deno.test("cli: a WASI command sees its file and arguments as argv, --env as its environment", async () => {
+  const wasm = await buildWasiC(WASI_DEMO);
+  assert.deepEqual(
+    await cli(["--env=GREETING=hi there", "--env=HOME=/app", wasm, "echo", "a b", ""]),
+    {
+      code: 0,
+      out: "argc=4\nargv[1]=echo\nargv[2]=a b\nargv[3]=\nenv GREETING=hi there\nenv HOME=/app\n" +
+        "HOME=/app\n",
+      err: "",
+    },
+  );
+  // Never the host's own environment.
+  assert.equal((await cli([wasm, "echo"])).out, "argc=2\nargv[1]=echo\nHOME=(unset)\n");
+});
+
+Deno.test("cli: a WASI app's proc_exit status is the exit status, returning from _start 0", async () => {
+  const wasm = await buildWasiC(WASI_DEMO);
+  assert.deepEqual(await cli([wasm, "exit", "42"]), {
+    code: 42,
+    out: "exiting with 42\n",
+    err: "",
+  });
+  // wasi-libc's _start passes main's nonzero result to proc_exit.
+  assert.deepEqual(await cli([wasm]), { code: 2, out: "usage: wasi_demo MODE ...\n", err: "" });
+  assert.deepEqual(await run([wasm, "exit", "7"]), { code: 7, out: "exiting with 7\n", err: "" });
+  assert.equal((await run([wasm, "echo"])).code, 0);
+});
+
+Deno.test("cli: a trap in a WASI app prints WAMR's exception and exits 1", async () => {
+  using t = tempDir();
+  const path = _write(
+    t.dir,
+    "trap.wasm",
+    wat(`(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "before\\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 7))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        unreachable))`),
+  );
+  assert.deepEqual(await cli([path]), {
+    code: 1,
+    out: "before\nException: unreachable\n",
+    err: "",
+  });
+});
+
+Deno.test("cli: --dir=HOST[::GUEST] and --map-dir=GUEST::HOST preopen directories; escapes are refused", async () => {
+  using t = tempDir();
+  Deno.mkdirSync(`${t.dir}/in`);
+  Deno.mkdirSync(`${t.dir}/out`);
+  Deno.writeTextFileSync(`${t.dir}/in/src.txt`, "from in");
+  Deno.writeTextFileSync(`${t.dir}/outside.txt`, "secret");
+  const wasm = await buildWasiC(WASI_DEMO);
+  const copy = await cli([
+    `--dir=${t.dir}/in::/in`,
+    `--map-dir=/out::${t.dir}/out`,
+    wasm,
+    "copy",
+    "/in/src.txt",
+    "/out/dst.txt",
+  ]);
+  assert.deepEqual(copy, { code: 0, out: "copied 7 bytes\n", err: "" });
+  assert.equal(Deno.readTextFileSync(`${t.dir}/out/dst.txt`), "from in");
+  // Without ::GUEST the app sees the directory under the host's name.
+  const same = await cli([
+    `--dir=${t.dir}/in`,
+    wasm,
+    "copy",
+    `${t.dir}/in/src.txt`,
+    `${t.dir}/in/b`,
+  ]);
+  assert.equal(same.out, "copied 7 bytes\n");
+  const escape = await cli([`--dir=${t.dir}/in::/in`, wasm, "escape", "/in"]);
+  assert.match(escape.out, /^open \/in\/\.\.\/outside\.txt: Capabilities insufficient\n/);
+  assert.match(escape.out, /\nmkdir \.\.\/made: Capabilities insufficient\n/);
+  assert.doesNotMatch(escape.out, /secret/);
+  // No preopen, no files.
+  const none = await cli([wasm, "copy", `${t.dir}/in/src.txt`, `${t.dir}/out/x`]);
+  assert.equal(none.out, `open ${t.dir}/in/src.txt: Capabilities insufficient\n`);
+  assert.equal(none.code, 1);
+});
+
+Deno.test("cli: a WASI app runs under Deno permissions scoped to its file and directories", async () => {
+  using t = tempDir();
+  Deno.mkdirSync(`${t.dir}/in`);
+  Deno.mkdirSync(`${t.dir}/out`);
+  Deno.writeTextFileSync(`${t.dir}/in/src.txt`, "scoped");
+  const wasm = await buildWasiC(WASI_DEMO);
+  const permissions = [
+    "--no-prompt",
+    `--allow-read=${wasm},${t.dir}/in,${t.dir}/out`,
+    `--allow-write=${t.dir}/out`,
+  ];
+  const dirs = [`--dir=${t.dir}/in::/in`, `--dir=${t.dir}/out::/out`];
+  assert.deepEqual(await run([...dirs, wasm, "copy", "/in/src.txt", "/out/dst.txt"], permissions), {
+    code: 0,
+    out: "copied 6 bytes\n",
+    err: "",
+  });
+  assert.equal(Deno.readTextFileSync(`${t.dir}/out/dst.txt`), "scoped");
+  // A directory the permissions leave out is refused before the app runs.
+  const denied = await run([`--dir=${t.dir}`, wasm, "echo"], permissions);
+  assert.equal(denied.out, "");
+  assert.match(
+    denied.err,
+    /^error: Cannot preopen "[^"]+" \(--dir=[^)]+\): Requires read access to "[^"]+"/,
+  );
+  assert.equal(denied.code, 2);
+});
+
+Deno.test("cli: a preopen that is missing or no directory, or a malformed one, exits 2", async () => {
+  using t = tempDir();
+  Deno.writeTextFileSync(`${t.dir}/file`, "");
+  const wasm = await buildWasiC(WASI_DEMO);
+  const cases: [string, string][] = [
+    [
+      `--dir=${t.dir}/missing`,
+      `Cannot preopen "${t.dir}/missing" (--dir=${t.dir}/missing): no such directory`,
+    ],
+    [
+      `--map-dir=/f::${t.dir}/file`,
+      `Cannot preopen "${t.dir}/file" (--map-dir=/f::${t.dir}/file): not a directory`,
+    ],
+    [
+      "--map-dir=/data",
+      'Invalid value for --map-dir: "/data" (expected GUEST::HOST). Run with --help for usage.',
+    ],
+    [
+      "--dir=::/x",
+      'Invalid value for --dir: "::/x" (expected HOST[::GUEST]). Run with --help for usage.',
+    ],
+  ];
+  for (const [flag, message] of cases) {
+    assert.deepEqual(await cli([flag, wasm, "echo"]), {
+      code: 2,
+      out: "",
+      err: `error: ${message}\n`,
+    });
+  }
+  // Directories mean nothing to an app without WASI: it runs, with a warning.
+  const { code, err } = await cli([`--dir=${t.dir}`, HELLO]);
+  assert.equal(
+    err,
+    `warning: --dir and --map-dir give directories to WASI apps; "${HELLO}" imports no ` +
+      `"wasi_snapshot_preview1" function\n`,
+  );
+  assert.equal(code, 0);
+});
+
+Deno.test("cli: an app importing wasi_unstable (WASI preview 0) gets a hint to rebuild", async () => {
+  using t = tempDir();
+  const path = _write(
+    t.dir,
+    "old.wasm",
+    wat(
+      `(module (import "wasi_unstable" "proc_exit" (func (param i32))) (func (export "_start")))`,
+    ),
+  );
+  assert.deepEqual(await cli([path]), {
+    code: 0,
+    out: "",
+    err: `hint: "${path}" imports "wasi_unstable" (WASI preview 0), which micro-runtime does not ` +
+      `provide: rebuild it for "wasi_snapshot_preview1" (--target=wasm32-wasi)\n` +
+      "warning: failed to link import function (wasi_unstable, proc_exit)\n",
+  });
+});
+
+Deno.test("cli: an app given by URL is fetched; a failed fetch exits 2", async () => {
+  const hello = await Deno.readFile(new URL(HELLO, ROOT));
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) =>
+      new URL(request.url).pathname === "/apps/hello.wasm"
+        ? new Response(hello)
+        : new Response("not here", { status: 404 }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const { code, out, err } = await cli([`${base}/apps/hello.wasm`, "x"]);
+  assert.equal(err, "");
+  assert.match(out, /^Hello world!\n/);
+  assert.ok(out.endsWith(`argc=2 argv0=${base}/apps/hello.wasm\nargv1=x\n`), out);
+  assert.equal(code, 0);
+  assert.deepEqual(await cli([`${base}/nope.wasm`]), {
+    code: 2,
+    out: "",
+    err: `error: Cannot read "${base}/nope.wasm": HTTP 404 Not Found\n`,
+  });
+  // A real process needs only network access to that host.
+  const real = await run([`${base}/apps/hello.wasm`], [
+    "--no-prompt",
+    `--allow-net=127.0.0.1:${server.addr.port}`,
+  ]);
+  assert.match(real.out, /^Hello world!\n/);
+  assert.equal(real.code, 0);
+});
+
+Deno.test("cli: a .wat or .wast app is assembled; bad text names its line and column", async () => {
+  using t = tempDir();
+  const text = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hi from text\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 13))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $exit (i32.const 3))))`;
+  for (const name of ["hi.wat", "hi.wast"]) {
+    Deno.writeTextFileSync(`${t.dir}/${name}`, text);
+    assert.deepEqual(await cli([`${t.dir}/${name}`]), { code: 3, out: "hi from text\n", err: "" });
+  }
+  Deno.writeTextFileSync(`${t.dir}/bad.wat`, `(module\n  (func (export "main") bogus))`);
+  assert.deepEqual(await cli([`${t.dir}/bad.wat`]), {
+    code: 1,
+    out:
+      `WASM module load failed: ${t.dir}/bad.wat:2:25: error: unexpected token bogus, expected ).\n`,
+    err: "",
+  });
+  Deno.writeTextFileSync(`${t.dir}/invalid.wat`, `(module (func (result i32) i64.const 1))`);
+  assert.deepEqual(await cli([`${t.dir}/invalid.wat`]), {
+    code: 1,
+    out: `WASM module load failed: ${t.dir}/invalid.wat:1:28: error: type mismatch in implicit ` +
+      "return, expected [i32] but got [i64]\n",
+    err: "",
+  });
+});
+
+Deno.test("cli: --native-lib is WAMR's spelling of --plugin; shared libraries are refused", async () => {
+  assert.deepEqual(
+    await cli(["--native-lib", "./examples/native_lib/plugin.ts", "examples/native_lib/test.wasm"]),
+    {
+      code: 0,
+      out: "10 + 20 = 30\nsqrt(10, 20) = 500\nMessage from test_hello: Hello main!\n",
+      err: "",
+    },
+  );
+  assert.deepEqual(await cli(["--native-lib=./libtest.so", HELLO]), {
+    code: 2,
+    out: "",
+    err: 'error: Cannot load plugin "./libtest.so": native shared libraries do not load into ' +
+      "micro-runtime; write the library as a TypeScript module (defineNativeLibrary)\n",
+  });
 });

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { runServe } from "../core/cli/serve_command.ts";
+import { HostService, runServe } from "../core/cli/serve_command.ts";
+import { decode, toJSON } from "../sdk/attr_container.ts";
+import { ExportedHeap } from "../core/instance/app_heap.ts";
+import { buildWasiC, wasiFrameworkApp } from "./_wasi_c.ts";
+import { wat } from "./_wat.ts";
 
 /** Runs `serve` in-process up to its first answer; every case here ends before listening. */
 async function serve(argv: string[]) {
@@ -39,6 +43,56 @@ Deno.test("serve command: wrong flags give one line and exit 2", async () => {
     assert.equal(err, `serve: ${message}. Run with --help for usage.\n`, argv.join(" "));
     assert.equal(out, "");
     assert.equal(status, 2);
+  }
+});
+
+Deno.test("serve command: an app built with wasi-libc answers requests through its own malloc", async () => {
+  // examples/request_handler against wasi-libc, exporting malloc and free: a WASI app gets no
+  // runtime heap, so the app manager copies each request into the app's own allocation.
+  const wasm = await buildWasiC(wasiFrameworkApp("examples/request_handler/request_handler.c"));
+  let out = "";
+  const service = await HostService.start({
+    listen: false,
+    apps: [{ name: "handler", bytes: await Deno.readFile(wasm) }],
+    stdout: (bytes) => out += new TextDecoder().decode(bytes),
+  });
+  try {
+    const app = service.manager.apps.find((a) => a.name === "handler")!;
+    assert.ok(app.instance.heap instanceof ExportedHeap);
+    const response = await service.manager.request({ url: "/url1", action: 1 });
+    assert.equal(response.status, 69);
+    assert.deepEqual(toJSON(decode(response.payload!)), { key1: "value1", key2: "value2" });
+    assert.equal((await service.manager.request({ url: "/url2", action: 1 })).status, 66);
+    assert.match(out, /\[resp\] ### user resource 1 handler called\n### user resource 2/);
+  } finally {
+    await service.shutdown();
+  }
+});
+
+Deno.test("serve command: a WASI app that exports no malloc gets no runtime heap pages", async () => {
+  // wasi-libc's malloc may claim memory up to the end at its first call: pages appended for a
+  // runtime heap would be handed out twice.
+  const bytes = wat(`(module
+    (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "on_init")))`);
+  const service = await HostService.start({
+    listen: false,
+    apps: [{ name: "wasi", bytes }, {
+      name: "plain",
+      bytes: wat(`(module
+      (memory (export "memory") 1) (func (export "on_init")))`),
+    }],
+    stdout: () => {},
+  });
+  try {
+    const pages = (name: string) =>
+      service.manager.apps.find((a) => a.name === name)!.instance.memory.memory.buffer.byteLength /
+      65536;
+    assert.equal(pages("wasi"), 1);
+    assert.equal(pages("plain"), 2); // the default 8 KiB heap, in a page of its own
+  } finally {
+    await service.shutdown();
   }
 });
 

@@ -9,7 +9,9 @@
  * @module
  */
 
-import { builtinPlugin, type BuiltinPlugins, loadPlugin } from "./plugins.ts";
+import { builtinPlugin, type BuiltinPlugins, frameworkWasi, loadPlugin } from "./plugins.ts";
+import { readModule } from "../module/binary.ts";
+import type { NativeLibrary } from "../../sdk/native.ts";
 import {
   AppManager,
   AppManagerError,
@@ -35,7 +37,8 @@ export const APPS_USAGE = `Usage: deno run mod.ts apps [options] app.wasm [app.w
 Runs several apps together under the app manager, like WAMR's "simple" runtime without a
 host link: each app is installed under its file name (without .wasm), its on_init runs,
 then timers, requests and events flow until --duration ends or Ctrl-C, when every app is
-uninstalled (on_destroy runs). The libc and base natives are always available.
+uninstalled (on_destroy runs). The libc and base natives are always available, and WASI
+for apps built with wasi-libc (no directories: --plugin wasi,dir=HOST::GUEST gives some).
 
 Options:
   --heap-size <n>     App heap of each app in bytes (default 8192)
@@ -99,6 +102,17 @@ const _FLAGS = {
   verbose: switchFlag("-v", "--verbose"),
   help: switchFlag("-h", "--help"),
 };
+
+const _WASI_MODULE = "wasi_snapshot_preview1";
+
+/** Whether a module imports WASI preview 1; a malformed one fails its install later. */
+function _importsWasi(bytes: Uint8Array): boolean {
+  try {
+    return readModule(bytes).imports.some((i) => i.module === _WASI_MODULE);
+  } catch {
+    return false;
+  }
+}
 
 /** The app name for a file: its base name without `.wasm`. */
 function _appName(path: string): string {
@@ -168,10 +182,11 @@ export async function runAppsCommand(
 
   const runtime = new Runtime({ plugins: [libc, base], stdout });
   await runtime.loadInstrumentation();
+  const plugins: NativeLibrary[] = [];
   try {
     for (const spec of args.plugins) {
       const library = await loadPlugin(spec, options.builtins);
-      if (library !== libc && library !== base) runtime.register(library);
+      if (library !== libc && library !== base) plugins.push(library);
     }
   } catch (e) {
     stderr(`error: ${(e as Error).message}\n`);
@@ -189,6 +204,14 @@ export async function runAppsCommand(
       return 1;
     }
   }
+  // WASI is loaded only when an app imports it, and a --plugin of its own replaces it.
+  if (
+    apps.some((app) => _importsWasi(app.bytes)) &&
+    !plugins.some((library) => library.module === _WASI_MODULE)
+  ) {
+    runtime.register(await frameworkWasi(options.builtins));
+  }
+  for (const library of plugins) runtime.register(library);
 
   const clock = options.clock ?? realClock;
   const manager = new AppManager(runtime, {

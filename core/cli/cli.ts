@@ -7,9 +7,12 @@
  * @module
  */
 
-import { LinkError, LoadError, TrapError } from "../../sdk/errors.ts";
+import { AppExit, LinkError, LoadError, TrapError } from "../../sdk/errors.ts";
 import type { AppInstance, WasmValue } from "../instance/instance.ts";
-import { Runtime } from "../instance/runtime.ts";
+import { readSource, Runtime } from "../instance/runtime.ts";
+import type { NativeLibrary } from "../../sdk/native.ts";
+import type { AppModule } from "../module/module.ts";
+import type { WasiLibrary } from "../../natives/wasi/mod.ts";
 import { writerSink, writeStderr } from "../../sdk/output.ts";
 import { formatG7 } from "../../sdk/c_format.ts";
 import type { FuncType } from "../module/binary.ts";
@@ -49,7 +52,10 @@ export interface CliOptions {
 export const USAGE = `Usage: deno run mod.ts [options] wasm_file [args...]
        deno run mod.ts apps|serve|host [options] ...   (each with --help)
 
-Runs a WebAssembly app, like WAMR's iwasm. The libc natives are always available.
+Runs a WebAssembly app, like WAMR's iwasm. The libc natives are always available, and
+WASI (wasi_snapshot_preview1) for apps that import it. wasm_file may be a path or an
+http(s) URL, a binary or a text module (.wat, .wast). The entry point is _start (WASI
+commands), else main, __main_argc_argv or _main.
 
 Commands:
   apps a.wasm b.wasm ...   Run event-driven apps (on_init, timers, requests, events) together
@@ -73,14 +79,25 @@ Options:
   --plugin <spec>[,k=v...] Load a native library (repeatable): a path or URL of a module
                            whose default export is a native library, or a built-in name;
                            options follow the spec, comma-separated (display,width=480)
+  --native-lib <spec>      The same as --plugin (WAMR's spelling)
   --trace                  Print every native call: library.symbol(args) -> result (time)
-  --env=<k=v>              Set an environment variable for the app (repeatable)
+  --env=<k=v>              Set an environment variable for the app, WASI's environ
+                           included (repeatable)
+  --dir=<host>[::<guest>]  Give a WASI app a host directory, seen as <guest> (default: the
+                           same name), like wasmtime (repeatable)
+  --map-dir=<guest>::<host>
+                           The same, written as iwasm does (repeatable)
   -v=<n>                   Log level 0-5 (default 2)
   --version                Print the version
   -h, --help               Print this help
 
-Permissions: --allow-read for the app and local plugins; --allow-net or --allow-import
-for plugins or apps loaded from URLs.`;
+Exit status: 0 when the app ran (main's return value is not the exit status, as in
+iwasm), the status a WASI app gives proc_exit, 1 when it failed to load, link or run
+("Exception: ..."), 2 for a wrong option or an unreadable file.
+
+Permissions: --allow-read for the app and local plugins (--allow-read=app.wasm,DIR and
+--allow-write=DIR scope a WASI app to its directories); --allow-net for apps and
+--allow-import for plugins loaded from URLs.`;
 
 const _count = count("a byte count");
 
@@ -94,7 +111,21 @@ const _FLAGS = {
   maxMemory: valueFlag(["--max-memory"], byteSize("bytes, e.g. 64M")),
   repl: switchFlag("--repl"),
   trace: switchFlag("--trace"),
-  plugins: listFlag(["--plugin"], text),
+  plugins: listFlag(["--plugin", "--native-lib"], text),
+  dirs: listFlag(["--dir"], function hostDir(spec, name): string {
+    const at = spec.indexOf("::");
+    if (spec === "" || at === 0 || at === spec.length - 2) {
+      throw new UsageError(`Invalid value for ${name}: "${spec}" (expected HOST[::GUEST])`);
+    }
+    return spec;
+  }),
+  mapDirs: listFlag(["--map-dir"], function guestHostDir(spec, name): string {
+    const at = spec.indexOf("::");
+    if (at <= 0 || at === spec.length - 2) {
+      throw new UsageError(`Invalid value for ${name}: "${spec}" (expected GUEST::HOST)`);
+    }
+    return spec;
+  }),
   env: listFlag(["--env"], function envPair(kv): [string, string] {
     const at = kv.indexOf("=");
     if (at <= 0) throw new UsageError(`Invalid value for --env: "${kv}" (expected k=v)`);
@@ -268,10 +299,9 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
 
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(args.file);
+    bytes = await _readApp(args.file);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
-    writeErr(`error: Cannot read "${args.file}": ${why}\n`);
+    writeErr(`error: ${(e as Error).message}\n`);
     return 2;
   }
 
@@ -282,10 +312,14 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   });
   const libc = await builtinPlugin(options.builtins, "libc");
   if (libc) runtime.register(libc);
+  // `--plugin wasi,…` is configured with the command line below, once the app shows it
+  // imports WASI.
+  let wasi: NativeLibrary | undefined;
   try {
     for (const spec of args.plugins) {
       const lib = await loadPlugin(spec, options.builtins);
-      if (lib !== libc) runtime.register(lib);
+      if (lib.module === _WASI_MODULE) wasi = lib;
+      else if (lib !== libc) runtime.register(lib);
     }
   } catch (e) {
     writeErr(`error: ${(e as Error).message}\n`);
@@ -295,7 +329,18 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   let app: AppInstance | undefined;
   try {
     if (_limits(args) || args.stackSize !== undefined) await runtime.loadInstrumentation();
-    const module = runtime.loadSync(bytes, args.file.slice(args.file.lastIndexOf("/") + 1));
+    const name = _appName(args.file);
+    if (/\.(wat|wast)$/i.test(name)) {
+      bytes = await (await _assembler()).assembleText(bytes, args.file);
+    }
+    const module = runtime.loadSync(bytes, name);
+    if (_imports(module, _WASI_MODULE)) {
+      runtime.register(
+        await _wasiLibrary(args, [args.file, ...args.args], wasi, options.builtins),
+      );
+    } else {
+      _wasiHints(module, args.file, args, writeErr);
+    }
     app = runtime.instantiateSync(module, {
       ...(args.heapSize === undefined ? {} : { heapSize: args.heapSize }),
       ...(args.stackSize === undefined ? {} : { stackSize: args.stackSize }),
@@ -310,23 +355,18 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       app.stdout.flush();
       print(line);
     } else {
-      const entry = ["main", "__main_argc_argv", "_main"];
-      if (!entry.some((n) => typeof app!.exports[n] === "function")) {
-        const framework = ["on_init", "_on_init"].some((n) =>
-          typeof app!.exports[n] === "function"
-        );
-        if (framework) {
-          writeErr(
-            `hint: "${args.file}" is an event-driven app (it exports on_init): ` +
-              `run it with "deno run mod.ts apps ${args.file}"\n`,
-          );
-        }
-      }
+      if (app.entryPoint === undefined) _entryHint(app, args.file, writeErr);
       await app.callMainAsync([args.file, ...args.args]);
     }
-    return 0;
+    // main's return value is not the exit status (iwasm); an exit's status is.
+    return app.exitCode ?? 0;
   } catch (e) {
     app?.stdout.flush();
+    if (e instanceof AppExit) return e.code;
+    if (e instanceof UsageError) {
+      writeErr(`error: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof LoadError) print(`WASM module load failed: ${e.message}`);
     else if (e instanceof LinkError) print(`WASM module instantiate failed: ${e.message}`);
     else if (e instanceof TrapError) print(`Exception: ${e.message}`);
@@ -334,6 +374,125 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     return 1;
   } finally {
     app?.free();
+  }
+}
+
+/** The import module of WASI preview 1 (natives/wasi's `WASI_MODULE`, not imported for it). */
+const _WASI_MODULE = "wasi_snapshot_preview1";
+
+/** An app's bytes from a path or an `http:`, `https:` or `file:` URL. */
+async function _readApp(file: string): Promise<Uint8Array> {
+  if (/^(https?|file):/i.test(file)) {
+    try {
+      return await readSource(new URL(file));
+    } catch (e) {
+      throw new Error((e as Error).message.replace(/^Cannot read module /, "Cannot read "));
+    }
+  }
+  try {
+    return await Deno.readFile(file);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    throw new Error(`Cannot read "${file}": ${why}`);
+  }
+}
+
+/** The text assembler, loaded only for `.wat` and `.wast` apps. */
+async function _assembler(): Promise<typeof import("./wat.ts")> {
+  try {
+    return await import("./wat.ts");
+  } catch (e) {
+    const why = (e as Error).message.split("\n")[0];
+    throw new LoadError(`Cannot load the text assembler (npm:wabt): ${why}`);
+  }
+}
+
+/** The app's file name: the last part of its path or URL path. */
+function _appName(file: string): string {
+  const path = /^(https?|file):/i.test(file) ? new URL(file).pathname : file;
+  return path.slice(path.lastIndexOf("/") + 1) || "module";
+}
+
+function _imports(module: AppModule, name: string): boolean {
+  return module.info.imports.some((i) => i.module === name);
+}
+
+/**
+ * The WASI library for this run: `--plugin wasi,…` or the built-in (imported now, so apps
+ * without WASI never load it), seeing the app's file and arguments, `--env`, `--dir` and
+ * `--map-dir`.
+ */
+async function _wasiLibrary(
+  args: FlagValues<typeof _FLAGS>,
+  argv: string[],
+  given: NativeLibrary | undefined,
+  builtins: BuiltinPlugins,
+): Promise<NativeLibrary> {
+  const base = (given ?? await builtinPlugin(builtins, "wasi") ??
+    (await import("../../natives/wasi/mod.ts")).default) as WasiLibrary;
+  for (const spec of args.dirs) await _checkDir(spec.split("::")[0]!, "--dir", spec);
+  for (const spec of args.mapDirs) {
+    await _checkDir(spec.slice(spec.indexOf("::") + 2), "--map-dir", spec);
+  }
+  try {
+    let wasi = base.configure({ args: argv });
+    for (const [key, value] of args.env) wasi = wasi.configure({ env: `${key}=${value}` });
+    for (const dir of args.dirs) wasi = wasi.configure({ dir });
+    for (const mapdir of args.mapDirs) wasi = wasi.configure({ mapdir });
+    return wasi;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** A preopened directory must be one, and readable under Deno's permissions. */
+async function _checkDir(host: string, flag: string, spec: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(host);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such directory" : (e as Error).message;
+    throw new UsageError(`Cannot preopen "${host}" (${flag}=${spec}): ${why}`);
+  }
+  if (!info.isDirectory) {
+    throw new UsageError(`Cannot preopen "${host}" (${flag}=${spec}): not a directory`);
+  }
+}
+
+/** What a user of an app that does not import WASI preview 1 should know. */
+function _wasiHints(
+  module: AppModule,
+  file: string,
+  args: { dirs: string[]; mapDirs: string[] },
+  writeErr: (text: string) => void,
+): void {
+  if (_imports(module, "wasi_unstable")) {
+    writeErr(
+      `hint: "${file}" imports "wasi_unstable" (WASI preview 0), which micro-runtime ` +
+        `does not provide: rebuild it for "${_WASI_MODULE}" (--target=wasm32-wasi)\n`,
+    );
+  }
+  if (args.dirs.length + args.mapDirs.length > 0) {
+    writeErr(
+      `warning: --dir and --map-dir give directories to WASI apps; "${file}" ` +
+        `imports no "${_WASI_MODULE}" function\n`,
+    );
+  }
+}
+
+/** Why an app has no entry point, when its exports tell. */
+function _entryHint(app: AppInstance, file: string, writeErr: (text: string) => void): void {
+  const exported = (name: string) => typeof app.exports[name] === "function";
+  if (exported("on_init") || exported("_on_init")) {
+    writeErr(
+      `hint: "${file}" is an event-driven app (it exports on_init): ` +
+        `run it with "deno run mod.ts apps ${file}"\n`,
+    );
+  } else if (exported("_initialize")) {
+    writeErr(
+      `hint: "${file}" is a reactor (it exports _initialize, which has run): ` +
+        `call its exports with "-f NAME"\n`,
+    );
   }
 }
 

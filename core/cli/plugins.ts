@@ -6,6 +6,7 @@
  */
 
 import { isNativeLibrary, type NativeLibrary } from "../../sdk/native.ts";
+import type { WasiLibrary } from "../../natives/wasi/mod.ts";
 
 /**
  * Built-in plugins by name: a library, or a function importing it on first use (so plugins
@@ -62,12 +63,32 @@ export async function builtinPlugin(
   return typeof entry === "function" ? await entry() : entry;
 }
 
+/**
+ * WASI for event-driven apps (`apps`, `serve`): apps built with wasi-libc print through it.
+ * They get no preopened directories and an empty standard input (under `serve --stdio` the
+ * process's own is the host link); `--plugin wasi,dir=HOST::GUEST` replaces it.
+ *
+ * @param builtins the built-in plugins; `wasi` is imported when they lack it
+ * @returns the library
+ */
+export async function frameworkWasi(builtins: BuiltinPlugins): Promise<NativeLibrary> {
+  const wasi = (await builtinPlugin(builtins, "wasi") ??
+    (await import("../../natives/wasi/mod.ts")).default) as WasiLibrary;
+  return wasi.configure({ stdin: { readSync: () => null } });
+}
+
 async function _importPlugin(
   spec: string,
   builtins: BuiltinPlugins,
 ): Promise<NativeLibrary> {
   const builtin = await builtinPlugin(builtins, spec);
   if (builtin) return builtin;
+  if (/\.(so|dylib|dll)$/.test(spec)) {
+    throw new Error(
+      `Cannot load plugin "${spec}": native shared libraries do not load into micro-runtime; ` +
+        `write the library as a TypeScript module (defineNativeLibrary)`,
+    );
+  }
   const isPath = /^(\.{0,2}\/|[A-Za-z]:[\\/])/.test(spec) || /\.(ts|js|mjs|mts)$/.test(spec);
   const isUrl = /^(https?|file|data|jsr|npm):/.test(spec);
   if (!isPath && !isUrl) {

@@ -33,7 +33,7 @@ import {
 } from "../../sdk/output.ts";
 import { Runtime } from "../instance/runtime.ts";
 import type { Clock } from "../../sdk/clock.ts";
-import { type BuiltinPlugins, loadPlugin } from "./plugins.ts";
+import { type BuiltinPlugins, frameworkWasi, loadPlugin } from "./plugins.ts";
 import {
   byteSize,
   count,
@@ -61,7 +61,8 @@ Options:
   --stdio                Serve the link on stdin/stdout instead of TCP (app output goes to
                          stderr)
   --serial <device>      Serve the link on a serial device (or any file) instead of TCP
-  --plugin <spec>        Load a native library (repeatable); libc and base are always loaded
+  --plugin <spec>        Load a native library (repeatable); libc, base and wasi are always
+                         loaded (WASI apps get no directories: --plugin wasi,dir=HOST::GUEST)
   --app <name>=<file>    Install an app at start (repeatable)
   --heap-size <n>        App heap of --app installs (default 8192)
   --max-apps <n>         Apps installed at once (default ${SERVE_MAX_APPS})
@@ -324,16 +325,20 @@ function _survivingText(write: (text: string) => void): (text: string) => void {
 }
 
 /**
- * The plugins `serve` always loads: libc and base (requests, events, timers).
+ * The plugins `serve` always loads: libc, base (requests, events, timers) and WASI for apps
+ * built with wasi-libc (no preopened directories, an empty standard input). Apps arrive
+ * over the link at any time, so WASI is loaded up front.
  *
+ * @param builtins built-in plugins to take `wasi` from (default: imported)
  * @returns the libraries
  */
-export async function defaultPlugins(): Promise<NativeLibrary[]> {
-  const [{ default: libc }, { default: base }] = await Promise.all([
+export async function defaultPlugins(builtins: BuiltinPlugins = {}): Promise<NativeLibrary[]> {
+  const [{ default: libc }, { default: base }, wasi] = await Promise.all([
     import("../../natives/libc/mod.ts"),
     import("../../natives/base/mod.ts"),
+    frameworkWasi(builtins),
   ]);
-  return [libc, base];
+  return [libc, base, wasi];
 }
 
 /** What `serve` takes from the CLI. */
@@ -451,11 +456,15 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
   let service: HostService;
   try {
     const builtins: BuiltinPlugins = { ...options.builtins };
-    const plugins = await defaultPlugins();
-    for (const p of plugins) builtins[p.name] ??= p;
+    const plugins = await defaultPlugins(builtins);
+    // `--plugin wasi,dir=…` configures the built-in, not the apps' variant with no stdin.
+    for (const p of plugins) if (p.name !== "wasi") builtins[p.name] ??= p;
     for (const spec of args.plugins) {
+      // A library named like a default one replaces it (`--plugin wasi,dir=./data`).
       const library = await loadPlugin(spec, builtins);
-      if (!plugins.some((p) => p.name === library.name)) plugins.push(library);
+      const same = plugins.findIndex((p) => p.name === library.name);
+      if (same < 0) plugins.push(library);
+      else plugins[same] = library;
     }
     const token = readToken(args.tokenFile);
     const tls = args.tlsCert === undefined ? undefined : {

@@ -896,7 +896,7 @@ export class AppManager extends EventTarget {
     try {
       app.live = this.runtime.instantiateSync(app.module, {
         name: app.name,
-        heapSize: app.heapSize,
+        heapSize: _heapSize(app),
         stdout: this.#stdout,
         lineBuffered: false,
         warn: (message) => this.#log("error", message, app),
@@ -1228,6 +1228,18 @@ function _exportName(instance: AppInstance, callback: string): string | undefine
   if (typeof exports[`_${callback}`] === "function") return `_${callback}`;
   if (typeof exports[callback] === "function") return callback;
   return undefined;
+}
+
+/**
+ * The app heap an install gets: what it asked for, and none by default for an app built with
+ * wasi-libc (it imports WASI): its own malloc may claim memory up to the current end at its
+ * first call, pages appended for a runtime heap included. Such an app exports `malloc` and
+ * `free` to receive requests.
+ */
+function _heapSize(app: InstalledApp): number {
+  if (app.options.heapSize !== undefined) return app.heapSize;
+  const wasi = app.module.info.imports.some((i) => i.module.startsWith("wasi_"));
+  return wasi ? 0 : app.heapSize;
 }
 
 /** At most `max` UTF-8 bytes of `text` (`strncpy` into a 256-byte buffer). */

@@ -7,7 +7,7 @@
  */
 
 import { exportedFunctionType, type FuncType } from "../module/binary.ts";
-import { TrapError } from "../../sdk/errors.ts";
+import { AppExit, TrapError } from "../../sdk/errors.ts";
 import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./app_heap.ts";
 import type { Governor } from "./governor.ts";
 import type { InstrumentOptions } from "./instrument.ts";
@@ -26,6 +26,16 @@ import type { AppFramework } from "../../sdk/framework.ts";
 export const DEFAULT_HEAP_SIZE = 16 * 1024;
 
 const PAGE = 65536;
+
+/**
+ * The entry points `callMain` looks for, in order: WASI commands' `_start` (taken only when
+ * its type is `() -> ()`, as WAMR does), then C's `main` under its three export names.
+ */
+export const ENTRY_POINTS: readonly string[] = ["_start", "main", "__main_argc_argv", "_main"];
+
+/** What `callMain` throws when a module exports none of {@linkcode ENTRY_POINTS} (iwasm's text). */
+export const NO_ENTRY_POINT =
+  "lookup the entry point symbol (like _start, main, _main, __main_argc_argv) failed";
 
 /** A value an export takes or returns. */
 export type WasmValue = number | bigint | unknown;
@@ -109,6 +119,7 @@ export class AppInstance implements AppHandle {
   #libraries: NativeLibrary[] = [];
   #exports: Record<string, unknown> = {};
   #freed = false;
+  #exitCode: number | undefined;
 
   /** Use `Runtime.instantiate`. */
   constructor(module: AppModule, host: InstanceHost, options: InstanceOptions = {}) {
@@ -220,6 +231,35 @@ export class AppInstance implements AppHandle {
   /** The raw exports. */
   get exports(): Record<string, unknown> {
     return this.#exports;
+  }
+
+  /**
+   * The status the app ended itself with (WASI's `proc_exit`, thrown as an `AppExit`), or
+   * undefined while it has not. After an exit the app's own state is gone (its `atexit`
+   * handlers ran): free the instance rather than call it again.
+   */
+  get exitCode(): number | undefined {
+    return this.#exitCode;
+  }
+
+  /**
+   * The export `callMain` runs: the first of {@linkcode ENTRY_POINTS} the app exports (a
+   * `_start` only when its type is `() -> ()`), or undefined when there is none.
+   */
+  get entryPoint(): string | undefined {
+    return ENTRY_POINTS.find((name) => {
+      if (typeof this.#exports[name] !== "function") return false;
+      if (name !== "_start") return true;
+      const type = this.functionType(name);
+      return type === undefined || (type.params.length === 0 && type.results.length === 0);
+    });
+  }
+
+  /** Records an app's exit on its way out to the caller. */
+  #trap(error: unknown): TrapError {
+    const trap = toTrap(error);
+    if (trap instanceof AppExit) this.#exitCode ??= trap.code;
+    return trap;
   }
 
   /** @internal Links, instantiates and sets up memory, heap and library state. */
@@ -440,13 +480,13 @@ export class AppInstance implements AppHandle {
         pending = true;
         return result.catch((e: unknown) => {
           this.stdout.flush();
-          throw toTrap(e);
+          throw this.#trap(e);
         }).finally(() => governor?.exit());
       }
       return result;
     } catch (e) {
       this.stdout.flush();
-      throw toTrap(e);
+      throw this.#trap(e);
     } finally {
       if (!pending) governor?.exit();
     }
@@ -465,17 +505,53 @@ export class AppInstance implements AppHandle {
   }
 
   /**
-   * Runs `main` (looked up as `main`, `__main_argc_argv`, then `_main`) with WAMR's argv
-   * layout: the strings back to back, padded to 4, then an array of their app offsets.
+   * Runs the app's entry point ({@linkcode entryPoint}): a WASI command's `_start()`, or
+   * `main` (looked up as `main`, `__main_argc_argv`, then `_main`), called with no arguments
+   * when it takes none and otherwise with WAMR's argv layout: the strings back to back,
+   * padded to 4, then an array of their app offsets. A WASI command reads its arguments
+   * from the WASI library instead (its `args` option).
    *
    * @param argv the arguments, argv[0] first (iwasm passes the wasm file path)
-   * @returns main's return value (0 for a void main)
-   * @throws {TrapError} when main traps, is missing or has the wrong type
+   * @returns main's return value (0 for a void main or a `_start` that returns), or the
+   *   status the app exited with (WASI's `proc_exit`; also in {@linkcode exitCode})
+   * @throws {TrapError} when the app traps, has no entry point ({@linkcode NO_ENTRY_POINT})
+   *   or main has the wrong type
+   *
+   * @example A WASI-style command: `_start` exits with a status
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "../../mod.ts";
+   * import { AppExit, defineNativeLibrary } from "../../sdk/mod.ts";
+   * const exits = defineNativeLibrary({
+   *   name: "exits",
+   *   module: "wasi_snapshot_preview1",
+   *   symbols: (native) => ({
+   *     proc_exit: native("(i)", (_ctx, code) => {
+   *       throw new AppExit(code, "wasi proc exit");
+   *     }),
+   *   }),
+   * });
+   * // (module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+   * //   (func (export "_start") i32.const 7 call 0))
+   * const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 2, 96, 1, 127, 0, 96, 0,
+   *   0, 2, 36, 1, 22, 119, 97, 115, 105, 95, 115, 110, 97, 112, 115, 104, 111, 116, 95, 112,
+   *   114, 101, 118, 105, 101, 119, 49, 9, 112, 114, 111, 99, 95, 101, 120, 105, 116, 0, 0, 3,
+   *   2, 1, 1, 7, 10, 1, 6, 95, 115, 116, 97, 114, 116, 0, 1, 10, 8, 1, 6, 0, 65, 7, 16, 0, 11]);
+   * const runtime = new Runtime({ plugins: [exits] });
+   * const app = await runtime.instantiate(await runtime.load(bytes));
+   * assert.equal(app.entryPoint, "_start");
+   * assert.equal(app.callMain(["app.wasm"]), 7);
+   * assert.equal(app.exitCode, 7);
+   * app.free();
+   * ```
    */
   callMain(argv: readonly string[]): number {
     const { name, block, argc, argvAddr } = this.#prepareMain(argv);
     try {
       return Number((argc === undefined ? this.call(name) : this.call(name, argc, argvAddr)) ?? 0);
+    } catch (e) {
+      if (e instanceof AppExit) return e.code;
+      throw e;
     } finally {
       this.#freeArgv(block);
     }
@@ -485,7 +561,7 @@ export class AppInstance implements AppHandle {
    * `callMain` for apps that link async natives (also works for the others).
    *
    * @param argv the arguments, argv[0] first
-   * @returns main's return value
+   * @returns main's return value, or the status the app exited with
    */
   async callMainAsync(argv: readonly string[]): Promise<number> {
     const { name, block, argc, argvAddr } = this.#prepareMain(argv);
@@ -494,6 +570,9 @@ export class AppInstance implements AppHandle {
         ? await this.call(name)
         : await this.call(name, argc, argvAddr);
       return Number(result ?? 0);
+    } catch (e) {
+      if (e instanceof AppExit) return e.code;
+      throw e;
     } finally {
       this.#freeArgv(block);
     }
@@ -511,14 +590,9 @@ export class AppInstance implements AppHandle {
 
   #prepareMain(argv: readonly string[]) {
     this.#assertLive();
-    const name = ["main", "__main_argc_argv", "_main"].find((n) =>
-      typeof this.#exports[n] === "function"
-    );
-    if (!name) {
-      throw new TrapError(
-        "lookup the entry point symbol (like _start, main, _main, __main_argc_argv) failed",
-      );
-    }
+    const name = this.entryPoint;
+    if (!name) throw new TrapError(NO_ENTRY_POINT);
+    if (name === "_start") return { name, block: 0, argc: undefined, argvAddr: 0 };
     const type = this.functionType(name);
     const params = type?.params.join(",") ?? "";
     const results = type?.results.join(",") ?? "";

@@ -4,13 +4,14 @@
  * @module
  */
 
-import { TrapError } from "../../sdk/errors.ts";
+import { AppExit } from "../../sdk/errors.ts";
 
 /**
  * Thrown out of an app's call when the app calls `proc_exit`: the app has ended and `code`
  * is its exit status, for the runtime or CLI to turn into the process exit status (as iwasm
- * and wasmtime do). It is a `TrapError` so that it passes unchanged through every native
- * boundary; the message is WAMR's exception text for the same event.
+ * and wasmtime do). It is an `AppExit` (a `TrapError`), so it passes unchanged through every
+ * native boundary and `callMain` returns its code; the message is WAMR's exception text for
+ * the same event.
  *
  * @example Telling an exit from a trap
  * ```ts
@@ -21,11 +22,9 @@ import { TrapError } from "../../sdk/errors.ts";
  * assert.equal(exit.message, "wasi proc exit");
  * ```
  */
-export class WasiExit extends TrapError {
+export class WasiExit extends AppExit {
   /** Always `"WasiExit"`. */
   override name = "WasiExit";
-  /** The exit status the app asked for (an unsigned 32-bit value). */
-  readonly code: number;
 
   /**
    * Records an exit status.
@@ -33,7 +32,6 @@ export class WasiExit extends TrapError {
    * @param code the status passed to `proc_exit`
    */
   constructor(code: number) {
-    super("wasi proc exit");
-    this.code = code >>> 0;
+    super(code, "wasi proc exit");
   }
 }

@@ -53,12 +53,18 @@ const STDIN_RIGHTS = R.fd_read | R.fd_fdstat_set_flags | R.fd_filestat_get | R.p
 const STDOUT_RIGHTS = R.fd_write | R.fd_fdstat_set_flags | R.fd_filestat_get |
   R.poll_fd_readwrite;
 
-function _stdioType(stream: WasiReader | WasiWriter | undefined): FiletypeValue {
+function _stdioType(
+  stream: WasiReader | WasiWriter | undefined,
+  app: AppHandle,
+): FiletypeValue {
   // wasi-libc line-buffers stdout when it is a character device, so the app's own output
-  // (undefined here) is one when the process's stdout is a terminal.
+  // (undefined here) is one when the process's stdout is a terminal, and under an app
+  // manager: an event-driven app never exits, and a full buffer would hold its lines.
   let terminal = false;
   try {
-    terminal = stream ? stream.isTerminal?.() ?? false : Deno.stdout.isTerminal();
+    terminal = stream
+      ? stream.isTerminal?.() ?? false
+      : app.framework !== undefined || Deno.stdout.isTerminal();
   } catch {
     // a closed or odd stream is no terminal
   }
@@ -120,7 +126,7 @@ export class WasiState {
       stream: WasiReader | WasiWriter | undefined,
     ): FdEntry => ({
       kind,
-      filetype: _stdioType(stream),
+      filetype: _stdioType(stream, app),
       rightsBase: rights,
       rightsInheriting: 0,
       flags: 0,
