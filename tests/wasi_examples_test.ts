@@ -187,3 +187,54 @@ for (const example of WASI_EXAMPLES) {
     assert.deepEqual(ours, node);
   });
 }
+
+Deno.test("wasi examples: rust runs through the CLI with --dir, --map-dir and --env, scoped to its dirs, as under node:wasi", async () => {
+  const rust = WASI_EXAMPLES.find((example) => example.dir === "rust")!;
+  const root = new URL("..", import.meta.url).pathname;
+  for (
+    const [from, to, status] of [
+      ["/in/src.bin", "/out/copy.bin", "7"],
+      ["/in/../outside.txt", "/out/copy.bin", "0"],
+    ] as const
+  ) {
+    using a = tempDir();
+    using b = tempDir();
+    prepare(a.dir, []);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        `--allow-read=${root},${a.dir}/in,${a.dir}/out`,
+        `--allow-write=${a.dir}/out`,
+        `${root}mod.ts`,
+        `--dir=${a.dir}/in::/in`,
+        `--map-dir=/out::${a.dir}/out`,
+        "--env=GREETING=hello, wasm",
+        wasiWasmPath(rust),
+        from,
+        to,
+        status,
+      ],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const ours = {
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+      code: output.code,
+    };
+    const node = await runNode(rust, {
+      ...prepare(b.dir, [from, to, status]),
+      env: { GREETING: "hello, wasm" },
+    });
+    assert.deepEqual(snapshot(a.dir), snapshot(b.dir), "the same files afterwards");
+    assert.deepEqual(ours, node);
+    assert.equal(ours.code, Number(status));
+    assert.match(
+      ours.stdout,
+      new RegExp(`\ncopy ${from} -> ${to}: ${status === "7" ? "50000 bytes" : "errno 76"}\n`),
+    );
+  }
+});
