@@ -354,7 +354,7 @@ async function _compile(example: Example, output: string): Promise<void> {
     const args = clangArgs(example);
     const sources = [sourcePath(example), ...(example.sdkSources ?? [])];
     const flags = args.slice(0, args.length - sources.length);
-    const compile = flags.filter((flag, i) => !_linkFlag(flags, i));
+    const compile = flags.filter((_, i) => !_linkFlag(flags, i));
     const link = flags.filter((flag, i) => _linkFlag(flags, i) || flag === "--target=wasm32");
     const outputs = sources.map((_, i) => join(objects, `${i}.o`));
     const diagnostics = await Promise.all(
