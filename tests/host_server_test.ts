@@ -655,6 +655,19 @@ const SILENT = wat(`(module
   (func (export "on_init"))
   (func (export "on_request") (param i32 i32)))`);
 
+/** Resolves with `promise`, or fails after 10 s naming `what`. */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out waiting until ${what}`)), 10_000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `condition` (the server notices closes on its own turn); fails after 10 s. */
 async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -792,7 +805,7 @@ Deno.test("host server: an idle link is closed after --idle-timeout; one waiting
   h.clock.advance(999);
   assert.equal(h.service.server.connectionCount, 2);
   h.clock.advance(1000);
-  await idle.closed;
+  await within(idle.closed, "the idle link closes");
   assert.equal(h.service.server.connectionCount, 1);
   await assert.rejects(idle.query(), Deno.errors.ConnectionReset);
   assert.equal((await waiting.query()).status, 69, "still served");
