@@ -4,6 +4,7 @@ import {
   type FrameEvent,
   FrameParser,
   HostMessageType,
+  LinkIo,
   OVERSIZE_HEAD_SIZE,
 } from "../sdk/host_link.ts";
 import {
@@ -252,4 +253,47 @@ Deno.test("host_link: the captured 121-byte reply decodes to num = 0 and re-enco
     encodeLikeWamr(new AttrContainer("Applets Info").setInt("num", 0)),
     res.payload,
   );
+});
+
+Deno.test("host_link: LinkIo over a connection reads a 1 MiB frame whole, its buffer growing", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const server = new LinkIo(await listener.accept());
+  const payload = Uint8Array.from({ length: 1024 * 1024 }, (_, i) => i * 7);
+  const sent = new LinkIo(client);
+  sent.send(encodeFrame(2, payload));
+  const parser = new FrameParser({ maxPayload: 2 * 1024 * 1024 });
+  const sizes: number[] = [];
+  let frame: Uint8Array | undefined;
+  while (!frame) {
+    const chunk = await server.read();
+    assert.ok(chunk);
+    sizes.push(chunk.length);
+    for (const e of parser.push(chunk)) if (e.kind === "frame") frame = e.payload;
+  }
+  assert.deepEqual(frame, payload);
+  assert.ok(sizes[0]! <= 4096, `the first read fits in 4 KiB, got ${sizes[0]}`);
+  assert.ok(Math.max(...sizes) > 4096, `later reads grow: ${sizes.slice(0, 8)}`);
+  sent.close();
+  server.close();
+  listener.close();
+});
+
+Deno.test("host_link: LinkIo.end sends what is queued, then the peer reads the end", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const io = new LinkIo(await listener.accept());
+  io.send(encodeFrame(3, new Uint8Array([1, 2, 3])));
+  io.end();
+  io.send(encodeFrame(3, new Uint8Array([4]))); // ignored once ending
+  const got: number[] = [];
+  const buf = new Uint8Array(64);
+  for (let n; (n = await client.read(buf)) !== null;) got.push(...buf.subarray(0, n));
+  assert.deepEqual(got, [...encodeFrame(3, new Uint8Array([1, 2, 3]))]);
+  // Still readable after ending: the peer may finish sending.
+  await client.write(encodeFrame(2, new Uint8Array(0)));
+  assert.deepEqual(await io.read(), encodeFrame(2, new Uint8Array(0)));
+  client.close();
+  io.close();
+  listener.close();
 });
