@@ -21,7 +21,7 @@
  * @module
  */
 
-import { fastSchedule } from "./schedule.ts";
+import { afterIoSchedule, fastSchedule } from "./schedule.ts";
 import { formatByteSize } from "../../sdk/byte_size.ts";
 import type { AppMessage } from "../../sdk/framework.ts";
 import { type LogLevel, MessageBus } from "./bus.ts";
@@ -51,6 +51,7 @@ import {
   type QueuedMessage,
 } from "./installed_app.ts";
 import { checkUrlStart, parseAppUrl } from "./url.ts";
+import { LogCollapser } from "./log_collapse.ts";
 
 export { AppManagerError } from "./applet.ts";
 export {
@@ -83,7 +84,12 @@ export const START_FUNCTION = "the start function";
 const _MAX_NAME_BYTES = 127;
 const _encoder = new TextEncoder();
 const _ID_LIMIT = 0xfffffff0;
-const _DRAIN_BUDGET = 1000;
+/**
+ * Longest stretch in ms the scheduler runs queued messages before it lets I/O in (the host
+ * link's frames, timers): an app that keeps its own queue full gets its turn in each pass
+ * like every other app, and the link gets a turn at least this often.
+ */
+export const DRAIN_SLICE_MS = 1;
 
 /** A message for the host: a response to a host request, or an event it subscribed to. */
 export type HostMessage =
@@ -250,6 +256,8 @@ export class AppManager extends EventTarget {
   readonly #verbose: boolean;
   readonly #appUrl: "af" | "seed";
   readonly #schedule: (drain: () => void) => void;
+  /** Runs a drain after pending I/O: a 0 ms timer (on an injected clock unless `schedule`). */
+  readonly #afterIo: (drain: () => void) => void;
   readonly #requestTimeout: number;
   readonly #onHostMessage: ((message: HostMessage) => void) | undefined;
   readonly #hooks: AppHooks;
@@ -259,6 +267,9 @@ export class AppManager extends EventTarget {
   readonly #pendingTimers = new Map<number, { handle: TimerHandle; reject: (e: Error) => void }>();
   readonly #hostListeners = new Map<string, Set<(event: Request) => void>>();
   readonly #hostLinkEvents = new Set<string>();
+  readonly #repeats: LogCollapser<LogLevel>;
+  /** Who listens for "log": no event is built for a line while nobody does. */
+  readonly #logListeners = new Set<unknown>();
   #lastId = 0;
   #lastMid = 0;
   #current: _Current | undefined;
@@ -299,6 +310,17 @@ export class AppManager extends EventTarget {
           clock.setTimer(0, drain);
         }
         : fastSchedule());
+    // A drain that yields lets sockets in first; on an injected clock (tests) it is a timer
+    // on that clock like every drain.
+    this.#afterIo = options.clock && !options.schedule
+      ? function afterIoOnClock(drain: () => void): void {
+        clock.setTimer(0, drain);
+      }
+      : afterIoSchedule();
+    this.#repeats = new LogCollapser<LogLevel>({
+      clock,
+      print: (level, line, repeats) => this.#print(level, line, repeats),
+    });
     this.bus = new MessageBus({ log: (level, message) => this.#log(level, message) });
     this.#hooks = {
       clock: this.clock,
@@ -359,6 +381,7 @@ export class AppManager extends EventTarget {
     listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
     options?: boolean | AddEventListenerOptions,
   ): void {
+    if (type === "log" && listener) this.#logListeners.add(listener);
     super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
@@ -398,6 +421,7 @@ export class AppManager extends EventTarget {
     listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
     options?: boolean | EventListenerOptions,
   ): void {
+    if (type === "log") this.#logListeners.delete(listener);
     super.removeEventListener(
       type,
       listener as EventListenerOrEventListenerObject | null,
@@ -561,6 +585,7 @@ export class AppManager extends EventTarget {
     this.#pendingTimers.clear();
     this.#managerQueue.length = 0;
     this.#ready.clear();
+    this.#repeats.close();
   }
 
   // ---- the host side ---------------------------------------------------------------------
@@ -698,6 +723,8 @@ export class AppManager extends EventTarget {
   #deliverRequest(app: InstalledApp, request: Request): void {
     const why = this.#enqueue(app, { kind: "request", request });
     if (why === undefined) {
+      // Only this app may answer it (events have no answer).
+      if (request.action !== Action.EVENT) app.expectAnswer(request.sender, request.mid);
       this.#log("trace", `Send request to app ${app.name} success.`);
     } else if (request.action !== Action.EVENT) {
       this.bus.replyError(
@@ -713,7 +740,9 @@ export class AppManager extends EventTarget {
   #deliverResponse(app: InstalledApp, response: Response): void {
     const why = this.#enqueue(app, { kind: "response", response });
     if (why !== undefined) {
-      this.#log("error", `Response mid ${response.mid} for app "${app.name}" dropped: ${why}`, app);
+      // No mid in the line: an app that floods its own queue gets thousands of these a
+      // second, and identical lines collapse.
+      this.#log("error", `Response for app "${app.name}" dropped: ${why}`, app);
     }
   }
 
@@ -737,6 +766,28 @@ export class AppManager extends EventTarget {
   }
 
   #responseFromApp(app: InstalledApp, response: Response): boolean {
+    // A response must answer a request routed to this app: any app could otherwise answer
+    // the host's requests to another app (or another app's) by guessing their mids.
+    if (!app.answer(response.receiver, response.mid)) {
+      if (app.countDropped()) {
+        this.#log(
+          "error",
+          `Response mid ${response.mid} from app "${app.name}" dropped: it answers no request ` +
+            `routed to the app (its later ones are dropped without a line)`,
+          app,
+        );
+      }
+      return false;
+    }
+    // Its sender left (an app uninstalled meanwhile): the bus would hand it to the host link,
+    // which routes responses by mid alone.
+    if (response.receiver >>> 0 !== ID_HOST && !this.bus.endpoint(response.receiver)) {
+      this.#log(
+        "trace",
+        `Response mid ${response.mid} from app "${app.name}" dropped: no receiver`,
+      );
+      return false;
+    }
     const current = this.#current;
     if (
       current?.app === app && current.request && current.request.mid === response.mid &&
@@ -785,7 +836,7 @@ export class AppManager extends EventTarget {
     this.#scheduled = true;
     this.#schedule(() => {
       this.#scheduled = false;
-      this.runPending(_DRAIN_BUDGET);
+      this.#drain(Infinity, DRAIN_SLICE_MS);
     });
   }
 
@@ -800,18 +851,31 @@ export class AppManager extends EventTarget {
    * Runs queued messages now, one per queue in turn (the app manager's queue first), until
    * all are empty or `limit` ran. Stops early after a callback ran past its deadline, and
    * drains again after a 0 ms timer, so I/O is served between a looping app's callbacks.
-   * The scheduler calls this; tests may call it directly.
+   * The scheduler drains the same way, but for at most {@linkcode DRAIN_SLICE_MS} at a time;
+   * tests may call this directly.
    *
    * @param limit most messages to run (default: all, including ones queued meanwhile)
    * @returns the number run; 0 when called from inside a callback
    */
   runPending(limit = Infinity): number {
+    return this.#drain(limit, Infinity);
+  }
+
+  /**
+   * Runs queued messages in passes, one message of each queue per pass, until they are all
+   * empty, `limit` ran or `sliceMs` passed; then yields to I/O if work is left over (the
+   * host link's frames are read then, and go into their queues for the next pass).
+   */
+  #drain(limit: number, sliceMs: number): number {
     if (this.#draining || this.#current) return 0;
     this.#draining = true;
     this.#overran = false;
+    // Wall time, whatever the clock: this bounds how long the process does not read sockets.
+    const until = sliceMs === Infinity ? Infinity : performance.now() + sliceMs;
+    let sliced = false;
     let n = 0;
     try {
-      while (n < limit && this.#ready.size > 0 && !this.#overran) {
+      while (n < limit && this.#ready.size > 0 && !this.#overran && !sliced) {
         if (this.#ready.has(_MANAGER)) {
           const request = this.#managerQueue.shift();
           if (this.#managerQueue.length === 0) this.#ready.delete(_MANAGER);
@@ -829,13 +893,17 @@ export class AppManager extends EventTarget {
             n++;
             this.#run(owner, msg);
           }
+          if (performance.now() >= until) {
+            sliced = true;
+            break;
+          }
         }
       }
     } finally {
       this.#draining = false;
     }
     if (this.#ready.size > 0) {
-      if (this.#overran) this.#wakeAfterIo();
+      if (this.#overran || sliced) this.#wakeAfterIo();
       else this.#wake();
     }
     this.#overran = false;
@@ -846,9 +914,9 @@ export class AppManager extends EventTarget {
   #wakeAfterIo(): void {
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
-    this.clock.setTimer(0, () => {
+    this.#afterIo(() => {
       this.#scheduled = false;
-      this.runPending(_DRAIN_BUDGET);
+      this.#drain(Infinity, DRAIN_SLICE_MS);
     });
   }
 
@@ -935,6 +1003,7 @@ export class AppManager extends EventTarget {
     this.#ready.delete(app);
     for (const msg of app.queue.splice(0)) {
       if (msg.kind === "request" && msg.request.action !== Action.EVENT) {
+        app.answer(msg.request.sender, msg.request.mid);
         this.bus.replyError(
           msg.request,
           Status.SERVICE_UNAVAILABLE_5_03,
@@ -985,6 +1054,7 @@ export class AppManager extends EventTarget {
     if (!_exportName(app.instance, "on_request")) {
       if (isEvent) this.#log("error", "Cannot find function onRequest", app);
       else {
+        app.answer(request.sender, request.mid);
         this.bus.replyError(
           request,
           Status.NOT_IMPLEMENTED_5_01,
@@ -1005,6 +1075,7 @@ export class AppManager extends EventTarget {
       if (isEvent) {
         this.#log("error", `Event "${request.url}" for app "${app.name}" dropped: ${why}`);
       } else {
+        app.answer(request.sender, request.mid);
         this.bus.replyError(
           request,
           Status.REQUEST_ENTITY_TOO_LARGE_4_13,
@@ -1012,6 +1083,7 @@ export class AppManager extends EventTarget {
         );
       }
     } else if (result === "trap" && !isEvent && !current.answered) {
+      app.answer(request.sender, request.mid);
       this.bus.replyError(
         request,
         Status.INTERNAL_SERVER_ERROR_5_00,
@@ -1214,11 +1286,18 @@ export class AppManager extends EventTarget {
   }
 
   #log(level: LogLevel, message: string, app?: InstalledApp): void {
-    if (level !== "trace" || this.#verbose) {
-      this.#current?.app.live?.stdout.flush();
-      this.#stdout(_encoder.encode(message + "\n"));
+    // A line printed moments ago is counted instead, and neither printed nor dispatched.
+    if ((level !== "trace" || this.#verbose) && !this.#repeats.line(level, message)) return;
+    if (this.#logListeners.size > 0) this.#emit("log", { level, message, app });
+  }
+
+  /** Writes a console line; the summary of a line's repeats is also a "log" event. */
+  #print(level: LogLevel, line: string, repeats: number): void {
+    this.#current?.app.live?.stdout.flush();
+    this.#stdout(_encoder.encode(line + "\n"));
+    if (repeats > 0 && this.#logListeners.size > 0) {
+      this.#emit("log", { level, message: line, app: undefined });
     }
-    this.#emit("log", { level, message, app });
   }
 }
 

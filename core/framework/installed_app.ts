@@ -31,6 +31,12 @@ export const MAX_APP_HEAP_SIZE = 1024 * 1024 * 1024;
 export const DEFAULT_WATCHDOG_MS = 180_000;
 /** Callbacks in a row that may run past the deadline before the app is suspended. */
 export const DEADLINE_STRIKES = 3;
+/**
+ * Requests routed to one app that it may still answer; past this many, the oldest loses its
+ * right to an answer (its sender has long timed out: the host link's and the app library's
+ * timeouts are seconds to minutes).
+ */
+export const MAX_UNANSWERED = 1024;
 
 /** Options for one install. */
 export interface InstallOptions {
@@ -157,6 +163,9 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   /** @internal Callbacks of this app on the stack. */
   depth = 0;
   readonly #hooks: AppHooks;
+  /** Requests routed to it and not answered yet, oldest first: `sender:mid` → how many. */
+  readonly #unanswered = new Map<string, number>();
+  #forged = 0;
 
   /** @internal Use `AppManager.install`. */
   constructor(hooks: AppHooks, id: number, name: string, module: AppModule, settings: AppSettings) {
@@ -216,6 +225,53 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   }
 
   /**
+   * Responses it sent that answered no request routed to it, each dropped: forged, or sent
+   * twice, or later than {@linkcode MAX_UNANSWERED} newer requests.
+   */
+  get droppedResponses(): number {
+    return this.#forged;
+  }
+
+  /**
+   * @internal Notes a request routed to the app: it may answer it, once.
+   *
+   * @param sender the request's sender
+   * @param mid the request's mid
+   */
+  expectAnswer(sender: number, mid: number): void {
+    const key = _key(sender, mid);
+    this.#unanswered.set(key, (this.#unanswered.get(key) ?? 0) + 1);
+    if (this.#unanswered.size > MAX_UNANSWERED) {
+      this.#unanswered.delete(this.#unanswered.keys().next().value!);
+    }
+  }
+
+  /**
+   * @internal Settles a request routed to the app: it answered, or the runtime answered for it.
+   *
+   * @param receiver who sent the request (the response's receiver)
+   * @param mid the request's mid
+   * @returns false when no such request awaits an answer from the app
+   */
+  answer(receiver: number, mid: number): boolean {
+    const key = _key(receiver, mid);
+    const n = this.#unanswered.get(key);
+    if (n === undefined) return false;
+    if (n > 1) this.#unanswered.set(key, n - 1);
+    else this.#unanswered.delete(key);
+    return true;
+  }
+
+  /**
+   * @internal Counts a response that answered no request routed to the app.
+   *
+   * @returns true for the app's first such response (the one to log)
+   */
+  countDropped(): boolean {
+    return ++this.#forged === 1;
+  }
+
+  /**
    * @internal Counts a callback that ran past its deadline.
    *
    * @param callback the callback that overran
@@ -237,6 +293,7 @@ export class InstalledApp implements AppFramework, BusEndpoint {
    * and its instance, so its memory is released. Its module stays, for a resume.
    */
   release(): void {
+    this.#unanswered.clear();
     this.#hooks.bus.unregisterResources(this.id);
     this.#hooks.bus.unsubscribe(undefined, this.id);
     this.timers.destroyAll();
@@ -285,4 +342,9 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   deliverResponse(response: Response): void {
     this.#hooks.deliverResponse(this, response);
   }
+}
+
+/** A request's identity: its sender and mid (mids are the sender's own). */
+function _key(sender: number, mid: number): string {
+  return `${sender >>> 0}:${mid >>> 0}`;
 }
