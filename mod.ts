@@ -89,6 +89,7 @@ export * from "./sdk/mod.ts";
 export { default as libc } from "./natives/libc/mod.ts";
 export { default as base } from "./natives/base/mod.ts";
 export {
+  type AppKeeper,
   AppManager,
   AppManagerError,
   type AppManagerEventMap,

@@ -160,6 +160,22 @@ export interface AppMonitor {
   exit(app: InstalledApp): void;
 }
 
+/**
+ * Makes installs durable: {@linkcode AppManager.installKept} hands it each app it has loaded
+ * and instantiated but not installed yet, and installs the app only once the promise
+ * resolves, so an acknowledged install is one that survives a crash.
+ */
+export interface AppKeeper {
+  /**
+   * Stores an app about to be installed (its module and install options; a suspended one
+   * with its reason).
+   *
+   * @param app the app, with its name, module and settings; not installed yet
+   * @returns resolves once the app is stored for good; rejects to refuse the install
+   */
+  keep(app: InstalledApp): Promise<void>;
+}
+
 /** A request the embedder sends as the host. */
 export interface HostRequest {
   /** The URL, e.g. `/app/request_handler/url1` or `/applet`. */
@@ -249,8 +265,16 @@ export class AppManager extends EventTarget {
    * default, and then it costs nothing.
    */
   monitor: AppMonitor | undefined;
+  /**
+   * Stores each app {@linkcode AppManager.installKept} installs (the `/applet` protocol's
+   * installs) before it is installed and acknowledged (a state directory's store);
+   * undefined by default, and then installs are acknowledged at once.
+   */
+  keeper: AppKeeper | undefined;
 
   readonly #apps = new Map<string, InstalledApp>();
+  /** Apps a keeper is storing, by name: not installed yet, their names and ids held. */
+  readonly #pendingInstalls = new Map<string, InstalledApp>();
   readonly #byId = new Map<number, InstalledApp>();
   readonly #stdout: OutputSink;
   readonly #verbose: boolean;
@@ -458,7 +482,8 @@ export class AppManager extends EventTarget {
    * an id, a queue and timers, prints `Install WASM app success!` and
    * `WASM app '<name>' started`, and calls its `on_init` (`_on_init`) — at once, or from its
    * queue when called inside a callback. An app whose start function runs past its deadline
-   * is installed suspended.
+   * is installed suspended. The {@linkcode AppManager.keeper} is not waited for: see
+   * {@linkcode AppManager.installKept}.
    *
    * @param name the app's name (1 to 127 bytes, unique)
    * @param source a loaded module or the wasm bytes
@@ -471,14 +496,78 @@ export class AppManager extends EventTarget {
     source: AppModule | Uint8Array,
     options: InstallOptions = {},
   ): InstalledApp {
+    const { app, started } = this.#load(name, source, options);
+    this.#add(app, started);
+    return app;
+  }
+
+  /**
+   * Installs an app once the {@linkcode AppManager.keeper} has stored it, as the `/applet`
+   * protocol does: the app is loaded and instantiated at once (its name, id and memory cap
+   * held for it meanwhile), then installed and started when the keeper's promise resolves,
+   * or freed when it rejects. Other work goes on while the keeper writes. Without a keeper,
+   * the same as {@linkcode AppManager.install}.
+   *
+   * @param name the app's name (1 to 127 bytes, unique)
+   * @param source a loaded module or the wasm bytes
+   * @param options heap size, timers, watchdog interval, deadline, memory cap
+   * @returns the installed app, or with a keeper a promise of it; a failed store rejects it
+   *   with an {@linkcode AppManagerError} (`Install WASM app failed: cannot store it: ...`)
+   * @throws {AppManagerError} when the app cannot be installed at all, as `install` throws
+   */
+  installKept(
+    name: string,
+    source: AppModule | Uint8Array,
+    options: InstallOptions = {},
+  ): InstalledApp | Promise<InstalledApp> {
+    const keeper = this.keeper;
+    if (!keeper) return this.install(name, source, options);
+    const { app, started } = this.#load(name, source, options);
+    this.#pendingInstalls.set(name, app);
+    const settle = () => {
+      this.#pendingInstalls.delete(name);
+      if (this.#closed) throw new AppManagerError("App manager is closed");
+    };
+    let kept: Promise<void>;
+    try {
+      kept = keeper.keep(app);
+    } catch (e) {
+      kept = Promise.reject(e);
+    }
+    return kept.then(
+      () => {
+        settle();
+        this.#add(app, started);
+        return app;
+      },
+      (e) => {
+        app.live?.free();
+        app.live = undefined;
+        app.state = "uninstalled";
+        settle();
+        return this.#fail(
+          `Install WASM app failed: cannot store it: ${(e as Error)?.message ?? String(e)}`,
+        );
+      },
+    );
+  }
+
+  /** Checks an install, loads the module and instantiates it; nothing is installed yet. */
+  #load(
+    name: string,
+    source: AppModule | Uint8Array,
+    options: InstallOptions,
+  ): { app: InstalledApp; started: true | string } {
     this.#assertOpen();
-    if (this.#apps.size >= this.maxApps) {
+    if (this.#apps.size + this.#pendingInstalls.size >= this.maxApps) {
       this.#fail("Install Applet failed: exceed max app installations.", true);
     }
     if (name === "" || _encoder.encode(name).length > _MAX_NAME_BYTES) {
       this.#fail("Install WASM app failed: invalid app name.");
     }
-    if (this.#apps.has(name)) this.#fail("Install WASM app failed: app already installed.");
+    if (this.#apps.has(name) || this.#pendingInstalls.has(name)) {
+      this.#fail("Install WASM app failed: app already installed.");
+    }
     const settings = installSettings(options, {
       deadlineMs: this.deadlineMs,
       maxMemory: this.maxMemory,
@@ -490,20 +579,27 @@ export class AppManager extends EventTarget {
     } catch (e) {
       this.#fail(`Install WASM app failed: ${(e as Error).message}`);
     }
-    const id = this.#allocateId();
-    const app = new InstalledApp(this.#hooks, id, name, module, settings);
+    const app = new InstalledApp(this.#hooks, this.#allocateId(), name, module, settings);
     const started = options.suspended === undefined
       ? this.#instantiate(app, "Install WASM app failed")
       : options.suspended;
-    this.#apps.set(name, app);
-    this.#byId.set(id, app);
-    this.bus.attach(id, app);
+    // A keeper stores the suspension with the app.
+    if (started !== true) {
+      app.state = "suspended";
+      app.why = started;
+    }
+    return { app, started };
+  }
+
+  /** Installs a loaded app: it gets its id, queue and routes, then runs (or is suspended). */
+  #add(app: InstalledApp, started: true | string): void {
+    this.#apps.set(app.name, app);
+    this.#byId.set(app.id, app);
+    this.bus.attach(app.id, app);
     this.#log("info", "Install WASM app success!");
-    if (started !== true) app.state = "suspended";
     this.#emit("install", { app });
     if (started !== true) this.#suspend(app, started);
     else this.#startSoon(app);
-    return app;
   }
 
   /**
@@ -1248,8 +1344,12 @@ export class AppManager extends EventTarget {
     let id = this.#lastId;
     do {
       id = id + 1 >= _ID_LIMIT ? 1 : id + 1;
-    } while (this.#byId.has(id));
+    } while (this.#byId.has(id) || this.#pendingIds().has(id));
     return this.#lastId = id;
+  }
+
+  #pendingIds(): Set<number> {
+    return new Set([...this.#pendingInstalls.values()].map((app) => app.id));
   }
 
   /** Refuses an install whose memory cap would take the apps' caps past the budget. */
@@ -1265,6 +1365,7 @@ export class AppManager extends EventTarget {
     }
     let total = cap;
     for (const app of this.#apps.values()) total += app.maxMemory ?? 0;
+    for (const app of this.#pendingInstalls.values()) total += app.maxMemory ?? 0;
     if (total > budget) {
       this.#fail(
         `Install WASM app failed: its memory cap of ${

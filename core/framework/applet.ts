@@ -51,8 +51,15 @@ export interface AppletManager {
   readonly apps: readonly InstalledApp[];
   /** An installed app by name. */
   get(name: string): InstalledApp | undefined;
-  /** Installs an app. */
-  install(name: string, bytes: Uint8Array, options: InstallOptions): InstalledApp;
+  /**
+   * Installs an app, or promises to once it is stored: the install is acknowledged when it
+   * settles (`AppManager.installKept`).
+   */
+  installKept(
+    name: string,
+    bytes: Uint8Array,
+    options: InstallOptions,
+  ): InstalledApp | Promise<InstalledApp>;
   /** Uninstalls an app; false when there is none of that name. */
   uninstall(name: string): boolean;
   /** Starts a suspended or stopped app again. */
@@ -196,15 +203,29 @@ function _install(manager: AppletManager, request: Request, query: string, name:
     );
     return;
   }
+  let installed: InstalledApp | Promise<InstalledApp>;
   try {
-    manager.install(name, request.payload, installOptionsFromQuery(query));
+    installed = manager.installKept(name, request.payload, installOptionsFromQuery(query));
   } catch (e) {
     if (!(e instanceof AppManagerError)) throw e;
     // install logged the message already.
     bus.reply(request, Status.INTERNAL_SERVER_ERROR_5_00, errorPayload(e.message));
     return;
   }
-  bus.reply(request, Status.CREATED_2_01);
+  if (!(installed instanceof Promise)) {
+    bus.reply(request, Status.CREATED_2_01);
+    return;
+  }
+  // Acknowledged only once the app is stored; the queues are served meanwhile.
+  installed.then(
+    () => bus.reply(request, Status.CREATED_2_01),
+    (e) => {
+      const message = e instanceof AppManagerError
+        ? e.message
+        : `Install WASM app failed: ${(e as Error)?.message ?? String(e)}`;
+      bus.reply(request, Status.INTERNAL_SERVER_ERROR_5_00, errorPayload(message));
+    },
+  );
 }
 
 function _resume(manager: AppletManager, request: Request, name: string): void {

@@ -1,9 +1,14 @@
 /**
  * Installed apps kept across restarts (`serve --state-dir`): each app's module as
- * `<name>.wasm` and a manifest `apps.json` listing names, install options and files in
- * install order. Every file is written to a temporary name and renamed into place, and the
- * manifest is renamed last, so a crash at any point leaves either the old state or the new
- * one, never a half-written app. WAMR forgets every install on restart.
+ * `<name>.wasm` (the name %-escaped; a long one cut and given a hash) and a manifest
+ * `apps.json` listing names, install options and files in install order. Every file is
+ * written to a temporary name, synced and renamed into place, and the manifest is renamed
+ * last, so a crash at any point leaves either the old state or the new one, never a
+ * half-written app; start-up removes the temporary files and unlisted modules a crash left.
+ * An install from the host link is acknowledged only once its module and the manifest are
+ * synced to disk (the store is the manager's {@linkcode AppKeeper}), written without
+ * blocking: the other apps and the link are served meanwhile. WAMR forgets every install on
+ * restart.
  *
  * Crash-loop protection: while code of an app runs, the file `running` names it (a
  * fixed-size record overwritten in place, not synced: a process that dies leaves it in the
@@ -15,6 +20,7 @@
  */
 
 import {
+  type AppKeeper,
   type AppManager,
   AppManagerError,
   type AppMonitor,
@@ -56,7 +62,17 @@ interface _Manifest {
   apps: StoredApp[];
 }
 
-/** The file name for an app: its name with anything but `[A-Za-z0-9_.-]` %-escaped. */
+/** Longest escaped name used whole in a file name (file names may have 255 bytes). */
+const _WHOLE_NAME = 200;
+/** How much of a longer escaped name a file name keeps, before `~<hash>`. */
+const _NAME_PREFIX = 160;
+
+/**
+ * The file name for an app: its name with anything but `[A-Za-z0-9_.-]` %-escaped (a
+ * leading `.` too), plus `.wasm`. An escaped name longer than 200 characters (a 127-byte
+ * name of Chinese characters escapes to 381) keeps its first 160 and adds `~` and a hash of
+ * the whole name; `~` is escaped in names, so such a file name is never another's whole.
+ */
 function _fileName(name: string): string {
   let out = "";
   for (const byte of new TextEncoder().encode(name)) {
@@ -65,8 +81,25 @@ function _fileName(name: string): string {
       ? c
       : "%" + byte.toString(16).padStart(2, "0");
   }
-  return out + ".wasm";
+  if (out.length <= _WHOLE_NAME) return out + ".wasm";
+  // Cut before an escape, never inside one (every "%" in `out` starts one).
+  const escape = out.lastIndexOf("%", _NAME_PREFIX - 1);
+  const cut = escape > _NAME_PREFIX - 3 ? escape : _NAME_PREFIX;
+  return `${out.slice(0, cut)}~${_fnv1a(name)}.wasm`;
 }
+
+/** FNV-1a of a string's UTF-16 units, as 8 hex digits. */
+function _fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+/** Temporary files this store writes, and older versions wrote: `.<…>.<uuid>.tmp`. */
+const _TEMP_FILE = /^\.(?:.+\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
 
 /**
  * Persists an app manager's installs in a directory and restores them; apps that were
@@ -96,16 +129,24 @@ function _fileName(name: string): string {
  * assert.deepEqual(restored, ["demo"]);
  * ```
  */
-export class AppStore {
+export class AppStore implements AppKeeper {
   /** The state directory. */
   readonly dir: string;
   #apps: StoredApp[] = [];
   #detach: (() => void) | undefined;
   readonly #log: (message: string) => void;
+  /** Apps {@linkcode AppStore.keep} stored: their "install" event writes nothing more. */
+  readonly #kept = new WeakSet<InstalledApp>();
+  /** Manifest versions: the last one taken, and the newest renamed into place. */
+  #version = 0;
+  #written = 0;
 
   /**
    * Opens (and creates) a state directory and reads its manifest. An app the running file
    * names was running when the process stopped: it is marked suspended in the manifest.
+   * Temporary files and modules the manifest does not list, which a crash may leave, are
+   * removed (modules only when there is a manifest: without one the directory may not be
+   * ours).
    *
    * @param dir the directory
    * @param log receives problems found while reading or writing (default: stderr)
@@ -126,6 +167,7 @@ export class AppStore {
       this.#apps = Array.isArray(manifest.apps) ? manifest.apps : [];
     }
     this.#recover();
+    this.#sweep(text !== undefined);
   }
 
   /** The stored apps, in install order. */
@@ -198,8 +240,40 @@ export class AppStore {
   }
 
   /**
+   * Stores an app before its manager installs it: its module and then the manifest, each
+   * written to a temporary file, synced, renamed into place and the directory synced, all
+   * without blocking. The manager's `installKept` (the `/applet` protocol's installs) waits
+   * for this while the store is attached.
+   *
+   * @param app the app about to be installed
+   * @returns resolves once both are on disk
+   * @throws {Error} (rejects) when either cannot be written; the app is then not stored
+   */
+  async keep(app: InstalledApp): Promise<void> {
+    const entry = this.#entry(app);
+    await this.#writeDurably(entry.file, app.module.bytes);
+    this.#apps = [...this.#apps.filter((a) => a.name !== app.name), entry];
+    this.#kept.add(app);
+    const written = this.#written;
+    try {
+      await this.#writeManifestDurably();
+    } catch (error) {
+      this.#kept.delete(app);
+      this.#apps = this.#apps.filter((a) => a !== entry);
+      // Another write since may have put a manifest listing it in place.
+      if (this.#written !== written) this.#tryWriteManifest();
+      if (!this.#apps.some((a) => a.file === entry.file)) {
+        Deno.remove(this.#path(entry.file)).catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  /**
    * Follows a manager's installs, uninstalls, suspensions and resumptions, writing each
-   * change before returning, and marks which app's code is running.
+   * change before returning, marks which app's code is running, and becomes its
+   * {@linkcode AppManager.keeper}, so installs from the host link are stored before they are
+   * acknowledged.
    *
    * @param manager the manager
    */
@@ -213,11 +287,13 @@ export class AppStore {
     manager.addEventListener("suspend", onChange);
     manager.addEventListener("resume", onChange);
     const unwatch = this.#watch(manager);
+    manager.keeper = this;
     this.#detach = () => {
       manager.removeEventListener("install", onInstall);
       manager.removeEventListener("uninstall", onUninstall);
       manager.removeEventListener("suspend", onChange);
       manager.removeEventListener("resume", onChange);
+      if (manager.keeper === this) manager.keeper = undefined;
       unwatch();
     };
   }
@@ -271,8 +347,128 @@ export class AppStore {
     };
   }
 
+  /**
+   * Removes what a crash may leave: temporary files, and modules the manifest does not list
+   * (only when there is a manifest).
+   */
+  #sweep(haveManifest: boolean): void {
+    const listed = new Set(this.#apps.map((a) => a.file));
+    let temps = 0;
+    let orphans = 0;
+    for (const entry of Deno.readDirSync(this.dir)) {
+      if (!entry.isFile) continue;
+      const temp = _TEMP_FILE.test(entry.name);
+      const orphan = !temp && haveManifest && entry.name.endsWith(".wasm") &&
+        !listed.has(entry.name);
+      if (!temp && !orphan) continue;
+      try {
+        Deno.removeSync(this.#path(entry.name));
+        if (temp) temps++;
+        else orphans++;
+      } catch (error) {
+        this.#log(`State: cannot remove "${entry.name}": ${(error as Error).message}`);
+      }
+    }
+    if (temps + orphans > 0) {
+      this.#log(
+        `State: removed ${temps} temporary and ${orphans} unlisted module files a crash left`,
+      );
+    }
+  }
+
+  /** The manifest entry for an app, with a file no other stored app uses. */
+  #entry(app: InstalledApp): StoredApp {
+    const { deadlineMs, maxMemory } = app.options;
+    let file = _fileName(app.name);
+    const taken = (f: string) => this.#apps.some((a) => a.file === f && a.name !== app.name);
+    for (let n = 2; taken(file); n++) file = file.replace(/(?:~\d+)?\.wasm$/, `~${n}.wasm`);
+    return {
+      name: app.name,
+      file,
+      heapSize: app.heapSize,
+      timers: app.timers.limit,
+      watchdogMs: app.watchdogMs,
+      ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+      ...(maxMemory !== undefined ? { maxMemory } : {}),
+      ...(app.status === "suspended" ? { suspended: app.reason ?? "" } : {}),
+    };
+  }
+
+  /** A temporary file's path: short, whatever the name of the file it becomes. */
+  #tempPath(): string {
+    return this.#path(`.${crypto.randomUUID()}.tmp`);
+  }
+
+  /** Writes a file as {@linkcode AppStore.keep} does: synced, renamed, directory synced. */
+  async #writeDurably(file: string, data: Uint8Array): Promise<void> {
+    const tmp = this.#tempPath();
+    try {
+      const f = await Deno.open(tmp, { write: true, createNew: true });
+      try {
+        for (let at = 0; at < data.length;) at += await f.write(data.subarray(at));
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+      await Deno.rename(tmp, this.#path(file));
+    } catch (error) {
+      await Deno.remove(tmp).catch(() => {});
+      throw error;
+    }
+    await this.#syncDir();
+  }
+
+  /**
+   * Writes the manifest as it is now without blocking. A manifest taken later and already
+   * renamed into place wins (it lists what this one does, or knows better).
+   */
+  async #writeManifestDurably(): Promise<void> {
+    const version = ++this.#version;
+    const tmp = this.#tempPath();
+    try {
+      const f = await Deno.open(tmp, { write: true, createNew: true });
+      try {
+        const data = this.#manifestBytes();
+        for (let at = 0; at < data.length;) at += await f.write(data.subarray(at));
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+      // Synchronous from the check to the rename: no other write can come in between.
+      if (this.#written > version) Deno.removeSync(tmp);
+      else {
+        Deno.renameSync(tmp, this.#path(MANIFEST_FILE));
+        this.#written = version;
+      }
+    } catch (error) {
+      await Deno.remove(tmp).catch(() => {});
+      throw error;
+    }
+    await this.#syncDir();
+  }
+
+  /** Makes renames in the directory durable (where directories can be synced). */
+  async #syncDir(): Promise<void> {
+    let dir: Deno.FsFile;
+    try {
+      dir = await Deno.open(this.dir, { read: true });
+    } catch {
+      return; // Windows cannot open a directory; its renames are journaled.
+    }
+    try {
+      await dir.sync();
+    } finally {
+      dir.close();
+    }
+  }
+
+  #manifestBytes(): Uint8Array {
+    const manifest: _Manifest = { version: 1, apps: this.#apps };
+    return new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
+  }
+
   #writeAtomic(file: string, data: Uint8Array): void {
-    const tmp = this.#path(`.${file}.${crypto.randomUUID()}.tmp`);
+    const tmp = this.#tempPath();
     try {
       Deno.writeFileSync(tmp, data);
       const f = Deno.openSync(tmp, { read: true, write: true });
@@ -293,11 +489,9 @@ export class AppStore {
   }
 
   #writeManifest(): void {
-    const manifest: _Manifest = { version: 1, apps: this.#apps };
-    this.#writeAtomic(
-      MANIFEST_FILE,
-      new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
-    );
+    const version = ++this.#version;
+    this.#writeAtomic(MANIFEST_FILE, this.#manifestBytes());
+    this.#written = version;
   }
 
   #tryWriteManifest(): void {
@@ -308,18 +502,10 @@ export class AppStore {
     }
   }
 
+  /** Stores an app installed without {@linkcode AppStore.keep} (by `AppManager.install`). */
   #save(app: InstalledApp): void {
-    const { deadlineMs, maxMemory } = app.options;
-    const entry: StoredApp = {
-      name: app.name,
-      file: _fileName(app.name),
-      heapSize: app.heapSize,
-      timers: app.timers.limit,
-      watchdogMs: app.watchdogMs,
-      ...(deadlineMs !== undefined ? { deadlineMs } : {}),
-      ...(maxMemory !== undefined ? { maxMemory } : {}),
-      ...(app.status === "suspended" ? { suspended: app.reason ?? "" } : {}),
-    };
+    if (this.#kept.has(app)) return;
+    const entry = this.#entry(app);
     try {
       this.#writeAtomic(entry.file, app.module.bytes);
       this.#apps = [...this.#apps.filter((a) => a.name !== app.name), entry];
