@@ -526,7 +526,10 @@ export class AppManager extends EventTarget {
     this.#pendingInstalls.set(name, app);
     const settle = () => {
       this.#pendingInstalls.delete(name);
-      if (this.#closed) throw new AppManagerError("App manager is closed");
+      if (!this.#closed) return;
+      app.live?.free();
+      app.live = undefined;
+      throw new AppManagerError("App manager is closed");
     };
     let kept: Promise<void>;
     try {
