@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { AppManagerError } from "../core/framework/app_manager.ts";
+import { MAX_UNANSWERED } from "../core/framework/installed_app.ts";
 import type { BuiltinHeap } from "../core/instance/app_heap.ts";
 import {
   decodeRequest,
@@ -802,4 +803,26 @@ Deno.test({
       await server.stop("SIGKILL");
     }
   },
+});
+
+Deno.test("app manager: past 1024 unanswered requests, the oldest may no longer be answered", () => {
+  const h = harness();
+  const app = h.manager.install("later", CLIENT);
+  app.instance.memory.write(64, new TextEncoder().encode("/later\0"));
+  app.instance.call("register", 64);
+  for (let i = 0; i <= MAX_UNANSWERED; i++) {
+    h.manager.request({ url: "/later" }).catch(() => {});
+    h.manager.runPending();
+  }
+  const answer = (mid: number) => ({
+    status: 69,
+    fmt: 0,
+    mid,
+    receiver: ID_HOST,
+    payload: undefined,
+  });
+  assert.equal(respond(h, "later", answer(1)), 0, "the oldest was let go");
+  assert.equal(respond(h, "later", answer(2)), 1);
+  assert.equal(respond(h, "later", answer(MAX_UNANSWERED + 1)), 1);
+  h.manager.close();
 });

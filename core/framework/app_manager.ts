@@ -14,6 +14,11 @@
  * resources or subscriptions, and starts again only when resumed or reinstalled. WAMR's
  * watchdog for the same job is compiled out.
  *
+ * Fairness: queues are served one message each in turn, in slices of
+ * {@linkcode DRAIN_SLICE_MS} with the host link's sockets read between them, so an app that
+ * floods its own queue slows nobody else down; repeated console lines are collapsed. A
+ * response counts only when it answers a request routed to the app that sends it.
+ *
  * This file schedules: queues, drains, callbacks under deadlines, install and uninstall. The
  * per-app object is {@linkcode InstalledApp} (`installed_app.ts`); the `/applet` management
  * protocol is `applet.ts`, which works on the manager through a small interface.
@@ -280,7 +285,7 @@ export class AppManager extends EventTarget {
   readonly #verbose: boolean;
   readonly #appUrl: "af" | "seed";
   readonly #schedule: (drain: () => void) => void;
-  /** Runs a drain after pending I/O: a 0 ms timer (on an injected clock unless `schedule`). */
+  /** Runs a drain once sockets were looked at (`afterIoSchedule`; a timer on an injected clock). */
   readonly #afterIo: (drain: () => void) => void;
   readonly #requestTimeout: number;
   readonly #onHostMessage: ((message: HostMessage) => void) | undefined;
@@ -949,7 +954,8 @@ export class AppManager extends EventTarget {
   /**
    * Runs queued messages now, one per queue in turn (the app manager's queue first), until
    * all are empty or `limit` ran. Stops early after a callback ran past its deadline, and
-   * drains again after a 0 ms timer, so I/O is served between a looping app's callbacks.
+   * drains again once I/O had its turn, so the host link is served between a looping app's
+   * callbacks.
    * The scheduler drains the same way, but for at most {@linkcode DRAIN_SLICE_MS} at a time;
    * tests may call this directly.
    *
@@ -1009,7 +1015,7 @@ export class AppManager extends EventTarget {
     return n;
   }
 
-  /** Drains after a 0 ms timer: sockets and other timers get their turn first. */
+  /** Drains once sockets and due timers had their turn. */
   #wakeAfterIo(): void {
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;

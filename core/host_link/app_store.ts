@@ -137,6 +137,8 @@ export class AppStore implements AppKeeper {
   readonly #log: (message: string) => void;
   /** Apps {@linkcode AppStore.keep} stored: their "install" event writes nothing more. */
   readonly #kept = new WeakSet<InstalledApp>();
+  /** Module files being written for apps not listed yet. */
+  readonly #writing = new Set<string>();
   /** Manifest versions: the last one taken, and the newest renamed into place. */
   #version = 0;
   #written = 0;
@@ -251,7 +253,12 @@ export class AppStore implements AppKeeper {
    */
   async keep(app: InstalledApp): Promise<void> {
     const entry = this.#entry(app);
-    await this.#writeDurably(entry.file, app.module.bytes);
+    this.#writing.add(entry.file);
+    try {
+      await this.#writeDurably(entry.file, app.module.bytes);
+    } finally {
+      this.#writing.delete(entry.file);
+    }
     this.#apps = [...this.#apps.filter((a) => a.name !== app.name), entry];
     this.#kept.add(app);
     const written = this.#written;
@@ -380,7 +387,8 @@ export class AppStore implements AppKeeper {
   #entry(app: InstalledApp): StoredApp {
     const { deadlineMs, maxMemory } = app.options;
     let file = _fileName(app.name);
-    const taken = (f: string) => this.#apps.some((a) => a.file === f && a.name !== app.name);
+    const taken = (f: string) =>
+      this.#writing.has(f) || this.#apps.some((a) => a.file === f && a.name !== app.name);
     for (let n = 2; taken(file); n++) file = file.replace(/(?:~\d+)?\.wasm$/, `~${n}.wasm`);
     return {
       name: app.name,
