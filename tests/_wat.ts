@@ -1,24 +1,11 @@
 // Test helper: assembles WAT text with wabt (npm).
 import wabtInit from "wabt";
+import { WAT_FEATURES } from "../core/cli/wat.ts";
 
 const wabt = await wabtInit();
 
-/** Every proposal wabt can assemble and V8 runs. */
-export const ALL_FEATURES: Record<string, boolean> = {
-  multi_value: true,
-  bulk_memory: true,
-  reference_types: true,
-  simd: true,
-  relaxed_simd: true,
-  exceptions: true,
-  tail_call: true,
-  multi_memory: true,
-  memory64: true,
-  threads: true,
-  gc: true,
-  function_references: true,
-  extended_const: true,
-};
+/** Every proposal wabt can assemble and V8 runs: the CLI's list for `.wat` apps. */
+export const ALL_FEATURES: Record<string, boolean> = { ...WAT_FEATURES };
 
 /** Options for {@linkcode wat}. */
 export interface WatOptions {

@@ -16,7 +16,7 @@ const _WABT = "npm:wabt@1.0.39";
 type _WabtInit = typeof import("npm:wabt@1.0.39");
 
 /** The proposals a text module may use: every one wabt assembles and V8 runs. */
-const _FEATURES: Record<string, boolean> = {
+export const WAT_FEATURES: Readonly<Record<string, boolean>> = {
   multi_value: true,
   bulk_memory: true,
   reference_types: true,
@@ -74,7 +74,7 @@ export async function assembleText(
   const wabt = await (_wabt ??= import(_WABT).then((m: { default: _WabtInit }) => m.default()));
   let module: ReturnType<_Wabt["parseWat"]>;
   try {
-    module = wabt.parseWat(name, source, _FEATURES);
+    module = wabt.parseWat(name, source, WAT_FEATURES);
   } catch (e) {
     throw new LoadError(_errors((e as Error).message));
   }
