@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../core/instance/runtime.ts";
-import { decodeResponse, encodeRequest, encodeResponse } from "../sdk/packet.ts";
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../sdk/packet.ts";
 import base from "../natives/base/mod.ts";
 import { CLIENT, harness, TIMER } from "./_apps.ts";
 
@@ -101,13 +101,35 @@ Deno.test("base: a malformed packet is logged and ignored, never a crash", () =>
 Deno.test("base: wasm_response_send routes to the receiver app and returns 1", () => {
   const h = harness();
   const a = h.manager.install("a", CLIENT);
-  h.manager.install("b", CLIENT);
-  const res = encodeResponse({ status: 68, fmt: 0, mid: 3, receiver: 2, payload: undefined });
+  const b = h.manager.install("b", CLIENT);
+  a.instance.memory.write(64, new TextEncoder().encode("/x\0"));
+  a.instance.call("register", 64);
+  // b asks a; the response must answer that request (forged ones are dropped).
+  const req = encodeRequest({
+    action: 1,
+    fmt: 0,
+    mid: 3,
+    sender: 0,
+    url: "/x",
+    payload: undefined,
+  });
+  b.instance.memory.write(4096, req);
+  b.instance.call("send", 4096, req.length);
+  h.manager.runPending();
+  const routed = decodeRequest(h.packets[0]!.bytes);
+  assert.equal(h.packets[0]!.app, "a");
+  const res = encodeResponse({
+    status: 68,
+    fmt: 0,
+    mid: routed.mid,
+    receiver: routed.sender,
+    payload: undefined,
+  });
   a.instance.memory.write(4096, res);
   assert.equal(a.instance.call("respond", 4096, res.length), 1);
   h.manager.runPending();
-  assert.equal(h.packets[0]!.app, "b");
-  assert.equal(decodeResponse(h.packets[0]!.bytes).status, 68);
+  assert.equal(h.packets[1]!.app, "b");
+  assert.equal(decodeResponse(h.packets[1]!.bytes).status, 68);
 });
 
 Deno.test("base: outside an app manager they fail with one warning", () => {
