@@ -137,6 +137,13 @@ export {
 } from "./core/host_link/host_server.ts";
 export { HostService, type HostServiceOptions } from "./core/cli/serve_command.ts";
 export { AppStore, type StoredApp } from "./core/host_link/app_store.ts";
+// Types only: MQTT.js loads when a link starts (`HostService.start({ mqtt })`, `serve --mqtt`).
+export type {
+  MqttAppStatus,
+  MqttDeviceStatus,
+  MqttLink,
+  MqttLinkOptions,
+} from "./core/host_link/mqtt_link.ts";
 
 import libc from "./natives/libc/mod.ts";
 // Static, though not re-exported: a dynamic import would cost the command ~1 ms of start-up.

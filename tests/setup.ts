@@ -18,6 +18,7 @@ const REQUIREMENTS: readonly Requirement[] = [
   { package: "libclang-rt-19-dev-wasm32", check: () => _runs("test", "-f", WASM32_BUILTINS) },
   { package: "nodejs", check: () => _runs("node", "--version") },
   { package: "openssl", check: () => _runs("openssl", "version") },
+  { package: "mosquitto", check: () => _runs("test", "-x", "/usr/sbin/mosquitto") },
   // The WASI examples' toolchains (examples/wasi/build.ts).
   { package: "libc++-19-dev-wasm32", check: () => _runs("test", "-f", `${WASI_LIB}/libc++.a`) },
   {

@@ -261,7 +261,10 @@ async function* _stdinLines(): AsyncIterable<string> {
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   if (argv[0] === "serve") {
-    return (await import("./serve_command.ts")).runServe(argv.slice(1), options);
+    return (await import("./serve_command.ts")).runServe(argv.slice(1), {
+      ...options,
+      version: VERSION,
+    });
   }
   if (argv[0] === "apps") {
     return (await import("./apps_command.ts")).runAppsCommand(argv.slice(1), options);

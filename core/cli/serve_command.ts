@@ -22,6 +22,7 @@ import {
   type HostLogLevel,
   HostServer,
 } from "../host_link/host_server.ts";
+import type { MqttLink, MqttLinkOptions } from "../host_link/mqtt_link.ts";
 import { exposureWarning, readToken, TOKEN_ENV } from "./link_security.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
 import {
@@ -84,6 +85,15 @@ Options:
                          \$${TOKEN_ENV} when --allow-env lets serve read it
   --tls-cert <file>      Serve TLS with this PEM certificate chain (with --tls-key)
   --tls-key <file>       The certificate's PEM private key
+  --mqtt <url>           Also serve the host side through an MQTT broker (mqtt://HOST:PORT or
+                         mqtts://HOST:PORT; needs --allow-env for MQTT.js): requests in on
+                         <prefix>/<id>/req, responses out on …/res, a retained status on
+                         …/status with "offline" as the last will
+  --device-id <id>       This device's id on the broker (required with --mqtt)
+  --mqtt-prefix <p>      First topic level(s) (default mr)
+  --mqtt-username <u>    User name at the broker
+  --mqtt-password-file <file>
+                         The broker password, read from <file>
   -v, --verbose          Print WAMR's trace lines and link activity
   -h, --help             Print this help
 
@@ -143,6 +153,11 @@ export interface HostServiceOptions {
   /** Print WAMR's trace lines. */
   verbose?: boolean;
   /**
+   * Also serve the host side through an MQTT broker (`core/host_link/mqtt_link.ts`, which
+   * loads MQTT.js only then). Its log lines default to `log`.
+   */
+  mqtt?: MqttLinkOptions;
+  /**
    * The clock of app timers (default: the real one). Queues still drain on real
    * macrotasks, so a `ManualClock` drives only timers.
    */
@@ -168,12 +183,20 @@ export class HostService {
   readonly server: HostServer;
   /** The state directory's store, when there is one. */
   readonly store: AppStore | undefined;
+  /** The MQTT link, when there is one. */
+  readonly mqtt: MqttLink | undefined;
   #down: Promise<void> | undefined;
 
-  private constructor(manager: AppManager, server: HostServer, store: AppStore | undefined) {
+  private constructor(
+    manager: AppManager,
+    server: HostServer,
+    store: AppStore | undefined,
+    mqtt: MqttLink | undefined,
+  ) {
     this.manager = manager;
     this.server = server;
     this.store = store;
+    this.mqtt = mqtt;
   }
 
   /** The TCP address, when listening. */
@@ -247,7 +270,12 @@ export class HostService {
       });
       if (warning) log("warn", warning);
     }
-    return new HostService(manager, server, store);
+    let mqtt: MqttLink | undefined;
+    if (options.mqtt) {
+      const { MqttLink } = await import("../host_link/mqtt_link.ts");
+      mqtt = await MqttLink.start(manager, { log, ...options.mqtt });
+    }
+    return new HostService(manager, server, store, mqtt);
   }
 
   /**
@@ -270,6 +298,7 @@ export class HostService {
   shutdown(): Promise<void> {
     this.#down ??= (async () => {
       this.store?.detach();
+      await this.mqtt?.close();
       await this.server.close();
       this.manager.close();
     })();
@@ -349,6 +378,8 @@ export interface ServeIO {
   stdout?: OutputSink;
   /** Usage errors and link errors (default: stderr). */
   stderr?: (text: string) => void;
+  /** The runtime's version, for the MQTT status message. */
+  version?: string;
 }
 
 const _number = count("a number", Number.MAX_SAFE_INTEGER);
@@ -388,9 +419,34 @@ const _FLAGS = {
   tokenFile: valueFlag(["--token-file"], text),
   tlsCert: valueFlag(["--tls-cert"], text),
   tlsKey: valueFlag(["--tls-key"], text),
+  mqtt: valueFlag(["--mqtt"], function brokerUrl(value, name): string {
+    if (!/^mqtts?:\/\/[^/]+/.test(value)) {
+      throw new UsageError(
+        `Invalid value for ${name}: "${value}" (expected mqtt://HOST:PORT or mqtts://HOST:PORT)`,
+      );
+    }
+    return value;
+  }),
+  deviceId: valueFlag(["--device-id"], _topicLevel),
+  mqttPrefix: valueFlag(["--mqtt-prefix"], function topicLevels(value, name): string {
+    for (const level of value.split("/")) _topicLevel(level, name);
+    return value;
+  }),
+  mqttUsername: valueFlag(["--mqtt-username"], text),
+  mqttPasswordFile: valueFlag(["--mqtt-password-file"], text),
   verbose: switchFlag("-v", "--verbose"),
   help: switchFlag("-h", "--help"),
 };
+
+/** One MQTT topic level: not empty, no `/`, and no wildcard. */
+function _topicLevel(value: string, name: string): string {
+  if (value === "" || /[/+#\0]/.test(value)) {
+    throw new UsageError(
+      `Invalid value for ${name}: "${value}" (expected a topic level without "/", "+" or "#")`,
+    );
+  }
+  return value;
+}
 
 function _parse(argv: readonly string[]): FlagValues<typeof _FLAGS> {
   const { flags } = readFlags(_FLAGS, argv, { args: "reject" });
@@ -403,7 +459,32 @@ function _parse(argv: readonly string[]): FlagValues<typeof _FLAGS> {
   if (flags.tlsCert !== undefined && (flags.stdio || flags.serial !== undefined)) {
     throw new UsageError("TLS serves TCP links: not with --stdio or --serial");
   }
+  if (flags.mqtt !== undefined && flags.deviceId === undefined) {
+    throw new UsageError("Give --device-id with --mqtt");
+  }
+  if (
+    flags.mqtt === undefined &&
+    (flags.deviceId ?? flags.mqttPrefix ?? flags.mqttUsername ?? flags.mqttPasswordFile) !==
+      undefined
+  ) {
+    throw new UsageError(
+      "--device-id, --mqtt-prefix, --mqtt-username and --mqtt-password-file need --mqtt",
+    );
+  }
   return flags;
+}
+
+/** A password file's first line. */
+function _readSecret(file: string, flag: string): string {
+  let text;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (error) {
+    throw new Error(`Cannot read ${flag} "${file}": ${(error as Error).message}`);
+  }
+  const secret = text.split(/\r?\n/, 1)[0] ?? "";
+  if (secret === "") throw new Error(`The ${flag} "${file}" is empty`);
+  return secret;
 }
 
 function _readPem(file: string, flag: string): string {
@@ -471,6 +552,22 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       cert: _readPem(args.tlsCert, "--tls-cert"),
       key: _readPem(args.tlsKey!, "--tls-key"),
     };
+    const mqtt: MqttLinkOptions | undefined = args.mqtt === undefined ? undefined : {
+      url: args.mqtt,
+      deviceId: args.deviceId!,
+      ...(args.mqttPrefix !== undefined ? { prefix: args.mqttPrefix } : {}),
+      ...(args.mqttUsername !== undefined ? { username: args.mqttUsername } : {}),
+      ...(args.mqttPasswordFile !== undefined
+        ? { password: _readSecret(args.mqttPasswordFile, "--mqtt-password-file") }
+        : {}),
+      runtimeVersion: `micro-runtime ${options.version ?? "unknown"}`,
+      maxPayload: args.maxPayload,
+      // Connects and refusals are news on a device; the rest as the other links' lines.
+      log: (level, message) => {
+        if (level === "info") say(message);
+        else if (level === "error" || level === "warn" || args.verbose) stderr(message + "\n");
+      },
+    };
     const apps = args.apps.map((a) => ({
       name: a.name,
       bytes: Deno.readFileSync(a.file),
@@ -492,6 +589,7 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       idleTimeout: args.idleTimeout * 1000,
       ...(token !== undefined ? { token } : {}),
       ...(tls !== undefined ? { tls } : {}),
+      ...(mqtt !== undefined ? { mqtt } : {}),
       stdout: console_,
       verbose: args.verbose,
       log: (level, message) => {

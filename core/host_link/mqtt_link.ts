@@ -1,0 +1,514 @@
+/**
+ * The app manager reached through an MQTT broker: the host link for fleets.
+ *
+ * One device, one topic tree under `<prefix>/<device-id>/`:
+ *
+ * - `req` (in, QoS 1): a request packet, byte for byte what the TCP link carries in a request
+ *   or install frame (`sdk/packet.ts`): installs, uninstalls, queries and app requests, with
+ *   the same status codes;
+ * - `res` (out, QoS 1): the response packet, its mid the request's, and with MQTT 5 the
+ *   request's correlation data echoed;
+ * - `status` (out, retained): JSON with the apps (name, status, content hash, memory), the
+ *   suspended ones, the process's memory and the runtime's version, republished on each
+ *   change; the broker publishes `{"state":"offline"}` there as the link's last will.
+ *
+ * Packets rather than JSON: the packet codec is the one both links share, a 30 KB install
+ * travels as 30 KB (base64 would add a third), and the mid inside correlates over MQTT 3.1.1
+ * too.
+ *
+ * Installs are idempotent by content hash: a redelivered install (QoS 1 delivers at least
+ * once) of the same bytes under the name of an installed app answers as the first did and
+ * installs nothing. MQTT.js is loaded only when a link starts.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
+import type { AppManager, InstalledApp } from "../framework/app_manager.ts";
+import { DEFAULT_MAX_PAYLOAD } from "../../sdk/host_link.ts";
+import { errorPayload } from "../framework/bus.ts";
+import { checkUrlStart, findKeyValue } from "../framework/url.ts";
+import {
+  Action,
+  decodeRequest,
+  encodeResponse,
+  FMT_ATTR_CONTAINER,
+  ID_HOST,
+  type Request,
+  type Response,
+  Status,
+} from "../../sdk/packet.ts";
+import { ProtocolError } from "../../sdk/errors.ts";
+import type { HostLogLevel } from "./host_server.ts";
+
+/** The topic prefix by default: topics are `mr/<device-id>/req`, `…/res`, `…/status`. */
+export const DEFAULT_MQTT_PREFIX = "mr";
+/** Milliseconds a request over MQTT may wait for its response by default (as the TCP link). */
+export const DEFAULT_MQTT_REQUEST_TIMEOUT = 600_000;
+/** Milliseconds between reconnects by default, and after the broker refused the credentials. */
+const _RECONNECT_MS = 2000;
+const _REFUSED_RECONNECT_MS = 30_000;
+/** Longest an install's PUBACK waits for its answer. */
+const _ACK_WAIT_MS = 10_000;
+
+/** Options for {@linkcode MqttLink.start}. */
+export interface MqttLinkOptions {
+  /** The broker, `mqtt://HOST:PORT` or `mqtts://HOST:PORT`. */
+  url: string;
+  /** This device's id: one topic level, no `/`, `+` or `#`. */
+  deviceId: string;
+  /** The first topic level (default {@linkcode DEFAULT_MQTT_PREFIX}). */
+  prefix?: string;
+  /** User name at the broker. */
+  username?: string;
+  /** Password at the broker. */
+  password?: string;
+  /** What the status message calls the runtime, e.g. `micro-runtime 0.1.0`. */
+  runtimeVersion?: string;
+  /** Largest request packet accepted, in bytes (default 1 MiB, as the TCP link). */
+  maxPayload?: number;
+  /** Milliseconds a request waits for its response (default 10 min). */
+  requestTimeout?: number;
+  /** Receives log lines: "info" for (re)connects, "error" for refusals and bad packets. */
+  log?: (level: HostLogLevel, message: string) => void;
+}
+
+/** One app in the status message. */
+export interface MqttAppStatus {
+  /** Its name. */
+  name: string;
+  /** Its id. */
+  id: number;
+  /** `running`, `stopped` or `suspended`. */
+  status: string;
+  /** Why it is stopped or suspended. */
+  reason?: string;
+  /** SHA-256 of its module, hex: the version of an app. */
+  hash: string;
+  /** Bytes of linear memory it has now (0 when it holds no instance). */
+  memory: number;
+}
+
+/** The retained status message of a device. */
+export interface MqttDeviceStatus {
+  /** The device id. */
+  device: string;
+  /** `online`; the last will says `offline`. */
+  state: "online" | "offline";
+  /** The runtime's version. */
+  runtime: string;
+  /** Installed apps, most recent first. */
+  apps: MqttAppStatus[];
+  /** Names of the suspended apps. */
+  suspended: string[];
+  /** The process's memory: resident set and JS heap, in bytes. */
+  memory: { rss: number; heapUsed: number };
+  /** When this message was made (ISO 8601). */
+  at: string;
+}
+
+/**
+ * A device's link to an MQTT broker: serves the app manager's host side on its topics.
+ * Start it with {@linkcode MqttLink.start}; it connects (and reconnects) in the background.
+ */
+export class MqttLink {
+  /** `<prefix>/<device-id>`, the root of this device's topics. */
+  readonly root: string;
+  readonly #manager: AppManager;
+  readonly #client: MqttClient;
+  readonly #options: MqttLinkOptions;
+  readonly #log: (level: HostLogLevel, message: string) => void;
+  readonly #maxPayload: number;
+  readonly #requestTimeout: number;
+  /** Content hash of each installed app's module, by app. */
+  readonly #hashes = new WeakMap<InstalledApp, Promise<string>>();
+  /** What the install of each name over this link answered, with the bytes' hash. */
+  readonly #installs = new Map<string, { hash: string; answer: Promise<Response> }>();
+  readonly #unlisten: () => void;
+  /** Requests are taken in order: an install's hash is async, the request after it waits. */
+  #chain: Promise<void> = Promise.resolve();
+  #statusQueued = false;
+  #lastError = "";
+  #closed = false;
+
+  private constructor(manager: AppManager, client: MqttClient, options: MqttLinkOptions) {
+    this.#manager = manager;
+    this.#client = client;
+    this.#options = options;
+    this.root = `${options.prefix ?? DEFAULT_MQTT_PREFIX}/${options.deviceId}`;
+    this.#log = options.log ?? ((level, message) => {
+      if (level === "error" || level === "warn") console.error(message);
+    });
+    this.#maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.#requestTimeout = options.requestTimeout ?? DEFAULT_MQTT_REQUEST_TIMEOUT;
+    for (const app of manager.apps) this.#hashOf(app);
+    const changed = (event: CustomEvent<{ app: InstalledApp }>) => {
+      const app = event.detail.app;
+      if (event.type === "install") this.#hashOf(app);
+      if (event.type === "uninstall") this.#installs.delete(app.name);
+      this.#queueStatus();
+    };
+    const types = ["install", "uninstall", "suspend", "resume"] as const;
+    for (const type of types) manager.addEventListener(type, changed);
+    this.#unlisten = () => {
+      for (const type of types) manager.removeEventListener(type, changed);
+    };
+    client.on("connect", () => this.#onConnect());
+    // Taking a message here rather than on "message" lets the PUBACK wait for it: MQTT.js
+    // acknowledges when the callback is called, and reads nothing more from the broker meanwhile.
+    client.handleMessage = (packet, done) => {
+      this.#onMessage(packet).then(() => done(), () => done());
+    };
+    client.on("error", (error) => this.#onError(error));
+    client.on("offline", () => {
+      if (!this.#closed && this.#lastError === "") {
+        this.#lastError = "offline";
+        this.#log("warn", `MQTT link to ${_safeUrl(options.url)} lost; reconnecting`);
+      }
+    });
+  }
+
+  /**
+   * Connects a device to a broker and serves its topics; the connection (and every reconnect)
+   * happens in the background, so the device serves its other links meanwhile.
+   *
+   * @param manager the app manager
+   * @param options broker, device id, credentials
+   * @returns the link
+   * @throws {RangeError} when the device id or prefix cannot be a topic level
+   */
+  static async start(manager: AppManager, options: MqttLinkOptions): Promise<MqttLink> {
+    _checkLevel("device id", options.deviceId);
+    for (const level of (options.prefix ?? DEFAULT_MQTT_PREFIX).split("/")) {
+      _checkLevel("topic prefix", level);
+    }
+    const { connect } = await import("mqtt");
+    const root = `${options.prefix ?? DEFAULT_MQTT_PREFIX}/${options.deviceId}`;
+    const clientOptions: IClientOptions = {
+      protocolVersion: 5,
+      clientId: `micro-runtime-${options.deviceId}`,
+      // A persistent session: requests published while the device is away wait at the broker.
+      clean: false,
+      properties: { sessionExpiryInterval: 86_400 },
+      reconnectPeriod: _RECONNECT_MS,
+      connectTimeout: 10_000,
+      will: {
+        topic: `${root}/status`,
+        payload: _offline(options.deviceId),
+        qos: 1,
+        retain: true,
+      },
+    };
+    if (options.username !== undefined) clientOptions.username = options.username;
+    if (options.password !== undefined) clientOptions.password = options.password;
+    return new MqttLink(manager, connect(options.url, clientOptions), options);
+  }
+
+  /** Whether the link is connected to the broker now. */
+  get connected(): boolean {
+    return this.#client.connected;
+  }
+
+  /**
+   * Publishes `offline` on the status topic (a clean disconnect sends no last will), then
+   * disconnects and stops reconnecting.
+   *
+   * @returns when the client has ended
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unlisten();
+    if (this.#client.connected) {
+      try {
+        await this.#client.publishAsync(`${this.root}/status`, _offline(this.#options.deviceId), {
+          qos: 1,
+          retain: true,
+        });
+      } catch {
+        // The broker went away meanwhile: its last will says the same.
+      }
+    }
+    await this.#client.endAsync(true);
+  }
+
+  // ---- connection ------------------------------------------------------------------------
+
+  #onConnect(): void {
+    this.#client.options.reconnectPeriod = _RECONNECT_MS;
+    this.#lastError = "";
+    this.#client.subscribe(`${this.root}/req`, { qos: 1 }, (error) => {
+      if (error) this.#log("error", `MQTT subscribe to ${this.root}/req failed: ${error.message}`);
+    });
+    this.#log(
+      "info",
+      `MQTT link connected to ${_safeUrl(this.#options.url)} as ${this.root} ` +
+        `(requests on ${this.root}/req)`,
+    );
+    this.#statusQueued = false;
+    void this.#publishStatus();
+  }
+
+  #onError(error: Error & { code?: unknown }): void {
+    const code = typeof error.code === "number" ? error.code : undefined;
+    // MQTT 5: 134 bad user name or password, 135 not authorized; MQTT 3.1.1: 4 and 5.
+    const refused = code === 134 || code === 135 || code === 4 || code === 5;
+    const message = refused
+      ? `MQTT broker ${_safeUrl(this.#options.url)} refused device "${this.#options.deviceId}": ` +
+        `${error.message} (reason ${code}); check --mqtt-username and --mqtt-password-file ` +
+        `(retrying every ${_REFUSED_RECONNECT_MS / 1000} s; other links are still served)`
+      : `MQTT link to ${_safeUrl(this.#options.url)} failed: ${error.message}; ` +
+        `retrying every ${_RECONNECT_MS / 1000} s (other links are still served)`;
+    if (refused) this.#client.options.reconnectPeriod = _REFUSED_RECONNECT_MS;
+    // One line per kind of failure, not one per retry.
+    if (message === this.#lastError) return;
+    this.#lastError = message;
+    this.#log("error", message);
+  }
+
+  // ---- requests --------------------------------------------------------------------------
+
+  /**
+   * Takes one message; resolves when it may be acknowledged. A request is acknowledged once it
+   * is passed on, an install once it is answered (stored, with a state directory), so one lost
+   * to a crash before that is delivered again, and then recognized by its hash. A slow install
+   * is acknowledged after {@linkcode _ACK_WAIT_MS} at the latest: the broker's other messages
+   * wait until then.
+   */
+  async #onMessage(packet: IPublishPacket): Promise<void> {
+    if (packet.topic !== `${this.root}/req` || this.#closed) return;
+    const payload = typeof packet.payload === "string"
+      ? new TextEncoder().encode(packet.payload)
+      : new Uint8Array(packet.payload.buffer, packet.payload.byteOffset, packet.payload.length);
+    const correlation = packet.properties?.correlationData;
+    const taken = this.#chain.then(() => this.#take(payload, correlation));
+    this.#chain = taken.then(() => {}, (error) => {
+      this.#log("error", `MQTT request failed: ${(error as Error).message ?? String(error)}`);
+    });
+    const answered = (await taken.catch(() => undefined))?.answered;
+    if (!answered) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      answered,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, _ACK_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Handles one request; returns the answer to wait for before acknowledging (installs), in
+   * an object so that the caller, not this function, waits for it.
+   */
+  async #take(
+    bytes: Uint8Array,
+    correlation: Uint8Array | undefined,
+  ): Promise<{ answered: Promise<unknown> } | undefined> {
+    if (bytes.length > this.#maxPayload) {
+      this.#replyMalformed(
+        bytes,
+        correlation,
+        Status.REQUEST_ENTITY_TOO_LARGE_4_13,
+        `Request entity too large: ${bytes.length} bytes exceeds the limit of ${this.#maxPayload}`,
+      );
+      return;
+    }
+    let request: Request;
+    try {
+      request = decodeRequest(bytes);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#replyMalformed(bytes, correlation, Status.BAD_REQUEST_4_00, error.message);
+      return;
+    }
+    if (checkUrlStart(request.url, "/event/") > 0) {
+      this.#replyError(
+        request.mid,
+        correlation,
+        Status.NOT_IMPLEMENTED_5_01,
+        "Event subscriptions are not bridged over MQTT yet: use the TCP link",
+      );
+      return;
+    }
+    const applet = checkUrlStart(request.url, "/applet");
+    const name = applet > 0 ? findKeyValue(request.url.slice(applet), "name", "&", 128) : undefined;
+    if (request.action !== Action.PUT || name === undefined || name === "") {
+      this.#forward(request, correlation);
+      return;
+    }
+    const hash = await _sha256(request.payload ?? new Uint8Array());
+    const installed = this.#manager.get(name);
+    const first = this.#installs.get(name);
+    if (first?.hash === hash) {
+      // Redelivered (or sent twice): the same bytes under the same name, pending or done.
+      this.#log(
+        "info",
+        `MQTT install of "${name}" repeated with the same content; answered as before`,
+      );
+      return {
+        answered: first.answer.then((answer) => this.#reply(request.mid, correlation, answer)),
+      };
+    }
+    if (installed && installed.state !== "uninstalled" && await this.#hashOf(installed) === hash) {
+      // Installed by another link or restored from the state directory: already there.
+      this.#reply(request.mid, correlation, {
+        status: Status.CREATED_2_01,
+        fmt: FMT_ATTR_CONTAINER,
+        mid: request.mid,
+        receiver: ID_HOST,
+        payload: undefined,
+      });
+      return;
+    }
+    const answer = this.#forward(request, correlation);
+    // Another app holds the name: the manager refuses it, and the holder's record stays.
+    if (installed) return { answered: answer };
+    this.#installs.set(name, { hash, answer });
+    const answered = answer.then((response) => {
+      if (response.status !== Status.CREATED_2_01 && this.#installs.get(name)?.answer === answer) {
+        this.#installs.delete(name);
+      }
+    });
+    return { answered };
+  }
+
+  /** Sends a request to the manager; its response goes to `res`. */
+  #forward(request: Request, correlation: Uint8Array | undefined): Promise<Response> {
+    const answer = this.#manager.request({
+      url: request.url,
+      action: request.action,
+      fmt: request.fmt,
+      ...(request.payload ? { payload: request.payload } : {}),
+    }, { timeout: this.#requestTimeout }).catch((error): Response => {
+      const message = (error as Error).message ?? String(error);
+      this.#log("error", `MQTT request "${request.url}" got no response: ${message}`);
+      return {
+        status: Status.GATEWAY_TIMEOUT_5_04,
+        fmt: FMT_ATTR_CONTAINER,
+        mid: request.mid,
+        receiver: ID_HOST,
+        payload: errorPayload(message),
+      };
+    });
+    void answer.then((response) => this.#reply(request.mid, correlation, response));
+    return answer;
+  }
+
+  #replyMalformed(
+    bytes: Uint8Array,
+    correlation: Uint8Array | undefined,
+    status: number,
+    message: string,
+  ): void {
+    this.#log("error", `MQTT request on ${this.root}/req: ${message}`);
+    if (bytes.length < 8) return;
+    const mid = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4);
+    this.#replyError(mid, correlation, status, message);
+  }
+
+  #replyError(
+    mid: number,
+    correlation: Uint8Array | undefined,
+    status: number,
+    message: string,
+  ): void {
+    this.#reply(mid, correlation, {
+      status,
+      fmt: FMT_ATTR_CONTAINER,
+      mid,
+      receiver: ID_HOST,
+      payload: errorPayload(message),
+    });
+  }
+
+  #reply(mid: number, correlation: Uint8Array | undefined, response: Response): void {
+    if (this.#closed) return;
+    const bytes = encodeResponse({ ...response, mid, receiver: ID_HOST });
+    this.#client.publish(`${this.root}/res`, _buffer(bytes), {
+      qos: 1,
+      ...(correlation ? { properties: { correlationData: _buffer(correlation) } } : {}),
+    });
+  }
+
+  // ---- status ----------------------------------------------------------------------------
+
+  #hashOf(app: InstalledApp): Promise<string> {
+    let hash = this.#hashes.get(app);
+    if (!hash) this.#hashes.set(app, hash = _sha256(app.module.bytes));
+    return hash;
+  }
+
+  /** Republishes the status once the current burst of changes is over. */
+  #queueStatus(): void {
+    if (this.#statusQueued || this.#closed) return;
+    this.#statusQueued = true;
+    queueMicrotask(() => {
+      if (!this.#statusQueued) return;
+      this.#statusQueued = false;
+      void this.#publishStatus();
+    });
+  }
+
+  /**
+   * The status message as it stands.
+   *
+   * @returns the status
+   */
+  async status(): Promise<MqttDeviceStatus> {
+    const apps = this.#manager.apps;
+    const hashes = await Promise.all(apps.map((app) => this.#hashOf(app)));
+    const memory = Deno.memoryUsage();
+    return {
+      device: this.#options.deviceId,
+      state: "online",
+      runtime: this.#options.runtimeVersion ?? "micro-runtime",
+      apps: apps.map((app, i): MqttAppStatus => ({
+        name: app.name,
+        id: app.id,
+        status: app.state,
+        ...(app.reason !== undefined ? { reason: app.reason } : {}),
+        hash: hashes[i]!,
+        memory: app.live?.memory?.size ?? 0,
+      })),
+      suspended: apps.filter((app) => app.state === "suspended").map((app) => app.name),
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+      at: new Date().toISOString(),
+    };
+  }
+
+  async #publishStatus(): Promise<void> {
+    if (this.#closed || !this.#client.connected) return;
+    const status = JSON.stringify(await this.status());
+    if (this.#closed) return;
+    this.#client.publish(`${this.root}/status`, status, { qos: 1, retain: true });
+  }
+}
+
+/** The same bytes as the Buffer MQTT.js's types ask for (no copy). */
+function _buffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function _offline(deviceId: string): string {
+  return JSON.stringify({ device: deviceId, state: "offline" });
+}
+
+async function _sha256(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function _checkLevel(what: string, level: string): void {
+  if (level === "" || /[/+#\0]/.test(level)) {
+    throw new RangeError(
+      `Invalid MQTT ${what} "${level}": it must be a non-empty topic level without "/", "+" or "#"`,
+    );
+  }
+}
+
+/** The broker's URL without a password written into it. */
+function _safeUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//");
+}

@@ -1,0 +1,486 @@
+// The MQTT link (core/host_link/mqtt_link.ts) end to end: real `serve` processes, Debian's
+// Mosquitto with auth and an ACL, and an operator client on MQTT.js.
+import assert from "node:assert/strict";
+import { connectAsync, type MqttClient } from "mqtt";
+import { example, serve } from "./_serve.ts";
+import { type Mosquitto, startMosquitto } from "./_mosquitto.ts";
+import {
+  Action,
+  decodeResponse,
+  encodeRequest,
+  FMT_APP_RAW_BINARY,
+  type Response,
+} from "../sdk/packet.ts";
+import { decode } from "../sdk/attr_container.ts";
+import { HostService, runServe } from "../core/cli/serve_command.ts";
+
+const DEVICE = "dev1";
+const REQUEST_HANDLER = example("request_handler/request_handler");
+
+/** An operator on the broker: sends request packets to a device and reads what comes back. */
+class Operator {
+  readonly client: MqttClient;
+  readonly responses: { response: Response; correlation: string | undefined }[] = [];
+  readonly statuses: Record<string, unknown>[] = [];
+  #changed: (() => void)[] = [];
+  #next = 1;
+
+  constructor(client: MqttClient, device: string) {
+    this.client = client;
+    client.on("message", (topic, payload, packet) => {
+      if (topic === `mr/${device}/res`) {
+        const data = packet.properties?.correlationData;
+        this.responses.push({
+          response: decodeResponse(new Uint8Array(payload)),
+          correlation: data ? new TextDecoder().decode(data) : undefined,
+        });
+      } else if (topic === `mr/${device}/status`) {
+        this.statuses.push(JSON.parse(new TextDecoder().decode(payload)));
+      }
+      this.#changed.splice(0).forEach((f) => f());
+    });
+  }
+
+  static async connect(broker: Mosquitto, device = DEVICE): Promise<Operator> {
+    const client = await connectAsync(broker.url, {
+      protocolVersion: 5,
+      username: broker.operator.username,
+      password: broker.operator.password,
+      reconnectPeriod: 0,
+    });
+    const operator = new Operator(client, device);
+    await client.subscribeAsync([`mr/${device}/res`, `mr/${device}/status`], { qos: 1 });
+    return operator;
+  }
+
+  /** Publishes raw bytes on the device's `req` topic with a fresh correlation id. */
+  async publish(bytes: Uint8Array, device = DEVICE): Promise<string> {
+    const correlation = `c${this.#next++}`;
+    await this.client.publishAsync(`mr/${device}/req`, bytes as never, {
+      qos: 1,
+      properties: { correlationData: new TextEncoder().encode(correlation) as never },
+    });
+    return correlation;
+  }
+
+  /** Sends a request packet and waits for the response that carries its correlation data. */
+  async ask(
+    url: string,
+    action: number,
+    mid: number,
+    payload?: Uint8Array,
+    fmt = 0,
+  ): Promise<Response> {
+    const correlation = await this.publish(
+      encodeRequest({ action, fmt, mid, sender: 0, url, payload }),
+    );
+    return (await this.until(() => this.responses.find((r) => r.correlation === correlation)))
+      .response;
+  }
+
+  /** Resolves with `find()`'s first defined result (fails after 15 s). */
+  async until<T>(find: () => T | undefined, within = 15_000): Promise<T> {
+    const deadline = Date.now() + within;
+    while (true) {
+      const found = find();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`Timed out; statuses ${JSON.stringify(this.statuses)}`);
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#changed.push(resolve);
+        timer = setTimeout(resolve, deadline - Date.now());
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+async function passwordFile(password: string): Promise<string> {
+  const file = await Deno.makeTempFile({ prefix: "mqtt_password_" });
+  await Deno.writeTextFile(file, password + "\n");
+  return file;
+}
+
+function deviceArgs(broker: Mosquitto, passwordPath: string): string[] {
+  return [
+    "--mqtt",
+    broker.url,
+    "--device-id",
+    DEVICE,
+    "--mqtt-username",
+    DEVICE,
+    "--mqtt-password-file",
+    passwordPath,
+  ];
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test({
+  name:
+    "mqtt_link: serve --mqtt installs, queries and answers requests through Mosquitto, with a retained status and a last will",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const password = await passwordFile(broker.devices[DEVICE]!.password);
+    const device = await serve(deviceArgs(broker, password));
+    const operators: Operator[] = [];
+    try {
+      await device.waitFor(/MQTT link connected to mqtt:\/\/127\.0\.0\.1:\d+ as mr\/dev1/);
+      const operator = await Operator.connect(broker);
+      operators.push(operator);
+
+      // The retained status is there for a subscriber that comes later.
+      const first = await operator.until(() => operator.statuses.find((s) => s.state));
+      assert.equal(first.device, DEVICE);
+      assert.equal(first.state, "online");
+      assert.match(String(first.runtime), /^micro-runtime \d+\.\d+\.\d+$/);
+      assert.deepEqual(first.apps, []);
+
+      const install = await operator.ask(
+        "/applet?name=request_handler",
+        Action.PUT,
+        7,
+        REQUEST_HANDLER,
+        FMT_APP_RAW_BINARY,
+      );
+      assert.equal(install.status, 65); // CREATED_2_01
+      assert.equal(install.mid, 7);
+
+      // The same install again (what a QoS 1 redelivery looks like): answered the same,
+      // installed once.
+      const again = await operator.ask(
+        "/applet?name=request_handler",
+        Action.PUT,
+        8,
+        REQUEST_HANDLER,
+        FMT_APP_RAW_BINARY,
+      );
+      assert.equal(again.status, 65);
+      assert.equal(again.mid, 8);
+
+      const query = await operator.ask("/applet", Action.GET, 9);
+      assert.equal(query.status, 69); // CONTENT_2_05
+      const listing = decode(query.payload!);
+      assert.equal(listing.get("num")?.value, 1);
+      assert.equal(listing.get("applet1")?.value, "request_handler");
+      assert.equal(device.out.match(/Install WASM app success!/g)?.length, 1, device.out);
+      assert.match(device.out, /MQTT install of "request_handler" repeated with the same content/);
+
+      const reply = await operator.ask("/app/request_handler/url1", Action.GET, 10);
+      assert.equal(reply.status, 69);
+      assert.equal(reply.mid, 10);
+      assert.equal(decode(reply.payload!).get("key1")?.value, "value1");
+
+      // A different app under the same name is not mistaken for a redelivery.
+      const other = await operator.ask(
+        "/applet?name=request_handler",
+        Action.PUT,
+        11,
+        example("event_publisher/event_publisher"),
+        FMT_APP_RAW_BINARY,
+      );
+      assert.equal(other.status, 160); // INTERNAL_SERVER_ERROR_5_00: the name is taken
+
+      // The status was republished with the app, its content hash and its memory.
+      const hash = await sha256(REQUEST_HANDLER);
+      const withApp = await operator.until(() =>
+        operator.statuses.find((s) => Array.isArray(s.apps) && s.apps.length === 1)
+      );
+      const app = (withApp.apps as Record<string, unknown>[])[0]!;
+      assert.deepEqual([app.name, app.status, app.hash], ["request_handler", "running", hash]);
+      assert.ok(Number(app.memory) >= 65536, JSON.stringify(app));
+      assert.deepEqual(withApp.suspended, []);
+      assert.ok((withApp.memory as { rss: number }).rss > 0);
+
+      // A latecomer reads the retained status with the app in it.
+      const latecomer = await Operator.connect(broker);
+      operators.push(latecomer);
+      const retained = await latecomer.until(() => latecomer.statuses[0]);
+      assert.equal((retained.apps as { hash: string }[])[0]?.hash, hash);
+
+      // The device dies without a word: the broker publishes its last will.
+      await device.stop("SIGKILL");
+      const gone = await operator.until(() => operator.statuses.find((s) => s.state === "offline"));
+      assert.deepEqual(gone, { device: DEVICE, state: "offline" });
+    } finally {
+      for (const operator of operators) await operator.close();
+      await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: bad packets, oversize packets and event subscriptions get error answers, and SIGTERM publishes offline",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const password = await passwordFile(broker.devices[DEVICE]!.password);
+    const device = await serve([...deviceArgs(broker, password), "--max-payload", "4096"]);
+    let operator: Operator | undefined;
+    try {
+      await device.waitFor(/MQTT link connected/);
+      operator = await Operator.connect(broker);
+      const op = operator;
+
+      // A packet of version 9: the mid is still read, so the answer reaches its asker.
+      const bad = new Uint8Array(16);
+      const view = new DataView(bad.buffer);
+      view.setUint8(0, 9);
+      view.setUint32(4, 4242);
+      const badCorrelation = await op.publish(bad);
+      const badReply = await op.until(() =>
+        op.responses.find((r) => r.correlation === badCorrelation)
+      );
+      assert.equal(badReply.response.status, 128); // BAD_REQUEST_4_00
+      assert.equal(badReply.response.mid, 4242);
+      assert.match(String(decode(badReply.response.payload!).get("error message")?.value), /9/);
+
+      const big = await op.ask(
+        "/applet?name=big",
+        Action.PUT,
+        5,
+        new Uint8Array(8192),
+        FMT_APP_RAW_BINARY,
+      );
+      assert.equal(big.status, 141); // REQUEST_ENTITY_TOO_LARGE_4_13
+      assert.equal(big.mid, 5);
+
+      const event = await op.ask("/event/alert/overheat", Action.PUT, 6);
+      assert.equal(event.status, 161); // NOT_IMPLEMENTED_5_01
+      assert.match(String(decode(event.payload!).get("error message")?.value), /not bridged/);
+
+      // Still serving: a query answers.
+      assert.equal((await op.ask("/applet", Action.GET, 7)).status, 69);
+
+      // A clean stop sends no last will: the device says offline itself.
+      assert.equal((await device.stop("SIGTERM")).code, 0, device.err);
+      const gone = await op.until(() => op.statuses.find((s) => s.state === "offline"));
+      assert.deepEqual(gone, { device: DEVICE, state: "offline" });
+    } finally {
+      await operator?.close();
+      await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: wrong broker credentials print one clear error and serve keeps serving its TCP link",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const password = await passwordFile("not-the-password");
+    const device = await serve(deviceArgs(broker, password));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!/refused device/.test(device.err) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const client = await device.connect();
+      const reply = await client.query();
+      assert.equal(reply.status, 69);
+      // Past the 2 s retry of other failures: still one line, and one attempt at the broker.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const lines = device.err.split("\n").filter((line) => /MQTT/.test(line));
+      assert.equal(lines.length, 1, device.err);
+      assert.match(
+        lines[0]!,
+        /^MQTT broker mqtt:\/\/127\.0\.0\.1:\d+ refused device "dev1": .*Not authorized \(reason 135\); check --mqtt-username and --mqtt-password-file/,
+      );
+      assert.doesNotMatch(device.err, /not-the-password/);
+      // After a refusal the device retries only every 30 s (not every 2): one attempt so far.
+      assert.equal(broker.log().match(/not authorised/g)?.length, 1, broker.log());
+    } finally {
+      await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+    }
+  },
+});
+
+Deno.test("serve: --mqtt needs --device-id, and MQTT flags need --mqtt", async () => {
+  const errors: string[] = [];
+  const stderr = (text: string) => errors.push(text);
+  assert.equal(await runServe(["--mqtt", "mqtt://127.0.0.1:1883"], { stderr }), 2);
+  assert.equal(await runServe(["--device-id", "d"], { stderr }), 2);
+  assert.equal(
+    await runServe(["--mqtt", "http://127.0.0.1", "--device-id", "d"], { stderr }),
+    2,
+  );
+  assert.equal(
+    await runServe(["--mqtt", "mqtt://127.0.0.1:1883", "--device-id", "a/#"], { stderr }),
+    2,
+  );
+  assert.deepEqual(errors, [
+    "serve: Give --device-id with --mqtt. Run with --help for usage.\n",
+    "serve: --device-id, --mqtt-prefix, --mqtt-username and --mqtt-password-file need --mqtt. " +
+    "Run with --help for usage.\n",
+    'serve: Invalid value for --mqtt: "http://127.0.0.1" (expected mqtt://HOST:PORT or ' +
+    "mqtts://HOST:PORT). Run with --help for usage.\n",
+    'serve: Invalid value for --device-id: "a/#" (expected a topic level without "/", "+" or ' +
+    '"#"). Run with --help for usage.\n',
+  ]);
+});
+
+Deno.test({
+  name:
+    "mqtt_link: an install of the bytes an app already runs answers 65 without installing; after an uninstall they install again",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE, "dev2"]);
+    const lines: string[] = [];
+    const logs: string[] = [];
+    const service = await HostService.start({
+      listen: false,
+      stdout: (bytes) => lines.push(new TextDecoder().decode(bytes)),
+      // Installed by another way than MQTT: --app, the TCP link or the state directory.
+      apps: [{ name: "request_handler", bytes: REQUEST_HANDLER }],
+      mqtt: {
+        url: broker.url,
+        deviceId: DEVICE,
+        username: DEVICE,
+        password: broker.devices[DEVICE]!.password,
+        log: (level, message) => logs.push(`${level}: ${message}`),
+      },
+    });
+    let operator: Operator | undefined;
+    let intruder: MqttClient | undefined;
+    try {
+      operator = await Operator.connect(broker);
+      const op = operator;
+      await op.until(() => op.statuses.find((s) => Array.isArray(s.apps) && s.apps.length === 1));
+      const installs = () => lines.join("").match(/Install WASM app success!/g)?.length ?? 0;
+      assert.equal(installs(), 1);
+
+      const same = await op.ask(
+        "/applet?name=request_handler",
+        Action.PUT,
+        1,
+        REQUEST_HANDLER,
+        FMT_APP_RAW_BINARY,
+      );
+      assert.deepEqual([same.status, same.mid, installs()], [65, 1, 1]);
+
+      // Two copies at once (the second before the first is answered): one install.
+      const [a, b] = await Promise.all([
+        op.ask("/applet?name=twin", Action.PUT, 2, REQUEST_HANDLER, FMT_APP_RAW_BINARY),
+        op.ask("/applet?name=twin", Action.PUT, 3, REQUEST_HANDLER, FMT_APP_RAW_BINARY),
+      ]);
+      assert.deepEqual([a.status, a.mid, b.status, b.mid], [65, 2, 65, 3]);
+      assert.equal(installs(), 2);
+
+      assert.equal((await op.ask("/applet?name=twin", Action.DELETE, 4)).status, 66);
+      const back = await op.ask(
+        "/applet?name=twin",
+        Action.PUT,
+        5,
+        REQUEST_HANDLER,
+        FMT_APP_RAW_BINARY,
+      );
+      assert.equal(back.status, 65);
+      assert.equal(installs(), 3);
+      assert.equal(service.manager.apps.length, 2);
+
+      // The broker's ACL keeps a device to its own topics.
+      intruder = await connectAsync(broker.url, {
+        protocolVersion: 5,
+        username: "dev2",
+        password: broker.devices.dev2!.password,
+        reconnectPeriod: 0,
+      });
+      const overheard: string[] = [];
+      intruder.on("message", (topic) => overheard.push(topic));
+      await intruder.subscribeAsync(`mr/${DEVICE}/req`, { qos: 1 });
+      await assert.rejects(
+        intruder.publishAsync(
+          `mr/${DEVICE}/req`,
+          encodeRequest({
+            action: Action.DELETE,
+            fmt: 0,
+            mid: 99,
+            sender: 0,
+            url: "/applet?name=twin",
+            payload: undefined,
+          }) as never,
+          { qos: 1 },
+        ),
+        /Not authorized/, // PUBACK reason 135
+      );
+      // Answered after the intruder's publish was taken: the device never saw that one.
+      assert.equal((await op.ask("/applet", Action.GET, 6)).status, 69);
+      assert.deepEqual(op.responses.map((r) => r.response.mid), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(overheard, []);
+      assert.equal(service.manager.apps.length, 2);
+      assert.ok(logs.some((line) => /^info: MQTT link connected/.test(line)), logs.join("\n"));
+      assert.ok(!logs.some((line) => /^error/.test(line)), logs.join("\n"));
+    } finally {
+      await intruder?.endAsync(true);
+      await operator?.close();
+      await service.shutdown();
+      await broker.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: a device restarted with --state-dir republishes its apps, and an install sent again after the crash installs nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const password = await passwordFile(broker.devices[DEVICE]!.password);
+    const stateDir = await Deno.makeTempDir({ prefix: "mqtt_state_" });
+    const args = [...deviceArgs(broker, password), "--state-dir", stateDir];
+    let device = await serve(args);
+    let operator: Operator | undefined;
+    try {
+      await device.waitFor(/MQTT link connected/);
+      operator = await Operator.connect(broker);
+      const op = operator;
+      const install = () =>
+        op.ask("/applet?name=request_handler", Action.PUT, 1, REQUEST_HANDLER, FMT_APP_RAW_BINARY);
+      assert.equal((await install()).status, 65);
+      await device.stop("SIGKILL");
+      await op.until(() => op.statuses.find((s) => s.state === "offline"));
+
+      device = await serve(args);
+      await device.waitFor(/MQTT link connected/);
+      const back = await op.until(() =>
+        op.statuses.findLast((s) => s.state === "online" && Array.isArray(s.apps))
+      );
+      assert.equal((back.apps as { name: string }[])[0]?.name, "request_handler");
+      // What the operator's retry after the crash looks like: the same bytes under the name.
+      const again = await install();
+      assert.equal(again.status, 65);
+      // Once: the state directory's restore, before the link was up.
+      assert.equal(device.out.match(/Install WASM app success!/g)?.length, 1, device.out);
+      assert.equal((await op.ask("/app/request_handler/url1", Action.GET, 2)).status, 69);
+    } finally {
+      await operator?.close();
+      await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+      await Deno.remove(stateDir, { recursive: true });
+    }
+  },
+});
