@@ -14,3 +14,15 @@ export interface FuncType {
   /** Result types, in order (more than one with multi-value). */
   results: ValType[];
 }
+
+/** The one-byte binary encodings of the value types that have one (numbers, v128, the two
+ * reference shorthands). */
+export const VALTYPE_BYTES: Readonly<Record<string, number>> = {
+  i32: 0x7f,
+  i64: 0x7e,
+  f32: 0x7d,
+  f64: 0x7c,
+  v128: 0x7b,
+  funcref: 0x70,
+  externref: 0x6f,
+};

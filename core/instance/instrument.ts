@@ -24,6 +24,7 @@
 
 import type { ModuleInfo } from "../module/binary.ts";
 import { LoadError } from "../../sdk/errors.ts";
+import { VALTYPE_BYTES } from "../../sdk/wasm_types.ts";
 import {
   BUDGET_EXPORT,
   DEPTH_EXPORT,
@@ -431,17 +432,6 @@ function _scan(r: _In, found: { indexAt: number; index: number }): _Op {
 
 const _I32 = 0x7f;
 
-/** One-byte encodings of the value types a wrapper block may return. */
-const _RESULT_BYTES: Record<string, number> = {
-  i32: 0x7f,
-  i64: 0x7e,
-  f32: 0x7d,
-  f64: 0x7c,
-  v128: 0x7b,
-  funcref: 0x70,
-  externref: 0x6f,
-};
-
 /** Where the shadow stack lives, for the `__stack_pointer` check. */
 interface _ShadowStack {
   global: number;
@@ -675,7 +665,7 @@ class _Rewriter {
     }
     for (const results of this.#extraTypes) {
       out.byte(0x60).u32(0).u32(results.length);
-      for (const t of results) out.byte(_RESULT_BYTES[t]!);
+      for (const t of results) out.byte(VALTYPE_BYTES[t]!);
     }
     return out;
   }
@@ -1225,7 +1215,7 @@ class _Rewriter {
     if (results.length === 0) {
       out.byte(0x40);
     } else if (results.length === 1) {
-      const b = _RESULT_BYTES[results[0]!];
+      const b = VALTYPE_BYTES[results[0]!];
       if (b === undefined) {
         throw new LoadError(`cannot instrument: a function returns ${results[0]}`);
       }

@@ -23,7 +23,7 @@
 
 import type { DylinkInfo, Import, ModuleInfo } from "../module/binary.ts";
 import { LinkError } from "../../sdk/errors.ts";
-import type { FuncType } from "../../sdk/wasm_types.ts";
+import { type FuncType, VALTYPE_BYTES } from "../../sdk/wasm_types.ts";
 
 const PAGE = 65536;
 
@@ -293,16 +293,6 @@ function _name(imp: Import): string {
   return `Cannot link import "${imp.module}"."${imp.name}"`;
 }
 
-const _VALTYPE: Record<string, number> = {
-  i32: 0x7f,
-  i64: 0x7e,
-  f32: 0x7d,
-  f64: 0x7c,
-  v128: 0x7b,
-  funcref: 0x70,
-  externref: 0x6f,
-};
-
 /**
  * A host function as a wasm function, which a table can hold: a one-import module that
  * re-exports it (emscripten's loader does the same for JS functions it puts in the table).
@@ -312,7 +302,7 @@ function _asWasmFunction(
   type: FuncType,
   symbol: string,
 ): (...args: never[]) => unknown {
-  const types = [...type.params, ...type.results].map((t) => _VALTYPE[t]);
+  const types = [...type.params, ...type.results].map((t) => VALTYPE_BYTES[t]);
   if (fn === undefined || types.some((t) => t === undefined)) {
     throw new LinkError(
       `Cannot link import "GOT.func"."${symbol}": its function cannot be put in a table`,
