@@ -7,32 +7,13 @@
 // Prints p50/p99/max of 1,000 round trips per case at load time; the Deno.bench cases give
 // the usual table (the storm is installed for the second one).
 // `deno bench --allow-all bench/app_fairness_bench.ts`
-import { HostClient } from "../sdk/host_client.ts";
+import { connectWhenUp, startServe } from "./_serve.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const MOD = new URL("mod.ts", ROOT).pathname;
 const example = (path: string) => Deno.readFileSync(new URL(`examples/${path}.wasm`, ROOT));
 
-const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-const port = (probe.addr as Deno.NetAddr).port;
-probe.close();
-const server = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-all", MOD, "serve", "--port", String(port)],
-  stdout: "null",
-  stderr: "null",
-}).spawn();
-
-async function connectWhenUp(): Promise<HostClient> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      return await HostClient.connect({ port, timeout: 60_000 });
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`serve did not listen on port ${port} within 10 s`);
-}
-const client = await connectWhenUp();
+const { child: server, port } = startServe([]);
+const client = await connectWhenUp(port, { timeout: 60_000 });
 globalThis.addEventListener("unload", () => {
   client.close();
   server.kill("SIGTERM");

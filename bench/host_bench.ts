@@ -4,9 +4,9 @@
 // each (a barrier every round); 160 for sixteen connections each looping 10 round trips;
 // 48 for sixteen connections with three pipelined requests each (an app queue holds 50).
 import { HostClient } from "../sdk/host_client.ts";
+import { connectWhenUp, startServe } from "./_serve.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const MOD = new URL("mod.ts", ROOT).pathname;
 const HANDLER = new URL("examples/request_handler/request_handler.wasm", ROOT).pathname;
 
 /** (module (memory (export "memory") 1) (func (export "on_init"))): the smallest app. */
@@ -53,39 +53,13 @@ const SMALL_APP = new Uint8Array([
   0x0b,
 ]); // deno-fmt-ignore
 
-// A free port, then the server with its output discarded: the request handler prints a
-// line per request, and draining that through a pipe would load both processes.
-const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-const port = (probe.addr as Deno.NetAddr).port;
-probe.close();
-const server = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "--allow-all",
-    MOD,
-    "serve",
-    "--port",
-    String(port),
-    "--max-apps",
-    "1000000",
-    "--app",
-    `request_handler=${HANDLER}`,
-  ],
-  stdout: "null",
-  stderr: "null",
-}).spawn();
-
-async function connectWhenUp(): Promise<HostClient> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      return await HostClient.connect({ port });
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`serve did not listen on port ${port} within 10 s`);
-}
-await (await connectWhenUp()).close();
+const { child: server, port } = startServe([
+  "--max-apps",
+  "1000000",
+  "--app",
+  `request_handler=${HANDLER}`,
+]);
+await (await connectWhenUp(port)).close();
 
 const one = await HostClient.connect({ port });
 const many = await Promise.all(Array.from({ length: 16 }, () => HostClient.connect({ port })));

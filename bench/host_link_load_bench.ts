@@ -15,9 +15,9 @@
 import { HostClient } from "../sdk/host_client.ts";
 import { encodeFrame } from "../sdk/host_link.ts";
 import { encodeRequest } from "../sdk/packet.ts";
+import { connectWhenUp, startServe } from "./_serve.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const MOD = new URL("mod.ts", ROOT).pathname;
 const HANDLER = new URL("examples/request_handler/request_handler.wasm", ROOT).pathname;
 const TOKEN = "c0ffee4b1d2a3e5f";
 const MiB = 1024 * 1024;
@@ -106,52 +106,27 @@ await Deno.writeTextFile(`${dir}/token`, TOKEN + "\n");
 
 /** A `serve` process on a free port with request_handler and the silent app installed. */
 async function startServer(extra: string[]) {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      MOD,
-      "serve",
-      "--port",
-      String(port),
-      "--app",
-      `request_handler=${HANDLER}`,
-      "--app",
-      `silent=${dir}/silent.wasm`,
-      ...extra,
-    ],
-    // The request handler prints a line per request; a pipe to drain would load both sides.
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const { child, port } = startServe(
+    ["--app", `request_handler=${HANDLER}`, "--app", `silent=${dir}/silent.wasm`, ...extra],
+    "piped",
+  );
   let log = "";
   void (async () => {
     for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) log += text;
   })();
   const token = extra.includes("--token-file") ? TOKEN : undefined;
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      const c = await HostClient.connect({ port, ...(token ? { token } : {}) });
-      c.close();
-      return {
-        child,
-        port,
-        token,
-        /** Links refused so far, from the server's log. */
-        refused(): number {
-          const ended = [...log.matchAll(/after refusing (\d+)/g)].map((m) => Number(m[1]));
-          const open = (log.match(/Host link refused /g)?.length ?? 0) - ended.length;
-          return ended.reduce((a, b) => a + b, 0) + open;
-        },
-      };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`serve did not listen on port ${port} within 10 s`);
+  (await connectWhenUp(port, token ? { token } : {})).close();
+  return {
+    child,
+    port,
+    token,
+    /** Links refused so far, from the server's log. */
+    refused(): number {
+      const ended = [...log.matchAll(/after refusing (\d+)/g)].map((m) => Number(m[1]));
+      const open = (log.match(/Host link refused /g)?.length ?? 0) - ended.length;
+      return ended.reduce((a, b) => a + b, 0) + open;
+    },
+  };
 }
 
 async function rss(pid: number): Promise<number> {
