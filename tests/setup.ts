@@ -19,6 +19,8 @@ const REQUIREMENTS: readonly Requirement[] = [
   { package: "nodejs", check: () => _runs("node", "--version") },
   { package: "openssl", check: () => _runs("openssl", "version") },
   { package: "mosquitto", check: () => _runs("test", "-x", "/usr/sbin/mosquitto") },
+  // Headless browser tests (the playground and the fleet console), driven by playwright-core.
+  { package: "chromium", check: () => _runs("test", "-x", "/usr/bin/chromium") },
   // The WASI examples' toolchains (examples/wasi/build.ts).
   { package: "libc++-19-dev-wasm32", check: () => _runs("test", "-f", `${WASI_LIB}/libc++.a`) },
   {
