@@ -41,9 +41,24 @@ import {
 } from "../../sdk/packet.ts";
 import { ProtocolError } from "../../sdk/errors.ts";
 import type { HostLogLevel } from "./host_server.ts";
+import { checkMqttLevel, DEFAULT_MQTT_PREFIX } from "./mqtt_topics.ts";
 
-/** The topic prefix by default: topics are `mr/<device-id>/req`, `…/res`, `…/status`. */
-export const DEFAULT_MQTT_PREFIX = "mr";
+export {
+  checkMqttEventPrefix,
+  checkMqttLevel,
+  DEFAULT_MQTT_PREFIX,
+  MQTT_DEVICE_PROPERTY,
+  MQTT_EVENT_LEVEL,
+  MQTT_FORMAT_PROPERTY,
+  mqttDeviceTopic,
+  mqttEventAllowed,
+  mqttEventFilter,
+  mqttEventFormat,
+  mqttEventTopic,
+  type MqttLeaf,
+  type MqttTopic,
+  parseMqttTopic,
+} from "./mqtt_topics.ts";
 /** Milliseconds a request over MQTT may wait for its response by default (as the TCP link). */
 export const DEFAULT_MQTT_REQUEST_TIMEOUT = 600_000;
 /** Milliseconds between reconnects by default, and after the broker refused the credentials. */
@@ -179,9 +194,9 @@ export class MqttLink {
    * @throws {RangeError} when the device id or prefix cannot be a topic level
    */
   static async start(manager: AppManager, options: MqttLinkOptions): Promise<MqttLink> {
-    _checkLevel("device id", options.deviceId);
+    checkMqttLevel("device id", options.deviceId);
     for (const level of (options.prefix ?? DEFAULT_MQTT_PREFIX).split("/")) {
-      _checkLevel("topic prefix", level);
+      checkMqttLevel("topic prefix", level);
     }
     const { connect } = await import("mqtt");
     const root = `${options.prefix ?? DEFAULT_MQTT_PREFIX}/${options.deviceId}`;
@@ -498,14 +513,6 @@ async function _sha256(bytes: Uint8Array): Promise<string> {
     await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
   );
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function _checkLevel(what: string, level: string): void {
-  if (level === "" || /[/+#\0]/.test(level)) {
-    throw new RangeError(
-      `Invalid MQTT ${what} "${level}": it must be a non-empty topic level without "/", "+" or "#"`,
-    );
-  }
 }
 
 /** The broker's URL without a password written into it. */
