@@ -3,7 +3,9 @@
  * types, and the TypeScript types a native's implementation gets from the literal.
  *
  * Letters: `i` i32, `I` i64, `f` f32, `F` f64, `r` externref, `*` app pointer,
- * `~` byte length of the preceding `*`, `$` NUL-terminated string; the result follows `)`.
+ * `~` byte length of the preceding `*`, `$` NUL-terminated string; the results follow `)`.
+ * Beyond WAMR's letters: `V` v128 (16 bytes, a `Uint8Array`), `R` funcref (a wasm function
+ * or null), and several result letters for multi-value functions (returned as an array).
  *
  * @module
  */
@@ -12,7 +14,7 @@ import type { AppPtr } from "./memory.ts";
 import type { FuncType } from "./wasm_types.ts";
 
 /** One parameter or result letter of a signature string. */
-export type SigChar = "i" | "I" | "f" | "F" | "r" | "*" | "~" | "$";
+export type SigChar = "i" | "I" | "f" | "F" | "r" | "V" | "R" | "*" | "~" | "$";
 
 /** A parsed signature string. */
 export interface Signature {
@@ -20,18 +22,22 @@ export interface Signature {
   readonly text: string;
   /** One letter per wasm parameter. */
   readonly params: readonly SigChar[];
-  /** The result letter, or undefined for a void function. */
+  /** The result letter when there is exactly one, else undefined (void or multi-value). */
   readonly result: SigChar | undefined;
+  /** Every result letter, in order (empty for a void function). */
+  readonly results: readonly SigChar[];
 }
 
-const PARAM_CHARS = new Set<string>(["i", "I", "f", "F", "r", "*", "~", "$"]);
-const RESULT_CHARS = new Set<string>(["i", "I", "f", "F", "r"]);
+const PARAM_CHARS = new Set<string>(["i", "I", "f", "F", "r", "V", "R", "*", "~", "$"]);
+const RESULT_CHARS = new Set<string>(["i", "I", "f", "F", "r", "V", "R"]);
 const WASM_TYPE: Record<SigChar, string> = {
   i: "i32",
   I: "i64",
   f: "f32",
   F: "f64",
   r: "externref",
+  V: "v128",
+  R: "funcref",
   "*": "i32",
   "~": "i32",
   $: "i32",
@@ -75,17 +81,17 @@ export function parseSignature(text: string): Signature {
     }
     params.push(c as SigChar);
   }
-  const rest = text.slice(close + 1);
-  if (rest.length > 1) {
-    throw new TypeError(`Invalid signature "${text}": more than one result type`);
-  }
-  if (rest.length === 1 && !RESULT_CHARS.has(rest)) {
-    throw new TypeError(`Invalid signature "${text}": invalid result type "${rest}"`);
+  const results = [...text.slice(close + 1)] as SigChar[];
+  for (const c of results) {
+    if (!RESULT_CHARS.has(c)) {
+      throw new TypeError(`Invalid signature "${text}": invalid result type "${c}"`);
+    }
   }
   const sig: Signature = {
     text,
     params,
-    result: rest.length === 1 ? rest as SigChar : undefined,
+    result: results.length === 1 ? results[0] : undefined,
+    results,
   };
   _parsed.set(text, sig);
   return sig;
@@ -103,8 +109,8 @@ export function signatureMatches(sig: Signature, type: FuncType): boolean {
   for (let i = 0; i < sig.params.length; i++) {
     if (WASM_TYPE[sig.params[i]!] !== type.params[i]) return false;
   }
-  if (sig.result === undefined) return type.results.length === 0;
-  return type.results.length === 1 && WASM_TYPE[sig.result] === type.results[0];
+  if (sig.results.length !== type.results.length) return false;
+  return sig.results.every((c, i) => WASM_TYPE[c] === type.results[i]);
 }
 
 /**
@@ -116,7 +122,7 @@ export function signatureMatches(sig: Signature, type: FuncType): boolean {
 export function signatureType(sig: Signature): FuncType {
   return {
     params: sig.params.map((c) => WASM_TYPE[c]),
-    results: sig.result === undefined ? [] : [WASM_TYPE[sig.result]],
+    results: sig.results.map((c) => WASM_TYPE[c]),
   };
 }
 
@@ -126,6 +132,8 @@ export function signatureType(sig: Signature): FuncType {
 export type SignatureParamType<C extends string> = C extends "i" | "f" | "F" | "~" ? number
   : C extends "I" ? bigint
   : C extends "r" ? unknown
+  : C extends "V" ? Uint8Array
+  : C extends "R" ? WasmFuncRef
   : C extends "*" ? AppPtr
   : C extends "$" ? string
   : never;
@@ -142,11 +150,33 @@ export type SignatureParams<S extends string> = S extends `(${infer P})${string}
   ? SignatureParamTuple<P>
   : never;
 
-/** The result type a native returns for a signature literal. */
+/** A funcref value: an exported wasm function, or null. */
+export type WasmFuncRef = ((...args: never[]) => unknown) | null;
+
+/** The type one result letter stands for. */
+export type SignatureValueType<C extends string> = C extends "i" | "f" | "F" ? number
+  : C extends "I" ? bigint
+  : C extends "r" ? unknown
+  : C extends "V" ? Uint8Array
+  : C extends "R" ? WasmFuncRef
+  : never;
+
+/** The tuple of types for several result letters. */
+export type SignatureValueTuple<S extends string> = S extends `${infer C}${infer Rest}`
+  ? [SignatureValueType<C>, ...SignatureValueTuple<Rest>]
+  : [];
+
+type _Letters<S extends string> = S extends `${infer C}${infer Rest}` ? C | _Letters<Rest>
+  : never;
+
+/**
+ * The result type a native returns for a signature literal: void, one value, or an array
+ * for several results (typed loosely: TypeScript cannot infer a tuple from an array literal
+ * while it still infers the signature).
+ */
 export type SignatureResult<S extends string> = S extends `(${string})${infer R}`
   ? R extends "" ? void
-  : R extends "i" | "f" | "F" ? number
-  : R extends "I" ? bigint
-  : R extends "r" ? unknown
+  : R extends `${infer C}${infer Rest}` ? Rest extends "" ? SignatureValueType<C>
+    : readonly SignatureValueType<_Letters<R>>[]
   : never
   : never;

@@ -23,7 +23,7 @@ Deno.test("signature: rejects malformed strings with a message naming them", () 
     ["(~)", /"~" must follow "\*"/],
     ["(i~)", /"~" must follow "\*"/],
     ["(*~~)", /"~" must follow "\*"/],
-    ["(i)ii", /more than one result type/],
+    ["(i)ix", /invalid result type "x"/],
     ["(i)*", /invalid result type "\*"/],
     ["(i)$", /invalid result type "\$"/],
   ];
@@ -78,4 +78,15 @@ Deno.test("signature: implementation types follow the literal", () => {
   assert.equal(ok.signature, "(i*~$)i");
   assert.equal(big.signature, "(I)I");
   assert.equal(ptr.signature, "(*)");
+});
+
+Deno.test("signature: v128, funcref and several results match their wasm types", () => {
+  const sig = parseSignature("(VRi)iV");
+  assert.deepEqual(sig.results, ["i", "V"]);
+  assert.equal(sig.result, undefined);
+  assert.ok(
+    signatureMatches(sig, { params: ["v128", "funcref", "i32"], results: ["i32", "v128"] }),
+  );
+  assert.ok(!signatureMatches(sig, { params: ["v128", "funcref", "i32"], results: ["i32"] }));
+  assert.ok(!signatureMatches(parseSignature("(R)"), { params: ["externref"], results: [] }));
 });

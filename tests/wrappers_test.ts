@@ -169,3 +169,103 @@ Deno.test("wrappers: an exception thrown by a native traps the app, never reache
   assertTrap(() => app.call("boom"), "native function (env, boom) failed: sensor offline");
   assertTrap(() => app.call("trap"), "custom fault");
 });
+
+Deno.test("wrappers: 'V' arrives as 16 bytes and a returned v128 goes back whole", async () => {
+  const seen: Uint8Array[] = [];
+  const lib = defineNativeLibrary({
+    name: "t",
+    symbols: {
+      // Reverses the 16 bytes: a lane mix-up between the halves would show.
+      flip: native("(Vi)V", (_ctx, v, k) => {
+        seen.push(v);
+        return v.map((_, j) => v[15 - j]! + k);
+      }),
+    },
+  });
+  const app = await appWith(
+    lib,
+    `(import "env" "flip" (func $flip (param v128 i32) (result v128)))
+     (func (export "run") (result i32)
+       (i8x16.extract_lane_u 15
+         (call $flip (v128.const i8x16 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16) (i32.const 100))))
+     (func (export "first") (result i32)
+       (i8x16.extract_lane_u 0
+         (call $flip (v128.const i8x16 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16) (i32.const 0))))`,
+  );
+  assert.equal(app.call("run"), 101);
+  assert.equal(app.call("first"), 16);
+  assert.deepEqual([...seen[0]!], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+  app.free();
+});
+
+Deno.test("wrappers: a native returning a wrong v128 traps naming it", async () => {
+  const lib = defineNativeLibrary({
+    name: "t",
+    symbols: { bad: native("()V", () => new Uint8Array(4)) },
+  });
+  const app = await appWith(
+    lib,
+    `(import "env" "bad" (func $bad (result v128)))
+     (func (export "run") (drop (call $bad)))`,
+  );
+  assertTrap(
+    () => app.call("run"),
+    "native function (env, bad) failed: A v128 value must be a 16-byte Uint8Array, got 4 bytes",
+  );
+  app.free();
+});
+
+Deno.test("wrappers: several results come back from an array, v128 among them", async () => {
+  const lib = defineNativeLibrary({
+    name: "t",
+    symbols: {
+      divmod: native("(ii)ii", (_ctx, a, b) => [Math.trunc(a / b), a % b]),
+      mixed: native("(I)VIf", (_ctx, x) => [new Uint8Array(16).fill(7), x + 1n, 0.5]),
+    },
+  });
+  const app = await appWith(
+    lib,
+    `(import "env" "divmod" (func $divmod (param i32 i32) (result i32 i32)))
+     (import "env" "mixed" (func $mixed (param i64) (result v128 i64 f32)))
+     (func (export "run") (result i32)
+       (i32.sub (call $divmod (i32.const 17) (i32.const 5))))
+     (func (export "mix") (result i32) (local $f f32) (local $i i64)
+       (call $mixed (i64.const 41))
+       (local.set $f) (local.set $i)
+       (i8x16.extract_lane_u 9)
+       (i32.add (i32.wrap_i64 (local.get $i)))
+       (i32.add (i32.trunc_f32_s (f32.mul (local.get $f) (f32.const 2)))))`,
+  );
+  assert.equal(app.call("run"), 1); // 3 - 2
+  assert.equal(app.call("mix"), 7 + 42 + 1);
+  app.free();
+});
+
+Deno.test("wrappers: 'R' passes funcrefs both ways", async () => {
+  let kept: unknown;
+  const lib = defineNativeLibrary({
+    name: "t",
+    symbols: {
+      keep: native("(R)", (_ctx, f) => {
+        kept = f;
+      }),
+      give: native("()R", () => kept as ((...args: never[]) => unknown) | null),
+    },
+  });
+  const app = await appWith(
+    lib,
+    `(import "env" "keep" (func $keep (param funcref)))
+     (import "env" "give" (func $give (result funcref)))
+     (type $t (func (result i32)))
+     (table 1 funcref)
+     (func $seven (result i32) i32.const 7)
+     (elem declare func $seven)
+     (func (export "run") (result i32)
+       (call $keep (ref.func $seven))
+       (table.set (i32.const 0) (call $give))
+       (call_indirect (type $t) (i32.const 0)))`,
+  );
+  assert.equal(app.call("run"), 7);
+  assert.equal(typeof kept, "function");
+  app.free();
+});

@@ -20,6 +20,7 @@ import type { AppMemory } from "../../sdk/memory.ts";
 import { traceNative, type TraceSink } from "./trace.ts";
 import type { ResolvedNative } from "./registry.ts";
 import { type Initializer, SideModule } from "./side_module.ts";
+import { hasV128, liftFunction } from "./v128.ts";
 
 /** Imported globals WAMR satisfies for emscripten-era modules (§2.1, §3.3). */
 const _KNOWN_GLOBALS: Record<string, number> = {
@@ -124,6 +125,8 @@ export function linkImports(
         if (found.symbol.async) {
           isAsync = true;
           ns[imp.name] = _suspending(fn, imp);
+        } else if (hasV128(type)) {
+          ns[imp.name] = liftFunction(type, fn);
         } else {
           ns[imp.name] = fn;
         }

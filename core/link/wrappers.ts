@@ -6,6 +6,9 @@
  * Pointer arguments are checked against a cached view, refreshed only when a check fails
  * (growth detaches a non-shared buffer, so its stale view has length 0). A failed check
  * traps before the native runs; anything a native throws becomes a trap naming it.
+ * A `V` (v128) parameter arrives as two i64 halves and reaches the native as 16 bytes; `V`
+ * results go back as halves (the linker puts a v128 adapter in front, see `v128.ts`), and
+ * several results as an array.
  *
  * @module
  */
@@ -14,6 +17,7 @@ import { TrapError, trapOutOfBounds } from "../../sdk/errors.ts";
 import { AppPtr, decodeUtf8 } from "../../sdk/memory.ts";
 import type { Signature } from "../../sdk/signature.ts";
 import type { NativeContext } from "../../sdk/native.ts";
+import { v128FromHalves, v128ToHalves } from "./v128.ts";
 
 /** What a wrapper needs from its native's context. */
 export type WrapperContext = NativeContext<unknown>;
@@ -28,12 +32,14 @@ type _Factory = (
   oob: () => never,
   AppPtrClass: typeof AppPtr,
   decode: typeof decodeUtf8,
+  v128In: typeof v128FromHalves,
+  v128Out: typeof v128ToHalves,
 ) => (...args: never[]) => unknown;
 
 /** Generates the body of a wrapper for one signature. */
 function _wrapperSource(sig: Signature): string {
   const n = sig.params.length;
-  const params = Array.from({ length: n }, (_, i) => `a${i}`);
+  const params = sig.params.flatMap((c, i) => c === "V" ? [`a${i}`, `b${i}`] : [`a${i}`]);
   const checks: string[] = [];
   const args: string[] = ["ctx"];
   let usesMemory = false;
@@ -62,6 +68,8 @@ function _wrapperSource(sig: Signature): string {
         `const e${i} = u8.indexOf(0, p${i}); if (e${i} < 0) oob();`,
       );
       args.push(`decode(u8, p${i}, e${i})`);
+    } else if (c === "V") {
+      args.push(`v128In(a${i}, b${i})`);
     } else {
       args.push(`a${i}`);
     }
@@ -69,8 +77,16 @@ function _wrapperSource(sig: Signature): string {
   const prologue = usesMemory ? "const m = ctx.memory; let u8 = m.u8;\n" : "";
   return `return function native(${params.join(", ")}) {
 ${prologue}${checks.join("\n")}
-try { return impl(${args.join(", ")}); } catch (e) { fail(e); }
+try { ${_resultSource(sig, `impl(${args.join(", ")})`)} } catch (e) { fail(e); }
 };`;
+}
+
+/** Returns the call's result; v128 results as their halves (flattened among several). */
+function _resultSource(sig: Signature, call: string): string {
+  if (!sig.results.includes("V")) return `return ${call};`;
+  if (sig.results.length === 1) return `return v128Out(${call});`;
+  const parts = sig.results.map((c, k) => c === "V" ? `...v128Out(r[${k}])` : `r[${k}]`);
+  return `const r = ${call}; return [${parts.join(", ")}];`;
 }
 
 const _sources = new Map<string, string>();
@@ -84,7 +100,17 @@ function _factory(sig: Signature): _Factory {
     source = _wrapperSource(sig);
     _sources.set(sig.text, source);
   }
-  return new Function("impl", "ctx", "fail", "oob", "AppPtr", "decode", source) as _Factory;
+  return new Function(
+    "impl",
+    "ctx",
+    "fail",
+    "oob",
+    "AppPtr",
+    "decode",
+    "v128In",
+    "v128Out",
+    source,
+  ) as _Factory;
 }
 
 /**
@@ -124,6 +150,8 @@ export function wrapNative(
     trapOutOfBounds,
     AppPtr,
     decodeUtf8,
+    v128FromHalves,
+    v128ToHalves,
   );
 }
 
