@@ -68,8 +68,20 @@ Options:
                            \$${TOKEN_ENV} when --allow-env lets host read it
   -h, --help               Print this help
 
+Through an MQTT broker (serve --mqtt), instead of -S/-P:
+  --mqtt=<url>             The broker, mqtt://HOST:PORT or mqtts://HOST:PORT
+  --device=<id>            One device: the operations, options and output above
+  --fleet=<pattern>        Every device matching <pattern> (an id, + or #, or a list
+                           separated by ","): -i, -u, -q, --resume or -r; a progress bar on
+                           stderr, then a table of device, status, time and result
+  --mqtt-prefix=<p>        First topic level(s), as the devices' (default mr)
+  --mqtt-username=<u>      User name at the broker
+  --mqtt-password-file=<file>  The broker password, read from <file>
+  --mqtt-ca=<file>         Also trust this PEM certificate for mqtts://
+
 Exit status: the response status (65, 66, 69, 160…); 2 on timeout or a usage error;
-255 when the connection, the token or a file fails.`;
+255 when the connection, the token or a file fails. With --fleet: 0 when every device
+answered 2.xx, 1 when some did not, 255 when no device matches or the broker refuses.`;
 
 const _number = count("a number");
 
@@ -113,9 +125,26 @@ const _FLAGS = {
   tls: switchFlag("--tls"),
   ca: valueFlag(["--ca"], text),
   tokenFile: valueFlag(["--token-file"], text),
+  mqtt: valueFlag(["--mqtt"], text),
+  mqttDevice: valueFlag(["--device"], text),
+  fleet: valueFlag(["--fleet"], text),
+  mqttPrefix: valueFlag(["--mqtt-prefix"], text),
+  mqttUsername: valueFlag(["--mqtt-username"], text),
+  mqttPasswordFile: valueFlag(["--mqtt-password-file"], text),
+  mqttCa: valueFlag(["--mqtt-ca"], text),
 };
 
 type _Flags = FlagValues<typeof _FLAGS>;
+
+const _MQTT_FLAGS = [
+  "mqtt",
+  "mqttDevice",
+  "fleet",
+  "mqttPrefix",
+  "mqttUsername",
+  "mqttPasswordFile",
+  "mqttCa",
+] as const;
 
 /** What the tool sends: one request packet in one frame. */
 interface _Operation {
@@ -258,6 +287,10 @@ export async function runHostTool(argv: readonly string[], io: HostToolIO = {}):
       return 0;
     }
     op = _operation(opts);
+    // MQTT.js and the fleet client load only for a host that uses them.
+    if (_MQTT_FLAGS.some((flag) => opts[flag] !== undefined)) {
+      (await import("./host_fleet.ts")).checkMqttFlags(opts, op.url);
+    }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     stderr(`host: ${error.message}\n`);
@@ -301,11 +334,13 @@ export async function runHostTool(argv: readonly string[], io: HostToolIO = {}):
 }
 
 async function _run(
-  { json, timeout, alive, port, address: hostname, uartDevice: device, tls, ca, tokenFile }: _Flags,
+  opts: _Flags,
   op: _Operation,
   out: (text: string) => void,
   stderr: (text: string) => void,
 ): Promise<number> {
+  const { json, timeout, alive, port, address: hostname, uartDevice: device, tls, ca, tokenFile } =
+    opts;
   let token: Uint8Array | undefined;
   let caCerts: string[] | undefined;
   try {
@@ -342,10 +377,18 @@ async function _run(
     }
   }
 
+  if (opts.fleet !== undefined) {
+    const { runFleet } = await import("./host_fleet.ts");
+    return await runFleet(opts, op, out, stderr);
+  }
   let client: HostClient;
+  let closeBroker = async () => {};
   try {
     const options = { timeout, ...(token ? { token } : {}) };
-    if (device !== undefined) {
+    if (opts.mqtt !== undefined) {
+      const { connectDevice } = await import("./host_fleet.ts");
+      ({ client, close: closeBroker } = await connectDevice(opts));
+    } else if (device !== undefined) {
       const file = await Deno.open(device, { read: true, write: true });
       client = new HostClient(file, options);
       try {
@@ -364,8 +407,8 @@ async function _run(
       });
     }
   } catch (error) {
-    if (error instanceof HostAuthError) {
-      stderr(`host: ${error.message}\n`);
+    if (error instanceof HostAuthError || opts.mqtt !== undefined) {
+      stderr(`host: ${(error as Error).message}\n`);
       return 255;
     }
     const where = device ?? `${hostname}:${port}`;
@@ -433,6 +476,7 @@ async function _run(
     return response.status;
   } finally {
     client.close();
+    await closeBroker();
   }
 }
 
