@@ -2,7 +2,7 @@
 // two `deno run mod.ts serve --mqtt` devices, and `deno run mod.ts host --mqtt …` as an
 // operator would run it.
 import assert from "node:assert/strict";
-import { example, serve, type ServeProcess } from "./_serve.ts";
+import { serve, type ServeProcess } from "./_serve.ts";
 import { type Mosquitto, startMosquitto } from "./_mosquitto.ts";
 import { FleetClient } from "../core/host_link/fleet_client.ts";
 
