@@ -1,20 +1,23 @@
 // The MQTT link (core/host_link/mqtt_link.ts) end to end: real `serve` processes, Debian's
 // Mosquitto with auth and an ACL, and an operator client on MQTT.js.
 import assert from "node:assert/strict";
-import { connectAsync, type MqttClient } from "mqtt";
-import { example, serve } from "./_serve.ts";
+import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
+import { example, serve, type ServeProcess } from "./_serve.ts";
 import { type Mosquitto, startMosquitto } from "./_mosquitto.ts";
 import {
   Action,
   decodeResponse,
   encodeRequest,
   FMT_APP_RAW_BINARY,
+  FMT_ATTR_CONTAINER,
   type Response,
 } from "../sdk/packet.ts";
-import { decode } from "../sdk/attr_container.ts";
+import { AttrContainer, decode, encode } from "../sdk/attr_container.ts";
+import { CLANG, clangArgs, SDK_SOURCES } from "../sdk/c/build.ts";
 import { HostService, runServe } from "../core/cli/serve_command.ts";
 
 const DEVICE = "dev1";
+const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
 const REQUEST_HANDLER = example("request_handler/request_handler");
 
 /** An operator on the broker: sends request packets to a device and reads what comes back. */
@@ -22,6 +25,8 @@ class Operator {
   readonly client: MqttClient;
   readonly responses: { response: Response; correlation: string | undefined }[] = [];
   readonly statuses: Record<string, unknown>[] = [];
+  /** Events seen on `…/ev/…` topics the operator subscribed to. */
+  readonly events: { topic: string; payload: Uint8Array; fmt: string | undefined }[] = [];
   #changed: (() => void)[] = [];
   #next = 1;
 
@@ -36,17 +41,28 @@ class Operator {
         });
       } else if (topic === `mr/${device}/status`) {
         this.statuses.push(JSON.parse(new TextDecoder().decode(payload)));
+      } else if (topic.includes("/ev/")) {
+        const fmt = packet.properties?.userProperties?.fmt;
+        this.events.push({
+          topic,
+          payload: new Uint8Array(payload),
+          fmt: Array.isArray(fmt) ? fmt[0] : fmt,
+        });
       }
       this.#changed.splice(0).forEach((f) => f());
     });
   }
 
-  static async connect(broker: Mosquitto, device = DEVICE): Promise<Operator> {
+  static async connect(
+    broker: Mosquitto,
+    device = DEVICE,
+    options: IClientOptions = { reconnectPeriod: 0 },
+  ): Promise<Operator> {
     const client = await connectAsync(broker.url, {
       protocolVersion: 5,
       username: broker.operator.username,
       password: broker.operator.password,
-      reconnectPeriod: 0,
+      ...options,
     });
     const operator = new Operator(client, device);
     await client.subscribeAsync([`mr/${device}/res`, `mr/${device}/status`], { qos: 1 });
@@ -54,13 +70,26 @@ class Operator {
   }
 
   /** Publishes raw bytes on the device's `req` topic with a fresh correlation id. */
-  async publish(bytes: Uint8Array, device = DEVICE): Promise<string> {
+  async publish(
+    bytes: Uint8Array,
+    device = DEVICE,
+    userProperties?: Record<string, string>,
+  ): Promise<string> {
     const correlation = `c${this.#next++}`;
     await this.client.publishAsync(`mr/${device}/req`, bytes as never, {
       qos: 1,
-      properties: { correlationData: new TextEncoder().encode(correlation) as never },
+      properties: {
+        correlationData: new TextEncoder().encode(correlation) as never,
+        ...(userProperties ? { userProperties } : {}),
+      },
     });
     return correlation;
+  }
+
+  /** Waits for the response that carries a correlation id. */
+  async answer(correlation: string): Promise<Response> {
+    return (await this.until(() => this.responses.find((r) => r.correlation === correlation)))
+      .response;
   }
 
   /** Sends a request packet and waits for the response that carries its correlation data. */
@@ -262,7 +291,10 @@ Deno.test({
 
       const event = await op.ask("/event/alert/overheat", Action.PUT, 6);
       assert.equal(event.status, 161); // NOT_IMPLEMENTED_5_01
-      assert.match(String(decode(event.payload!).get("error message")?.value), /not bridged/);
+      assert.equal(
+        decode(event.payload!).get("error message")?.value,
+        "Event subscriptions over MQTT are topics: the device bridges none (serve --mqtt-events)",
+      );
 
       // Still serving: a query answers.
       assert.equal((await op.ask("/applet", Action.GET, 7)).status, 69);
@@ -481,6 +513,243 @@ Deno.test({
       await broker.stop();
       await Deno.remove(password);
       await Deno.remove(stateDir, { recursive: true });
+    }
+  },
+});
+
+/** Resolves once `find()` returns true (fails after `within` ms with `what`). */
+async function until(find: () => boolean, what: () => string, within = 15_000): Promise<void> {
+  const deadline = Date.now() + within;
+  while (!find()) {
+    if (Date.now() > deadline) throw new Error(`Timed out: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const OVERHEAT = new AttrContainer("event").setString("warning", "temperature is over high");
+
+Deno.test({
+  name:
+    "mqtt_link: events of allowed URLs go out on <prefix>/<id>/ev/<url> with their format, come in to subscribed apps once, and nothing else crosses",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE, "dev2"]);
+    const lines: string[] = [];
+    const logs: string[] = [];
+    const service = await HostService.start({
+      listen: false,
+      stdout: (bytes) => lines.push(new TextDecoder().decode(bytes)),
+      apps: [{ name: "event_subscriber", bytes: example("event_subscriber/event_subscriber") }],
+      mqtt: {
+        url: broker.url,
+        deviceId: DEVICE,
+        username: DEVICE,
+        password: broker.devices[DEVICE]!.password,
+        events: ["alert/", "sensor/temp"],
+        maxPayload: 4096,
+        log: (level, message) => logs.push(`${level}: ${message}`),
+      },
+    });
+    let operator: Operator | undefined;
+    try {
+      operator = await Operator.connect(broker);
+      const op = operator;
+      // No Local: the operator's own publishes below are not in `op.events`.
+      await op.client.subscribeAsync("mr/+/ev/#", { qos: 1, nl: true });
+      // The status is published after the device's subscriptions: they are in place.
+      const status = await op.until(() => op.statuses.find((s) => s.state === "online"));
+      assert.deepEqual(status.events, ["alert/", "sensor/temp"]);
+      const handled = () =>
+        lines.join("").match(/### user over heat event handler called/g)?.length ?? 0;
+      const fromBroker = (device: string, url: string, payload: Uint8Array, fmt?: string) =>
+        op.client.publishAsync(`mr/${device}/ev/${url}`, payload as never, {
+          qos: 1,
+          ...(fmt !== undefined ? { properties: { userProperties: { fmt } } } : {}),
+        });
+
+      // Another device's event reaches the subscribed app, payload and format intact.
+      await fromBroker("dev2", "alert/overheat", encode(OVERHEAT), String(FMT_ATTR_CONTAINER));
+      await until(() => handled() === 1, () => lines.join(""));
+      await until(() => /temperature is over high/.test(lines.join("")), () => lines.join(""));
+
+      // One that claims to come from this device is not taken (a device does not hear itself),
+      // nor one too big; the next good one is.
+      await fromBroker(DEVICE, "alert/overheat", encode(OVERHEAT), "99");
+      await fromBroker("dev2", "alert/overheat", new Uint8Array(8192), "98");
+      await fromBroker("dev2", "alert/overheat", new Uint8Array(0));
+      await until(() => handled() === 2, () => lines.join(""));
+      assert.ok(
+        logs.includes(
+          'error: MQTT event "alert/overheat" from device "dev2" dropped: 8192 bytes exceeds the ' +
+            "limit of 4096",
+        ),
+        logs.join("\n"),
+      );
+
+      // Events published on the device (here by the host, as apps do): only allowed URLs go
+      // out, in order, with their format; the local subscriber gets its event once.
+      const publish = (url: string, fmt: number, payload?: Uint8Array) =>
+        service.manager.fromHost({ action: Action.EVENT, fmt, mid: 0, sender: 0, url, payload });
+      publish("private/x", FMT_APP_RAW_BINARY, new Uint8Array([1]));
+      publish("sensor/temp2", FMT_APP_RAW_BINARY, new Uint8Array([2]));
+      publish("sensor/temp", FMT_APP_RAW_BINARY, new Uint8Array([3]));
+      publish("alert", FMT_APP_RAW_BINARY, new Uint8Array([4]));
+      publish("alert/overheat", FMT_ATTR_CONTAINER, encode(OVERHEAT));
+      await op.until(() => op.events.length >= 2 ? true : undefined);
+      // A device event after them: had anything else gone out, it would be here by now.
+      await fromBroker("dev2", "alert/overheat", new Uint8Array(0));
+      await until(() => handled() === 4, () => lines.join(""));
+      assert.deepEqual(
+        op.events.filter((e) => e.topic.startsWith(`mr/${DEVICE}/`)).map((e) => [
+          e.topic,
+          e.fmt,
+          e.payload.length,
+        ]),
+        [
+          [`mr/${DEVICE}/ev/sensor/temp`, "98", 1],
+          [`mr/${DEVICE}/ev/alert/overheat`, "99", encode(OVERHEAT).length],
+        ],
+      );
+      assert.equal(
+        decode(
+          op.events.find((e) => e.topic.endsWith("alert/overheat") && e.fmt === "99")!
+            .payload,
+        ).get("warning")?.value,
+        "temperature is over high",
+      );
+      assert.ok(
+        !logs.some((line) => /^error: MQTT (subscribe|broker)/.test(line)),
+        logs.join("\n"),
+      );
+    } finally {
+      await operator?.close();
+      await service.shutdown();
+      await broker.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: an app on one serve process publishes an event that an app on another gets through the broker",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto(["devA", "devB"]);
+    const files: string[] = [];
+    const devices: ServeProcess[] = [];
+    try {
+      for (const [id, app] of [["devB", "event_subscriber"], ["devA", "event_publisher"]]) {
+        const password = await passwordFile(broker.devices[id!]!.password);
+        files.push(password);
+        devices.push(
+          await serve([
+            "--mqtt",
+            broker.url,
+            "--device-id",
+            id!,
+            "--mqtt-username",
+            id!,
+            "--mqtt-password-file",
+            password,
+            "--mqtt-events",
+            "alert/",
+            "--app",
+            `${app}=${EXAMPLES}${app}/${app}.wasm`,
+          ]),
+        );
+        await devices.at(-1)!.waitFor(/MQTT link connected .*events "alert\/" bridged/);
+      }
+      // event_publisher publishes alert/overheat every second; event_subscriber dumps it.
+      const subscriber = devices[0]!;
+      await subscriber.waitFor(/### user over heat event handler called/);
+      await subscriber.waitFor(/temperature is over high/);
+      assert.doesNotMatch(subscriber.err + devices[1]!.err, /MQTT/);
+    } finally {
+      for (const device of devices) await device.stop();
+      await broker.stop();
+      for (const file of files) await Deno.remove(file);
+    }
+  },
+});
+
+/** Builds tests/fixtures/event_flood.c with the SDK's flags. */
+async function eventFlood(): Promise<string> {
+  const output = await Deno.makeTempFile({ prefix: "event_flood_", suffix: ".wasm" });
+  const args = clangArgs({
+    dir: "../tests/fixtures",
+    name: "event_flood",
+    main: false,
+    functions: [],
+    extraImports: [],
+    sdkSources: SDK_SOURCES,
+  });
+  const { success, stderr } = await new Deno.Command(CLANG, {
+    args: [...args, "-o", output],
+    cwd: new URL("..", import.meta.url).pathname,
+    stderr: "piped",
+  }).output();
+  assert.ok(success, new TextDecoder().decode(stderr));
+  return output;
+}
+
+Deno.test({
+  name:
+    "mqtt_link: an app flooding events gets 10,000 a second out, the rest dropped with collapsing lines, and the device keeps answering",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const password = await passwordFile(broker.devices[DEVICE]!.password);
+    const flood = await eventFlood();
+    let operator: Operator | undefined;
+    const device = await serve([
+      ...deviceArgs(broker, password),
+      "--mqtt-events",
+      "alert/",
+      "--app",
+      `request_handler=${EXAMPLES}request_handler/request_handler.wasm`,
+    ]);
+    try {
+      await device.waitFor(/MQTT link connected/);
+      operator = await Operator.connect(broker);
+      const op = operator;
+      await op.client.subscribeAsync(`mr/${DEVICE}/ev/#`, { qos: 0 });
+      const client = await device.connect();
+      const install = await client.install("flood", Deno.readFileSync(flood));
+      assert.equal(install.status, 65);
+      const started = Date.now();
+      await until(
+        () => /not sent: more than 10000 events a second/.test(device.err),
+        () => device.err,
+      );
+      // While it floods, the device answers over MQTT and over TCP.
+      for (let mid = 1; mid <= 3; mid++) {
+        const reply = await op.ask("/app/request_handler/url1", Action.GET, mid);
+        assert.equal(reply.status, 69);
+        assert.equal((await client.request("/app/request_handler/url1", Action.GET)).status, 69);
+      }
+      await until(
+        () => /… repeated \d+ times: MQTT event "alert\/flood" not sent/.test(device.err),
+        () => device.err,
+      );
+      const seconds = (Date.now() - started) / 1000;
+      const sent = op.events.length;
+      assert.ok(sent > 0 && sent <= 10_000 * (Math.ceil(seconds) + 1), `${sent} in ${seconds} s`);
+      assert.ok(
+        op.events.every((e) => e.topic === `mr/${DEVICE}/ev/alert/flood` && e.fmt === "98"),
+      );
+      // Collapsed: a few lines a second, not one per dropped event.
+      const dropLines = device.err.split("\n").filter((line) => /not sent/.test(line)).length;
+      assert.ok(dropLines <= 12 * (Math.ceil(seconds) + 1), `${dropLines} lines in ${seconds} s`);
+      assert.equal((await client.uninstall("flood")).status, 66);
+    } finally {
+      await operator?.close();
+      await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+      await Deno.remove(flood);
     }
   },
 });

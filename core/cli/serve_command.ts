@@ -94,6 +94,12 @@ Options:
   --mqtt-username <u>    User name at the broker
   --mqtt-password-file <file>
                          The broker password, read from <file>
+  --mqtt-events <list>   Bridge these event URLs with the broker (comma-separated; an entry
+                         ending in / allows every URL under it): apps' events go out on
+                         <prefix>/<id>/ev/<url>, other devices' come in to subscribed apps
+  --mqtt-ca <file>       Trust this PEM CA certificate for mqtts:// instead of the system's
+  --mqtt-cert <file>     A PEM client certificate for a broker that asks for one
+  --mqtt-key <file>      The client certificate's PEM private key
   -v, --verbose          Print WAMR's trace lines and link activity
   -h, --help             Print this help
 
@@ -434,6 +440,21 @@ const _FLAGS = {
   }),
   mqttUsername: valueFlag(["--mqtt-username"], text),
   mqttPasswordFile: valueFlag(["--mqtt-password-file"], text),
+  mqttEvents: valueFlag(["--mqtt-events"], function eventPrefixes(value, name): string[] {
+    const entries = value.split(",").map((entry) => entry.trim());
+    for (const entry of entries) {
+      if (entry === "" || /[+#\0]/.test(entry)) {
+        throw new UsageError(
+          `Invalid value for ${name}: "${value}" (expected event URLs or prefixes ending in "/", ` +
+            `comma-separated, without "+" or "#")`,
+        );
+      }
+    }
+    return entries;
+  }),
+  mqttCa: valueFlag(["--mqtt-ca"], text),
+  mqttCert: valueFlag(["--mqtt-cert"], text),
+  mqttKey: valueFlag(["--mqtt-key"], text),
   verbose: switchFlag("-v", "--verbose"),
   help: switchFlag("-h", "--help"),
 };
@@ -470,6 +491,15 @@ function _parse(argv: readonly string[]): FlagValues<typeof _FLAGS> {
     throw new UsageError(
       "--device-id, --mqtt-prefix, --mqtt-username and --mqtt-password-file need --mqtt",
     );
+  }
+  if (
+    flags.mqtt === undefined &&
+    (flags.mqttEvents ?? flags.mqttCa ?? flags.mqttCert ?? flags.mqttKey) !== undefined
+  ) {
+    throw new UsageError("--mqtt-events, --mqtt-ca, --mqtt-cert and --mqtt-key need --mqtt");
+  }
+  if ((flags.mqttCert === undefined) !== (flags.mqttKey === undefined)) {
+    throw new UsageError("Give --mqtt-cert and --mqtt-key together");
   }
   return flags;
 }
@@ -559,6 +589,14 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       ...(args.mqttUsername !== undefined ? { username: args.mqttUsername } : {}),
       ...(args.mqttPasswordFile !== undefined
         ? { password: _readSecret(args.mqttPasswordFile, "--mqtt-password-file") }
+        : {}),
+      ...(args.mqttEvents !== undefined ? { events: args.mqttEvents } : {}),
+      ...(args.mqttCa !== undefined ? { ca: _readPem(args.mqttCa, "--mqtt-ca") } : {}),
+      ...(args.mqttCert !== undefined
+        ? {
+          cert: _readPem(args.mqttCert, "--mqtt-cert"),
+          key: _readPem(args.mqttKey!, "--mqtt-key"),
+        }
         : {}),
       runtimeVersion: `micro-runtime ${options.version ?? "unknown"}`,
       maxPayload: args.maxPayload,

@@ -1,16 +1,22 @@
 /**
  * The app manager reached through an MQTT broker: the host link for fleets.
  *
- * One device, one topic tree under `<prefix>/<device-id>/`:
+ * One device, one topic tree under `<prefix>/<device-id>/` (`mqtt_topics.ts` builds and parses
+ * it):
  *
  * - `req` (in, QoS 1): a request packet, byte for byte what the TCP link carries in a request
  *   or install frame (`sdk/packet.ts`): installs, uninstalls, queries and app requests, with
- *   the same status codes;
+ *   the same status codes; an MQTT 5 user property `device` naming another device gets 4.00;
  * - `res` (out, QoS 1): the response packet, its mid the request's, and with MQTT 5 the
  *   request's correlation data echoed;
  * - `status` (out, retained): JSON with the apps (name, status, content hash, memory), the
  *   suspended ones, the process's memory and the runtime's version, republished on each
- *   change; the broker publishes `{"state":"offline"}` there as the link's last will.
+ *   change and each reconnect; the broker publishes `{"state":"offline"}` there as the link's
+ *   last will;
+ * - `ev/<event url>` (out, QoS 0 by default): the events published on this device (by an app's
+ *   `api_publish_event` or a host) whose URL the operator allows, the payload as is, its
+ *   format in the user property `fmt`; and in, from `<prefix>/+/ev/<allowed>`: other devices'
+ *   events, published here as the host, so the apps subscribed to them get them.
  *
  * Packets rather than JSON: the packet codec is the one both links share, a 30 KB install
  * travels as 30 KB (base64 would add a third), and the mid inside correlates over MQTT 3.1.1
@@ -18,16 +24,26 @@
  *
  * Installs are idempotent by content hash: a redelivered install (QoS 1 delivers at least
  * once) of the same bytes under the name of an installed app answers as the first did and
- * installs nothing. MQTT.js is loaded only when a link starts.
+ * installs nothing. The session is persistent (MQTT 5 session expiry of a day), so requests
+ * published while the device or the broker is away are delivered when both are back.
+ *
+ * Events out are bounded: past {@linkcode MqttLinkOptions.maxEventRate} a second, or while the
+ * socket holds {@linkcode MAX_UNSENT_EVENT_BYTES} unsent, or while the broker is away, an
+ * event is dropped with a log line that collapses when repeated, so an app flooding events
+ * costs its device a counter, not its memory or its other links.
+ *
+ * Links keep no state outside their object: many can run in one process, one per app manager.
+ * MQTT.js is loaded only when a link starts.
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
-import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
+import type { IClientOptions, IPublishPacket, ISubscriptionMap, MqttClient } from "mqtt";
 import type { AppManager, InstalledApp } from "../framework/app_manager.ts";
 import { DEFAULT_MAX_PAYLOAD } from "../../sdk/host_link.ts";
-import { errorPayload } from "../framework/bus.ts";
+import { errorPayload, type MessageBus } from "../framework/bus.ts";
+import { LogCollapser } from "../framework/log_collapse.ts";
 import { checkUrlStart, findKeyValue } from "../framework/url.ts";
 import {
   Action,
@@ -41,7 +57,19 @@ import {
 } from "../../sdk/packet.ts";
 import { ProtocolError } from "../../sdk/errors.ts";
 import type { HostLogLevel } from "./host_server.ts";
-import { checkMqttLevel, DEFAULT_MQTT_PREFIX } from "./mqtt_topics.ts";
+import {
+  checkMqttEventPrefix,
+  checkMqttLevel,
+  DEFAULT_MQTT_PREFIX,
+  MQTT_DEVICE_PROPERTY,
+  MQTT_FORMAT_PROPERTY,
+  mqttDeviceTopic,
+  mqttEventAllowed,
+  mqttEventFilter,
+  mqttEventFormat,
+  mqttEventTopic,
+  parseMqttTopic,
+} from "./mqtt_topics.ts";
 
 export {
   checkMqttEventPrefix,
@@ -61,6 +89,13 @@ export {
 } from "./mqtt_topics.ts";
 /** Milliseconds a request over MQTT may wait for its response by default (as the TCP link). */
 export const DEFAULT_MQTT_REQUEST_TIMEOUT = 600_000;
+/** Events a second a device sends to the broker by default; more are dropped. */
+export const DEFAULT_MQTT_EVENT_RATE = 10_000;
+/** Bytes the socket to the broker may hold unsent before events are dropped. */
+export const MAX_UNSENT_EVENT_BYTES = 1 << 20;
+/** QoS 1 events sent and not yet acknowledged before more are dropped. */
+const _MAX_EVENTS_IN_FLIGHT = 1000;
+const _EMPTY = new Uint8Array(0);
 /** Milliseconds between reconnects by default, and after the broker refused the credentials. */
 const _RECONNECT_MS = 2000;
 const _REFUSED_RECONNECT_MS = 30_000;
@@ -81,7 +116,25 @@ export interface MqttLinkOptions {
   password?: string;
   /** What the status message calls the runtime, e.g. `micro-runtime 0.1.0`. */
   runtimeVersion?: string;
-  /** Largest request packet accepted, in bytes (default 1 MiB, as the TCP link). */
+  /**
+   * Trusted CA certificates (PEM) for `mqtts://`, instead of the system's; a broker with a
+   * private CA needs it.
+   */
+  ca?: string;
+  /** A client certificate (PEM) for brokers that ask for one, with {@linkcode key}. */
+  cert?: string;
+  /** The client certificate's private key (PEM). */
+  key?: string;
+  /**
+   * Event URLs bridged both ways (default none): an entry ending in `/` allows every URL
+   * under it (`alert/`), any other entry exactly that URL.
+   */
+  events?: readonly string[];
+  /** QoS of events sent and received (default 0: events, like WAMR's, may be dropped). */
+  eventQos?: 0 | 1;
+  /** Most events a second this device sends; more are dropped (default 10,000). */
+  maxEventRate?: number;
+  /** Largest request packet or event accepted, in bytes (default 1 MiB, as the TCP link). */
   maxPayload?: number;
   /** Milliseconds a request waits for its response (default 10 min). */
   requestTimeout?: number;
@@ -117,6 +170,8 @@ export interface MqttDeviceStatus {
   apps: MqttAppStatus[];
   /** Names of the suspended apps. */
   suspended: string[];
+  /** The event URLs (prefixes ending in `/`, or exact) bridged with the broker. */
+  events: string[];
   /** The process's memory: resident set and JS heap, in bytes. */
   memory: { rss: number; heapUsed: number };
   /** When this message was made (ISO 8601). */
@@ -141,6 +196,19 @@ export class MqttLink {
   /** What the install of each name over this link answered, with the bytes' hash. */
   readonly #installs = new Map<string, { hash: string; answer: Promise<Response> }>();
   readonly #unlisten: () => void;
+  readonly #prefix: string;
+  readonly #reqTopic: string;
+  readonly #events: readonly string[];
+  readonly #eventQos: 0 | 1;
+  readonly #maxEventRate: number;
+  /** Dropped events' lines, collapsed when repeated. */
+  readonly #repeats: LogCollapser<HostLogLevel>;
+  /** An event from the broker is being published here: not one to send back. */
+  #injecting = false;
+  /** Start of the current second of events sent, and how many were sent in it. */
+  #rateAt = -Infinity;
+  #rateSent = 0;
+  #eventsInFlight = 0;
   /** Requests are taken in order: an install's hash is async, the request after it waits. */
   #chain: Promise<void> = Promise.resolve();
   #statusQueued = false;
@@ -151,12 +219,21 @@ export class MqttLink {
     this.#manager = manager;
     this.#client = client;
     this.#options = options;
-    this.root = `${options.prefix ?? DEFAULT_MQTT_PREFIX}/${options.deviceId}`;
+    this.#prefix = options.prefix ?? DEFAULT_MQTT_PREFIX;
+    this.root = `${this.#prefix}/${options.deviceId}`;
+    this.#reqTopic = mqttDeviceTopic(this.#prefix, options.deviceId, "req");
+    this.#events = [...(options.events ?? [])];
+    this.#eventQos = options.eventQos ?? 0;
+    this.#maxEventRate = options.maxEventRate ?? DEFAULT_MQTT_EVENT_RATE;
     this.#log = options.log ?? ((level, message) => {
       if (level === "error" || level === "warn") console.error(message);
     });
     this.#maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.#requestTimeout = options.requestTimeout ?? DEFAULT_MQTT_REQUEST_TIMEOUT;
+    this.#repeats = new LogCollapser<HostLogLevel>({
+      clock: manager.clock,
+      print: (level, line) => this.#log(level, line),
+    });
     for (const app of manager.apps) this.#hashOf(app);
     const changed = (event: CustomEvent<{ app: InstalledApp }>) => {
       const app = event.detail.app;
@@ -166,14 +243,21 @@ export class MqttLink {
     };
     const types = ["install", "uninstall", "suspend", "resume"] as const;
     for (const type of types) manager.addEventListener(type, changed);
+    const untap = this.#events.length > 0 ? this.#tapEvents(manager.bus) : () => {};
     this.#unlisten = () => {
       for (const type of types) manager.removeEventListener(type, changed);
+      untap();
     };
     client.on("connect", () => this.#onConnect());
     // Taking a message here rather than on "message" lets the PUBACK wait for it: MQTT.js
     // acknowledges when the callback is called, and reads nothing more from the broker meanwhile.
     client.handleMessage = (packet, done) => {
-      this.#onMessage(packet).then(() => done(), () => done());
+      if (packet.topic !== this.#reqTopic) {
+        this.#onEvent(packet);
+        done();
+        return;
+      }
+      this.#onRequest(packet).then(() => done(), () => done());
     };
     client.on("error", (error) => this.#onError(error));
     client.on("offline", () => {
@@ -198,6 +282,7 @@ export class MqttLink {
     for (const level of (options.prefix ?? DEFAULT_MQTT_PREFIX).split("/")) {
       checkMqttLevel("topic prefix", level);
     }
+    for (const allowed of options.events ?? []) checkMqttEventPrefix(allowed);
     const { connect } = await import("mqtt");
     const root = `${options.prefix ?? DEFAULT_MQTT_PREFIX}/${options.deviceId}`;
     const clientOptions: IClientOptions = {
@@ -208,6 +293,8 @@ export class MqttLink {
       properties: { sessionExpiryInterval: 86_400 },
       reconnectPeriod: _RECONNECT_MS,
       connectTimeout: 10_000,
+      // Events made while the broker is away are dropped (and counted), not hoarded.
+      queueQoSZero: false,
       will: {
         topic: `${root}/status`,
         payload: _offline(options.deviceId),
@@ -217,6 +304,9 @@ export class MqttLink {
     };
     if (options.username !== undefined) clientOptions.username = options.username;
     if (options.password !== undefined) clientOptions.password = options.password;
+    if (options.ca !== undefined) clientOptions.ca = options.ca;
+    if (options.cert !== undefined) clientOptions.cert = options.cert;
+    if (options.key !== undefined) clientOptions.key = options.key;
     return new MqttLink(manager, connect(options.url, clientOptions), options);
   }
 
@@ -235,6 +325,7 @@ export class MqttLink {
     if (this.#closed) return;
     this.#closed = true;
     this.#unlisten();
+    this.#repeats.close();
     if (this.#client.connected) {
       try {
         await this.#client.publishAsync(`${this.root}/status`, _offline(this.#options.deviceId), {
@@ -253,13 +344,32 @@ export class MqttLink {
   #onConnect(): void {
     this.#client.options.reconnectPeriod = _RECONNECT_MS;
     this.#lastError = "";
-    this.#client.subscribe(`${this.root}/req`, { qos: 1 }, (error) => {
-      if (error) this.#log("error", `MQTT subscribe to ${this.root}/req failed: ${error.message}`);
+    const topics: ISubscriptionMap = { [this.#reqTopic]: { qos: 1 } };
+    for (const allowed of this.#events) {
+      // No Local: the broker does not send this device's own events back.
+      topics[mqttEventFilter(this.#prefix, allowed)] = { qos: this.#eventQos, nl: true };
+    }
+    this.#client.subscribe(topics, (error, granted) => {
+      if (error) {
+        this.#log("error", `MQTT subscribe failed: ${error.message}`);
+        return;
+      }
+      for (const { topic, qos } of granted ?? []) {
+        if (qos >= 128) {
+          this.#log(
+            "error",
+            `MQTT broker refused the subscription to ${topic} (reason ${qos}); check its ACL`,
+          );
+        }
+      }
     });
+    const events = this.#events.length > 0
+      ? `, events ${this.#events.map((e) => `"${e}"`).join(", ")} bridged`
+      : "";
     this.#log(
       "info",
       `MQTT link connected to ${_safeUrl(this.#options.url)} as ${this.root} ` +
-        `(requests on ${this.root}/req)`,
+        `(requests on ${this.#reqTopic}${events})`,
     );
     this.#statusQueued = false;
     void this.#publishStatus();
@@ -291,13 +401,13 @@ export class MqttLink {
    * is acknowledged after {@linkcode _ACK_WAIT_MS} at the latest: the broker's other messages
    * wait until then.
    */
-  async #onMessage(packet: IPublishPacket): Promise<void> {
-    if (packet.topic !== `${this.root}/req` || this.#closed) return;
-    const payload = typeof packet.payload === "string"
-      ? new TextEncoder().encode(packet.payload)
-      : new Uint8Array(packet.payload.buffer, packet.payload.byteOffset, packet.payload.length);
+  async #onRequest(packet: IPublishPacket): Promise<void> {
+    if (this.#closed) return;
+    const payload = _bytes(packet.payload);
     const correlation = packet.properties?.correlationData;
-    const taken = this.#chain.then(() => this.#take(payload, correlation));
+    const meant = packet.properties?.userProperties?.[MQTT_DEVICE_PROPERTY];
+    const device = Array.isArray(meant) ? meant[0] : meant;
+    const taken = this.#chain.then(() => this.#take(payload, correlation, device));
     this.#chain = taken.then(() => {}, (error) => {
       this.#log("error", `MQTT request failed: ${(error as Error).message ?? String(error)}`);
     });
@@ -318,6 +428,7 @@ export class MqttLink {
   async #take(
     bytes: Uint8Array,
     correlation: Uint8Array | undefined,
+    device: string | undefined,
   ): Promise<{ answered: Promise<unknown> } | undefined> {
     if (bytes.length > this.#maxPayload) {
       this.#replyMalformed(
@@ -336,12 +447,22 @@ export class MqttLink {
       this.#replyMalformed(bytes, correlation, Status.BAD_REQUEST_4_00, error.message);
       return;
     }
+    if (device !== undefined && device !== this.#options.deviceId) {
+      const message = `Request for device "${device}" reached device ` +
+        `"${this.#options.deviceId}" on ${this.#reqTopic}; nothing done`;
+      this.#log("error", `MQTT request mid ${request.mid}: ${message}`);
+      this.#replyError(request.mid, correlation, Status.BAD_REQUEST_4_00, message);
+      return;
+    }
     if (checkUrlStart(request.url, "/event/") > 0) {
+      const how = this.#events.length > 0
+        ? `subscribe to ${mqttEventFilter(this.#prefix, this.#events[0]!, this.#options.deviceId)}`
+        : "the device bridges none (serve --mqtt-events)";
       this.#replyError(
         request.mid,
         correlation,
         Status.NOT_IMPLEMENTED_5_01,
-        "Event subscriptions are not bridged over MQTT yet: use the TCP link",
+        `Event subscriptions over MQTT are topics: ${how}`,
       );
       return;
     }
@@ -445,6 +566,102 @@ export class MqttLink {
     });
   }
 
+  // ---- events ----------------------------------------------------------------------------
+
+  /**
+   * Sees every event published on the manager's bus, whoever publishes it. The bus has no
+   * listener for events no one here subscribes to, so the link wraps its `publish` (the one
+   * door every event goes through) and restores it on close.
+   */
+  #tapEvents(bus: MessageBus): () => void {
+    const publish = bus.publish;
+    const sendEvent = (event: Request) => this.#sendEvent(event);
+    const tapped = function publishAndBridge(event: Request): number {
+      sendEvent(event);
+      return publish.call(bus, event);
+    };
+    bus.publish = tapped;
+    return () => {
+      if (bus.publish === tapped) bus.publish = publish;
+    };
+  }
+
+  #sendEvent(event: Request): void {
+    if (this.#injecting || this.#closed || !mqttEventAllowed(this.#events, event.url)) return;
+    let why: string | undefined;
+    const now = this.#manager.clock.now();
+    if (now - this.#rateAt >= 1000) {
+      this.#rateAt = now;
+      this.#rateSent = 0;
+    }
+    const unsent = (this.#client.stream as { writableLength?: number } | undefined)
+      ?.writableLength ?? 0;
+    if (!this.#client.connected) why = "the broker is not connected";
+    else if (this.#rateSent >= this.#maxEventRate) {
+      why = `more than ${this.#maxEventRate} events a second`;
+    } else if (unsent > MAX_UNSENT_EVENT_BYTES) {
+      why = `${unsent} bytes wait to be sent to the broker`;
+    } else if (this.#eventsInFlight >= _MAX_EVENTS_IN_FLIGHT) {
+      why = `${_MAX_EVENTS_IN_FLIGHT} events wait for the broker's acknowledgement`;
+    }
+    let topic = "";
+    if (why === undefined) {
+      try {
+        topic = mqttEventTopic(this.#prefix, this.#options.deviceId, event.url);
+      } catch (error) {
+        why = (error as Error).message;
+      }
+    }
+    if (why !== undefined) {
+      this.#repeats.line("warn", `MQTT event "${event.url}" not sent: ${why}`);
+      return;
+    }
+    this.#rateSent++;
+    const properties = { userProperties: { [MQTT_FORMAT_PROPERTY]: String(event.fmt) } };
+    const payload = _buffer(event.payload ?? _EMPTY);
+    if (this.#eventQos === 0) {
+      this.#client.publish(topic, payload, { qos: 0, properties });
+      return;
+    }
+    this.#eventsInFlight++;
+    this.#client.publish(topic, payload, { qos: 1, properties }, () => this.#eventsInFlight--);
+  }
+
+  /** An event from the broker: published here as the host, for the apps subscribed to it. */
+  #onEvent(packet: IPublishPacket): void {
+    if (this.#closed) return;
+    const topic = parseMqttTopic(this.#prefix, packet.topic);
+    if (
+      topic?.leaf !== "ev" || topic.deviceId === this.#options.deviceId ||
+      !mqttEventAllowed(this.#events, topic.url)
+    ) {
+      return;
+    }
+    const payload = _bytes(packet.payload);
+    if (payload.length > this.#maxPayload) {
+      this.#repeats.line(
+        "error",
+        `MQTT event "${topic.url}" from device "${topic.deviceId}" dropped: ` +
+          `${payload.length} bytes exceeds the limit of ${this.#maxPayload}`,
+      );
+      return;
+    }
+    this.#injecting = true;
+    try {
+      this.#manager.fromHost({
+        action: Action.EVENT,
+        fmt: mqttEventFormat(packet.properties?.userProperties),
+        mid: 0,
+        sender: ID_HOST,
+        url: topic.url,
+        // MQTT.js may hand out a view of a larger buffer that it reuses.
+        payload: payload.length > 0 ? payload.slice() : undefined,
+      });
+    } finally {
+      this.#injecting = false;
+    }
+  }
+
   // ---- status ----------------------------------------------------------------------------
 
   #hashOf(app: InstalledApp): Promise<string> {
@@ -486,6 +703,7 @@ export class MqttLink {
         memory: app.live?.memory?.size ?? 0,
       })),
       suspended: apps.filter((app) => app.state === "suspended").map((app) => app.name),
+      events: [...this.#events],
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
       at: new Date().toISOString(),
     };
@@ -497,6 +715,13 @@ export class MqttLink {
     if (this.#closed) return;
     this.#client.publish(`${this.root}/status`, status, { qos: 1, retain: true });
   }
+}
+
+/** A message's payload as bytes (no copy). */
+function _bytes(payload: string | Buffer): Uint8Array {
+  return typeof payload === "string"
+    ? new TextEncoder().encode(payload)
+    : new Uint8Array(payload.buffer, payload.byteOffset, payload.length);
 }
 
 /** The same bytes as the Buffer MQTT.js's types ask for (no copy). */
