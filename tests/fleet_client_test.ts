@@ -10,12 +10,14 @@ import {
   FleetClient,
   FleetConnectError,
   type FleetDevice,
+  type FleetEvent,
   type FleetResult,
   FleetTimeoutError,
   matchDevice,
   parseDevicePattern,
 } from "../core/host_link/fleet_client.ts";
 import { Action } from "../sdk/packet.ts";
+import { AttrContainer, encodeLikeWamr } from "../sdk/attr_container.ts";
 import base from "../natives/base/mod.ts";
 import libc from "../natives/libc/mod.ts";
 import { example } from "./_serve.ts";
@@ -239,5 +241,55 @@ Deno.test({
         error instanceof FleetConnectError &&
         /Cannot connect to the MQTT broker mqtt:\/\/127\.0\.0\.1:\d+/.test(error.message),
     );
+  },
+});
+
+Deno.test({
+  name:
+    "fleet_client: events on <prefix>/<id>/ev/<url> reach the listeners whose URL prefix and devices match, until removed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([]);
+    let listener: FleetClient | undefined;
+    let sender: FleetClient | undefined;
+    try {
+      listener = await operator(broker);
+      sender = await operator(broker);
+      const all: FleetEvent[] = [];
+      const fromDev2: FleetEvent[] = [];
+      const exact: FleetEvent[] = [];
+      const stopAll = await listener.subscribeEvents("alert/", (e) => all.push(e));
+      await listener.subscribeEvents("alert/", (e) => fromDev2.push(e), { devices: "dev2" });
+      await listener.subscribeEvents("alert/overheat", (e) => exact.push(e));
+
+      const reading = encodeLikeWamr(new AttrContainer("").setInt("temp", 91));
+      await sender.publishEvent("alert/overheat", reading, { as: "dev1" });
+      await sender.publishEvent("alert/door", new Uint8Array([1, 2]), { as: "dev2", fmt: 98 });
+      await sender.publishEvent("other/x", new Uint8Array([3]), { as: "dev1" });
+      await listener.sync();
+
+      assert.deepEqual(all.map((e) => [e.device, e.url, e.fmt]), [
+        ["dev1", "alert/overheat", 99],
+        ["dev2", "alert/door", 98],
+      ]);
+      assert.equal(all[0]!.container?.get("temp")?.value, 91);
+      assert.deepEqual([...all[1]!.payload], [1, 2]);
+      assert.equal(all[1]!.container, undefined);
+      assert.deepEqual(fromDev2.map((e) => e.url), ["alert/door"]);
+      assert.deepEqual(exact.map((e) => e.device), ["dev1"]);
+
+      await stopAll();
+      await sender.publishEvent("alert/overheat", reading, { as: "dev2" });
+      await listener.sync();
+      assert.equal(all.length, 2);
+      assert.equal(exact.length, 2);
+      assert.equal(fromDev2.length, 2);
+      await assert.rejects(listener.subscribeEvents("alert/#", () => {}), RangeError);
+    } finally {
+      await listener?.close();
+      await sender?.close();
+      await broker.stop();
+    }
   },
 });

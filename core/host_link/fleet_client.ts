@@ -7,7 +7,11 @@
  * operator ──publish── <prefix>/<id>/req ──► device <id>   (request packets, QoS 1)
  * operator ◄─subscribe─ <prefix>/+/res    ◄── device <id>   (responses: same mid, correlation data)
  * operator ◄─subscribe─ <prefix>/+/status ◄── device <id>   (retained JSON; last will "offline")
+ * operator ◄─subscribe─ <prefix>/+/ev/<url> ◄─ device <id>   (apps' events, subscribeEvents)
  * ```
+ *
+ * The topic names come from `mqtt_topics.ts`; the operator's broker user needs to read and
+ * write `<prefix>/#` (it also makes a round trip on `<prefix>/_fleet/<client id>/sync`).
  *
  * A pattern names devices as an MQTT topic level does: a literal id, `+` or `#` (every device;
  * an id is one level); a list of them matches any. Only Deno-free web APIs besides MQTT.js and
@@ -39,7 +43,19 @@ import {
   installUrl,
 } from "../../sdk/host_client.ts";
 import { type AttrContainer, decode } from "../../sdk/attr_container.ts";
-import { DEFAULT_MQTT_PREFIX, type MqttDeviceStatus } from "./mqtt_link.ts";
+import type { MqttDeviceStatus } from "./mqtt_link.ts";
+import {
+  checkMqttLevel,
+  DEFAULT_MQTT_PREFIX,
+  MQTT_DEVICE_PROPERTY,
+  MQTT_FORMAT_PROPERTY,
+  mqttDeviceTopic,
+  mqttEventAllowed,
+  mqttEventFilter,
+  mqttEventFormat,
+  mqttEventTopic,
+  parseMqttTopic,
+} from "./mqtt_topics.ts";
 
 /** Milliseconds a fleet request waits for each device's response by default. */
 export const DEFAULT_FLEET_TIMEOUT = 5000;
@@ -109,6 +125,20 @@ export interface FleetResult {
   error?: string;
   /** Milliseconds from sending to the answer (0 when nothing was sent). */
   ms: number;
+}
+
+/** An app's event as a device bridged it to the broker (`<prefix>/<id>/ev/<url>`). */
+export interface FleetEvent {
+  /** The device that published it. */
+  device: string;
+  /** The event URL (`alert/overheat`). */
+  url: string;
+  /** Payload format (99 attr_container, 98 raw binary when the publisher gave none). */
+  fmt: number;
+  /** The payload bytes. */
+  payload: Uint8Array;
+  /** The payload decoded, when fmt is 99 and it decodes. */
+  container: AttrContainer | undefined;
 }
 
 /** Options for a fleet operation. */
@@ -268,6 +298,13 @@ function _errorMessage(response: HostResponse): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+interface _EventListener {
+  devices: string[];
+  url: string;
+  filters: string[];
+  listener: (event: FleetEvent) => void;
+}
+
 interface _Route {
   device: string;
   /** Its key in the by-mid map. */
@@ -296,6 +333,12 @@ export class FleetClient {
   readonly #client: MqttClient;
   readonly #devices = new Map<string, FleetDevice>();
   readonly #deviceListeners = new Set<(device: FleetDevice) => void>();
+  readonly #eventListeners = new Set<_EventListener>();
+  /** Subscribed event filters: how many listeners use each, and its subscription identifier. */
+  readonly #eventFilters = new Map<string, { count: number; id: number }>();
+  /** The filters by subscription identifier: a broker sends one copy per matching filter. */
+  readonly #filterById = new Map<number, string>();
+  #nextSubscriptionId = 1;
   /** Requests awaiting a response, by correlation data. */
   readonly #routes = new Map<string, _Route>();
   /** The same requests by device and mid, for responses without correlation data (MQTT 3.1.1). */
@@ -327,11 +370,7 @@ export class FleetClient {
    */
   static async connect(options: FleetClientOptions): Promise<FleetClient> {
     const prefix = options.prefix ?? DEFAULT_MQTT_PREFIX;
-    for (const level of prefix.split("/")) {
-      if (level === "" || /[+#\0]/.test(level)) {
-        throw new RangeError(`Invalid MQTT topic prefix "${prefix}"`);
-      }
-    }
+    for (const level of prefix.split("/")) checkMqttLevel("topic prefix", level);
     const tracked = parseDevicePattern(options.devices ?? "+");
     const { connect } = await import("mqtt");
     const clientId = options.clientId ??
@@ -388,7 +427,10 @@ export class FleetClient {
     const topics = [fleet.#syncTopic];
     for (const pattern of tracked) {
       const level = pattern === "#" ? "+" : pattern;
-      topics.push(`${prefix}/${level}/status`, `${prefix}/${level}/res`);
+      topics.push(
+        mqttDeviceTopic(prefix, level, "status"),
+        mqttDeviceTopic(prefix, level, "res"),
+      );
     }
     try {
       const granted = await client.subscribeAsync(topics, { qos: 1 });
@@ -698,6 +740,128 @@ export class FleetClient {
   }
 
   /**
+   * Receives the events devices bridge to the broker: an event URL, or every URL under a
+   * prefix ending in `/` (`alert/`), from the devices matching `devices` (default all).
+   *
+   * @param url an event URL, or a prefix ending in `/`
+   * @param listener called for each event
+   * @param options the devices to hear (default `+`)
+   * @returns a function that removes the listener (and the broker subscriptions it alone used)
+   * @throws {RangeError} when the URL or the pattern cannot be a topic filter
+   */
+  async subscribeEvents(
+    url: string,
+    listener: (event: FleetEvent) => void,
+    options: { devices?: string | readonly string[] } = {},
+  ): Promise<() => Promise<void>> {
+    const devices = parseDevicePattern(options.devices ?? "+");
+    const filters = devices.map((d) => mqttEventFilter(this.prefix, url, d === "#" ? "+" : d));
+    const entry: _EventListener = { devices, url, filters, listener };
+    const fresh: { filter: string; id: number }[] = [];
+    for (const filter of filters) {
+      const known = this.#eventFilters.get(filter);
+      if (known) known.count++;
+      else {
+        const id = this.#nextSubscriptionId++;
+        this.#eventFilters.set(filter, { count: 1, id });
+        this.#filterById.set(id, filter);
+        fresh.push({ filter, id });
+      }
+    }
+    this.#eventListeners.add(entry);
+    try {
+      for (const { filter, id } of fresh) {
+        const granted = await this.#client.subscribeAsync(filter, {
+          qos: 1,
+          properties: { subscriptionIdentifier: id },
+        });
+        const refused = granted.find((g) => g.qos > 2);
+        if (refused) {
+          throw new FleetConnectError(
+            `MQTT broker refused the subscription to "${refused.topic}" (reason ${refused.qos}): ` +
+              `check the broker's ACL`,
+            refused.qos,
+          );
+        }
+      }
+    } catch (error) {
+      await this.#dropEvents(entry);
+      throw error;
+    }
+    return () => this.#dropEvents(entry);
+  }
+
+  /**
+   * Publishes an event to the devices that subscribed their apps to it, as if a device named
+   * `as` had published it (default `operator`): devices take events from
+   * `<prefix>/+/ev/<url>` for the URLs they allow.
+   *
+   * @param url the event URL (`alert/overheat`)
+   * @param payload the payload: an attr_container's bytes (fmt 99) or raw bytes
+   * @param options its format (default 99) and the sender's id in the topic
+   * @returns when the broker has it (QoS 1)
+   */
+  async publishEvent(
+    url: string,
+    payload: Uint8Array,
+    options: { fmt?: number; as?: string } = {},
+  ): Promise<void> {
+    const topic = mqttEventTopic(
+      this.prefix,
+      checkMqttLevel("device id", options.as ?? "operator"),
+      url,
+    );
+    await this.#client.publishAsync(topic, _buffer(payload), {
+      qos: 1,
+      properties: {
+        userProperties: { [MQTT_FORMAT_PROPERTY]: String(options.fmt ?? FMT_ATTR_CONTAINER) },
+      },
+    });
+  }
+
+  async #dropEvents(entry: _EventListener): Promise<void> {
+    if (!this.#eventListeners.delete(entry)) return;
+    const unused: string[] = [];
+    for (const filter of entry.filters) {
+      const known = this.#eventFilters.get(filter);
+      if (!known) continue;
+      if (--known.count > 0) continue;
+      this.#eventFilters.delete(filter);
+      this.#filterById.delete(known.id);
+      unused.push(filter);
+    }
+    if (unused.length > 0 && !this.#closed) await this.#client.unsubscribeAsync(unused);
+  }
+
+  #onEvent(
+    device: string,
+    url: string,
+    payload: Uint8Array,
+    properties: IPublishPacket["properties"],
+  ): void {
+    // Which of this client's filters this copy came through, when the broker says (MQTT 5).
+    const ids = properties?.subscriptionIdentifier;
+    const through = ids === undefined ? undefined : new Set(
+      (Array.isArray(ids) ? ids : [ids]).map((id) => this.#filterById.get(id)),
+    );
+    let event: FleetEvent | undefined;
+    for (const entry of this.#eventListeners) {
+      if (!mqttEventAllowed([entry.url], url)) continue;
+      const first = entry.devices.findIndex((d) => matchDevice(d, device));
+      if (first === -1) continue;
+      // A listener whose filters overlap hears the copy of its first matching filter only.
+      if (through && !through.has(entry.filters[first])) continue;
+      event ??= _eventWithContainer({
+        device,
+        url,
+        fmt: mqttEventFormat(properties?.userProperties),
+        payload: new Uint8Array(payload),
+      });
+      entry.listener(event);
+    }
+  }
+
+  /**
    * Disconnects; requests still waiting fail by their timeouts.
    *
    * @returns when the client has ended
@@ -726,9 +890,13 @@ export class FleetClient {
       },
     });
     this.#byMid.set(byMid, correlation);
-    this.#client.publish(`${this.prefix}/${device}/req`, _buffer(packet), {
+    this.#client.publish(mqttDeviceTopic(this.prefix, device, "req"), _buffer(packet), {
       qos: 1,
-      properties: { correlationData: Buffer.from(correlation) },
+      properties: {
+        correlationData: Buffer.from(correlation),
+        // The device refuses a request meant for another (a misrouted or replayed one).
+        userProperties: { [MQTT_DEVICE_PROPERTY]: device },
+      },
     });
     return correlation;
   }
@@ -745,11 +913,15 @@ export class FleetClient {
       this.#syncs.shift()?.();
       return;
     }
-    if (!topic.startsWith(this.prefix + "/")) return;
-    const [id, kind, ...rest] = topic.slice(this.prefix.length + 1).split("/");
-    if (id === undefined || rest.length > 0) return;
-    if (kind === "status") this.#onStatus(id, payload);
-    else if (kind === "res") this.#onResponse(id, payload, packet.properties?.correlationData);
+    const parsed = parseMqttTopic(this.prefix, topic);
+    if (parsed === undefined) return;
+    const id = parsed.deviceId;
+    if (parsed.leaf === "status") this.#onStatus(id, payload);
+    else if (parsed.leaf === "res") {
+      this.#onResponse(id, payload, packet.properties?.correlationData);
+    } else if (parsed.leaf === "ev") {
+      this.#onEvent(id, parsed.url, payload, packet.properties);
+    }
   }
 
   #onResponse(device: string, payload: Uint8Array, correlationData: Uint8Array | undefined): void {
@@ -798,6 +970,26 @@ export class FleetClient {
   #changed(device: FleetDevice): void {
     for (const listener of this.#deviceListeners) listener(device);
   }
+}
+
+function _eventWithContainer(event: Omit<FleetEvent, "container">): FleetEvent {
+  let decoded: AttrContainer | undefined | null = null;
+  return Object.defineProperty(event, "container", {
+    enumerable: true,
+    get(): AttrContainer | undefined {
+      if (decoded === null) {
+        decoded = undefined;
+        if (event.fmt === FMT_ATTR_CONTAINER) {
+          try {
+            decoded = decode(event.payload);
+          } catch {
+            // Not a container after all.
+          }
+        }
+      }
+      return decoded;
+    },
+  }) as FleetEvent;
 }
 
 /** A decoded response with its container decoded on first read, as HostClient gives. */
