@@ -23,6 +23,7 @@ import {
   HostServer,
 } from "../host_link/host_server.ts";
 import type { MqttLink, MqttLinkOptions } from "../host_link/mqtt_link.ts";
+import type { WebSocketEndpoint } from "../host_link/ws_link.ts";
 import { exposureWarning, readToken, TOKEN_ENV } from "./link_security.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
 import {
@@ -85,6 +86,10 @@ Options:
                          \$${TOKEN_ENV} when --allow-env lets serve read it
   --tls-cert <file>      Serve TLS with this PEM certificate chain (with --tls-key)
   --tls-key <file>       The certificate's PEM private key
+  --ws <port>            Also serve the host link over WebSocket on this port (0 picks a free
+                         one), for browser pages: same frames, same token, wss: with TLS
+  --ws-origin <origin>   A browser origin allowed on --ws besides pages from loopback
+                         addresses (repeatable; * allows any)
   --mqtt <url>           Also serve the host side through an MQTT broker (mqtt://HOST:PORT or
                          mqtts://HOST:PORT; needs --allow-env for MQTT.js): requests in on
                          <prefix>/<id>/req, responses out on …/res, a retained status on
@@ -164,6 +169,12 @@ export interface HostServiceOptions {
    */
   mqtt?: MqttLinkOptions;
   /**
+   * Also serve the host link over WebSocket (`core/host_link/ws_link.ts`, loaded only then)
+   * on `hostname`, with `tls` when given: `port` (0 picks one) and the browser origins
+   * allowed besides loopback pages.
+   */
+  ws?: { port: number; origins?: readonly string[] };
+  /**
    * The clock of app timers (default: the real one). Queues still drain on real
    * macrotasks, so a `ManualClock` drives only timers.
    */
@@ -191,6 +202,8 @@ export class HostService {
   readonly store: AppStore | undefined;
   /** The MQTT link, when there is one. */
   readonly mqtt: MqttLink | undefined;
+  /** The WebSocket endpoint, when there is one. */
+  readonly ws: WebSocketEndpoint | undefined;
   #down: Promise<void> | undefined;
 
   private constructor(
@@ -198,11 +211,13 @@ export class HostService {
     server: HostServer,
     store: AppStore | undefined,
     mqtt: MqttLink | undefined,
+    ws: WebSocketEndpoint | undefined,
   ) {
     this.manager = manager;
     this.server = server;
     this.store = store;
     this.mqtt = mqtt;
+    this.ws = ws;
   }
 
   /** The TCP address, when listening. */
@@ -281,7 +296,23 @@ export class HostService {
       const { MqttLink } = await import("../host_link/mqtt_link.ts");
       mqtt = await MqttLink.start(manager, { log, ...options.mqtt });
     }
-    return new HostService(manager, server, store, mqtt);
+    let ws: WebSocketEndpoint | undefined;
+    if (options.ws) {
+      const { listenWebSocket } = await import("../host_link/ws_link.ts");
+      ws = listenWebSocket(server, {
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.ws.port,
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.ws.origins ? { origins: options.ws.origins } : {}),
+        log,
+      });
+      const warning = exposureWarning(ws.addr, {
+        tls: options.tls !== undefined,
+        token: options.token !== undefined,
+      });
+      if (warning) log("warn", warning);
+    }
+    return new HostService(manager, server, store, mqtt, ws);
   }
 
   /**
@@ -305,6 +336,7 @@ export class HostService {
     this.#down ??= (async () => {
       this.store?.detach();
       await this.mqtt?.close();
+      await this.ws?.close();
       await this.server.close();
       this.manager.close();
     })();
@@ -440,6 +472,8 @@ const _FLAGS = {
   }),
   mqttUsername: valueFlag(["--mqtt-username"], text),
   mqttPasswordFile: valueFlag(["--mqtt-password-file"], text),
+  ws: valueFlag(["--ws"], count("a number", 65535)),
+  wsOrigins: listFlag(["--ws-origin"], text),
   mqttEvents: valueFlag(["--mqtt-events"], function eventPrefixes(value, name): string[] {
     const entries = value.split(",").map((entry) => entry.trim());
     for (const entry of entries) {
@@ -479,6 +513,12 @@ function _parse(argv: readonly string[]): FlagValues<typeof _FLAGS> {
   }
   if (flags.tlsCert !== undefined && (flags.stdio || flags.serial !== undefined)) {
     throw new UsageError("TLS serves TCP links: not with --stdio or --serial");
+  }
+  if (flags.ws !== undefined && (flags.stdio || flags.serial !== undefined)) {
+    throw new UsageError("--ws serves beside TCP: not with --stdio or --serial");
+  }
+  if (flags.wsOrigins.length > 0 && flags.ws === undefined) {
+    throw new UsageError("--ws-origin needs --ws");
   }
   if (flags.mqtt !== undefined && flags.deviceId === undefined) {
     throw new UsageError("Give --device-id with --mqtt");
@@ -628,6 +668,7 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       ...(token !== undefined ? { token } : {}),
       ...(tls !== undefined ? { tls } : {}),
       ...(mqtt !== undefined ? { mqtt } : {}),
+      ...(args.ws !== undefined ? { ws: { port: args.ws, origins: args.wsOrigins } } : {}),
       stdout: console_,
       verbose: args.verbose,
       log: (level, message) => {
@@ -650,6 +691,7 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
 
   if (service.addr) {
     say(`listening on ${service.addr.hostname}:${service.addr.port}`);
+    if (service.ws) say(`serving the host link over WebSocket on ${service.ws.url}`);
   } else if (linkOnStdio) {
     say("serving the host link on stdin/stdout");
     service.serve({

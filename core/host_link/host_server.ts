@@ -365,9 +365,21 @@ export class HostServer {
       }
       const remote = conn.remoteAddr as Deno.NetAddr;
       const label = `${remote.hostname}:${remote.port}`;
-      if (this.#connections.size >= this.#maxConnections) this.#refuseBusy(conn, label);
-      else void this.serve(conn, label);
+      this.admit(conn, label);
     }
+  }
+
+  /**
+   * Serves a link that arrived through a listener of the caller's (a WebSocket endpoint) as
+   * one from {@linkcode HostServer.listen}: past `maxConnections` it is refused with an
+   * answer instead of served.
+   *
+   * @param transport the link's streams
+   * @param label how logs name the link
+   */
+  admit(transport: HostTransport, label: string): void {
+    if (this.#connections.size >= this.#maxConnections) this.#refuseBusy(transport, label);
+    else void this.serve(transport, label);
   }
 
   /** Waits `ms` on a real timer (the accept loop's backoff); {@linkcode close} cuts it short. */
@@ -441,7 +453,7 @@ export class HostServer {
    * its own, so the refusal waits (briefly) for the first request and answers it 5.03 with
    * the reason; a host with a token gets a refuse message at once.
    */
-  #refuseBusy(transport: Deno.Conn, label: string): void {
+  #refuseBusy(transport: HostTransport, label: string): void {
     if (this.#refusedInBurst++ === 0) {
       this.#log(
         "error",
@@ -877,9 +889,9 @@ function _positive(name: string, value: number): number {
   return value;
 }
 
-function _closeQuietly(conn: Deno.Conn): void {
+function _closeQuietly(conn: HostTransport): void {
   try {
-    conn.close();
+    conn.close?.();
   } catch {
     // Closed already.
   }
