@@ -14,6 +14,7 @@ import {
 } from "../sdk/packet.ts";
 import { AttrContainer, decode, encode } from "../sdk/attr_container.ts";
 import { CLANG, clangArgs, SDK_SOURCES } from "../sdk/c/build.ts";
+import { selfSignedCertificate } from "./_tls.ts";
 import { HostService, runServe } from "../core/cli/serve_command.ts";
 
 const DEVICE = "dev1";
@@ -750,6 +751,335 @@ Deno.test({
       await broker.stop();
       await Deno.remove(password);
       await Deno.remove(flood);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: a broker restart is survived: an install published while it is down lands once, and the status is republished",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const password = await passwordFile(broker.devices[DEVICE]!.password);
+    const device = await serve(deviceArgs(broker, password));
+    let operator: Operator | undefined;
+    try {
+      await device.waitFor(/MQTT link connected/);
+      // A persistent session on the operator's side too: its queued publish and the answer
+      // to it survive the restart.
+      operator = await Operator.connect(broker, DEVICE, {
+        clientId: `operator-${crypto.randomUUID()}`,
+        clean: false,
+        properties: { sessionExpiryInterval: 3600 },
+        reconnectPeriod: 200,
+      });
+      const op = operator;
+      await op.until(() => op.statuses.find((s) => s.state === "online"));
+      let sent: Promise<string> | undefined;
+      await broker.restart(async () => {
+        await until(() => /MQTT link to .* lost; reconnecting/.test(device.err), () => device.err);
+        const before = op.statuses.length;
+        // Published while the broker is down: MQTT.js keeps it and sends it on reconnect.
+        sent = op.publish(encodeRequest({
+          action: Action.PUT,
+          fmt: FMT_APP_RAW_BINARY,
+          mid: 31,
+          sender: 0,
+          url: "/applet?name=request_handler",
+          payload: REQUEST_HANDLER,
+        }));
+        return before;
+      });
+      const install = await op.answer(await sent!);
+      assert.deepEqual([install.status, install.mid], [65, 31]);
+      assert.equal(device.out.match(/MQTT link connected/g)?.length, 2, device.out);
+      // The status after the reconnect, with the app.
+      await op.until(() =>
+        op.statuses.find((s) =>
+          s.state === "online" &&
+          (s.apps as { name: string }[]).some((a) => a.name === "request_handler")
+        )
+      );
+      assert.equal((await op.ask("/app/request_handler/url1", Action.GET, 32)).status, 69);
+      // Twice over (a redelivery after the restart) would still install once.
+      assert.equal(device.out.match(/Install WASM app success!/g)?.length, 1, device.out);
+      assert.deepEqual(
+        op.responses.map((r) => r.response.mid),
+        [31, 32],
+      );
+    } finally {
+      await operator?.close();
+      await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: mqtts with --mqtt-ca and a client certificate connects; without the CA one clear TLS error line and TCP still serves",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await selfSignedCertificate();
+    const clientCert = await selfSignedCertificate();
+    const broker = await startMosquitto([DEVICE], {
+      tls: {
+        certFile: server.certFile,
+        keyFile: server.keyFile,
+        clientCaFile: clientCert.certFile,
+      },
+    });
+    const password = await passwordFile(broker.devices[DEVICE]!.password);
+    const tlsArgs = [
+      "--mqtt",
+      broker.tlsUrl!,
+      "--device-id",
+      DEVICE,
+      "--mqtt-username",
+      DEVICE,
+      "--mqtt-password-file",
+      password,
+      "--mqtt-cert",
+      clientCert.certFile,
+      "--mqtt-key",
+      clientCert.keyFile,
+    ];
+    const devices: ServeProcess[] = [];
+    let operator: Operator | undefined;
+    try {
+      const trusted = await serve([...tlsArgs, "--mqtt-ca", server.certFile]);
+      devices.push(trusted);
+      await trusted.waitFor(/MQTT link connected to mqtts:\/\/127\.0\.0\.1:\d+ as mr\/dev1/);
+      operator = await Operator.connect(broker);
+      const reply = await operator.ask("/applet", Action.GET, 41);
+      assert.deepEqual([reply.status, reply.mid], [69, 41]);
+      await trusted.stop();
+
+      const untrusted = await serve(tlsArgs);
+      devices.push(untrusted);
+      await until(() => /failed TLS/.test(untrusted.err), () => untrusted.err);
+      assert.equal((await (await untrusted.connect()).query()).status, 69);
+      const lines = untrusted.err.split("\n").filter((line) => /MQTT/.test(line));
+      assert.equal(lines.length, 1, untrusted.err);
+      assert.match(
+        lines[0]!,
+        /^MQTT broker mqtts:\/\/127\.0\.0\.1:\d+ failed TLS with device "dev1": self-signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\); check --mqtt-ca, --mqtt-cert and --mqtt-key \(retrying every 30 s; other links are still served\)$/,
+      );
+    } finally {
+      await operator?.close();
+      for (const device of devices) await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+      for (const cert of [server, clientCert]) await Deno.remove(cert.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: garbage, a truncated packet, a request for another device and an oversize install get clear answers; the installed app stays and serves",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const password = await passwordFile(broker.devices[DEVICE]!.password);
+    const limit = REQUEST_HANDLER.length + 1024;
+    const device = await serve([...deviceArgs(broker, password), "--max-payload", String(limit)]);
+    let operator: Operator | undefined;
+    try {
+      await device.waitFor(/MQTT link connected/);
+      operator = await Operator.connect(broker);
+      const op = operator;
+      const installPacket = (mid: number, name: string, payload = REQUEST_HANDLER) =>
+        encodeRequest({
+          action: Action.PUT,
+          fmt: FMT_APP_RAW_BINARY,
+          mid,
+          sender: 0,
+          url: `/applet?name=${name}`,
+          payload,
+        });
+      const errorOf = (response: Response) =>
+        String(decode(response.payload!).get("error message")?.value);
+      assert.equal(
+        (await op.answer(await op.publish(installPacket(1, "request_handler")))).status,
+        65,
+      );
+
+      // Five bytes: no mid to answer to; logged.
+      await op.publish(new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00]));
+      // An install cut short: the mid is there, so it is answered.
+      const truncated = await op.answer(await op.publish(installPacket(2, "cut").subarray(0, 40)));
+      assert.deepEqual([truncated.status, truncated.mid], [128, 2]); // BAD_REQUEST_4_00
+      // Meant for another device (a misrouted topic, a wrong fleet pattern): nothing done.
+      for (
+        const [mid, packet] of [
+          [3, installPacket(3, "intruder")],
+          [
+            4,
+            encodeRequest({
+              action: Action.DELETE,
+              fmt: 0,
+              mid: 4,
+              sender: 0,
+              url: "/applet?name=request_handler",
+              payload: undefined,
+            }),
+          ],
+        ] as const
+      ) {
+        const wrong = await op.answer(await op.publish(packet, DEVICE, { device: "dev9" }));
+        assert.deepEqual([wrong.status, wrong.mid], [128, mid]);
+        assert.equal(
+          errorOf(wrong),
+          'Request for device "dev9" reached device "dev1" on mr/dev1/req; nothing done',
+        );
+      }
+      const oversize = await op.answer(
+        await op.publish(installPacket(5, "big", new Uint8Array(limit + 1))),
+      );
+      assert.deepEqual([oversize.status, oversize.mid], [141, 5]); // REQUEST_ENTITY_TOO_LARGE_4_13
+      assert.match(errorOf(oversize), new RegExp(`exceeds the limit of ${limit}$`));
+      // Naming this device is fine.
+      const named = await op.answer(
+        await op.publish(
+          encodeRequest({
+            action: Action.GET,
+            fmt: 0,
+            mid: 6,
+            sender: 0,
+            url: "/applet",
+            payload: undefined,
+          }),
+          DEVICE,
+          { device: DEVICE },
+        ),
+      );
+      assert.equal(named.status, 69);
+      const listing = decode(named.payload!);
+      assert.deepEqual([listing.get("num")?.value, listing.get("applet1")?.value], [
+        1,
+        "request_handler",
+      ]);
+      assert.equal((await op.ask("/app/request_handler/url1", Action.GET, 7)).status, 69);
+      assert.equal(device.out.match(/Install WASM app success!/g)?.length, 1, device.out);
+      assert.match(device.err, /MQTT request on mr\/dev1\/req: /);
+      assert.match(device.err, /Request for device "dev9" reached device "dev1"/);
+    } finally {
+      await operator?.close();
+      await device.stop();
+      await broker.stop();
+      await Deno.remove(password);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: twelve devices in one process, each its own app manager and link, answer on their own topics and pass events among themselves",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const ids = Array.from({ length: 12 }, (_, i) => `sim${i}`);
+    const broker = await startMosquitto(ids);
+    const outputs = new Map<string, string[]>();
+    const services: HostService[] = [];
+    let operator: MqttClient | undefined;
+    try {
+      for (const id of ids) {
+        const lines: string[] = [];
+        outputs.set(id, lines);
+        services.push(
+          await HostService.start({
+            listen: false,
+            stdout: (bytes) => lines.push(new TextDecoder().decode(bytes)),
+            apps: [
+              { name: `rh_${id}`, bytes: REQUEST_HANDLER },
+              { name: "event_subscriber", bytes: example("event_subscriber/event_subscriber") },
+            ],
+            mqtt: {
+              url: broker.url,
+              deviceId: id,
+              username: id,
+              password: broker.devices[id]!.password,
+              events: ["alert/"],
+              log: () => {},
+            },
+          }),
+        );
+      }
+      operator = await connectAsync(broker.url, {
+        protocolVersion: 5,
+        username: broker.operator.username,
+        password: broker.operator.password,
+        reconnectPeriod: 0,
+      });
+      const answers = new Map<string, Response>();
+      const online = new Set<string>();
+      operator.on("message", (topic, payload) => {
+        const [, id, leaf] = topic.split("/");
+        if (leaf === "res") answers.set(id!, decodeResponse(new Uint8Array(payload)));
+        if (leaf === "status" && JSON.parse(new TextDecoder().decode(payload)).state === "online") {
+          online.add(id!);
+        }
+      });
+      await operator.subscribeAsync(["mr/+/res", "mr/+/status"], { qos: 1 });
+      await until(() => online.size === ids.length, () => [...online].join());
+      for (const [i, id] of ids.entries()) {
+        await operator.publishAsync(
+          `mr/${id}/req`,
+          encodeRequest({
+            action: Action.GET,
+            fmt: 0,
+            mid: 100 + i,
+            sender: 0,
+            url: "/applet",
+            payload: undefined,
+          }) as never,
+          { qos: 1 },
+        );
+      }
+      await until(() => answers.size === ids.length, () => [...answers.keys()].join());
+      for (const [i, id] of ids.entries()) {
+        const answer = answers.get(id)!;
+        assert.equal(answer.mid, 100 + i);
+        assert.equal(decode(answer.payload!).get("applet2")?.value, `rh_${id}`);
+      }
+      // One device's event reaches the subscriber on every device, its own once.
+      services[0]!.manager.fromHost({
+        action: Action.EVENT,
+        fmt: FMT_APP_RAW_BINARY,
+        mid: 0,
+        sender: 0,
+        url: "alert/overheat",
+        payload: new Uint8Array([1]),
+      });
+      const heard = (id: string) =>
+        outputs.get(id)!.join("").match(/### user over heat event handler called/g)?.length ?? 0;
+      await until(() => ids.every((id) => heard(id) === 1), () => ids.map(heard).join());
+      // Another device's next: an echo of the first would reach sim0 before it.
+      services[1]!.manager.fromHost({
+        action: Action.EVENT,
+        fmt: FMT_APP_RAW_BINARY,
+        mid: 0,
+        sender: 0,
+        url: "alert/overheat",
+        payload: new Uint8Array([2]),
+      });
+      await until(() => ids.every((id) => heard(id) === 2), () => ids.map(heard).join());
+      const managers = services.map((service) => service.manager);
+      assert.ok(managers.every((manager) => Object.hasOwn(manager.bus, "publish")));
+      for (const service of services.splice(0)) await service.shutdown();
+      // Closed links hand the bus back as they found it.
+      assert.ok(managers.every((manager) => !Object.hasOwn(manager.bus, "publish")));
+    } finally {
+      await operator?.endAsync(true);
+      for (const service of services) await service.shutdown();
+      await broker.stop();
     }
   },
 });

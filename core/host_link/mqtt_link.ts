@@ -379,13 +379,23 @@ export class MqttLink {
     const code = typeof error.code === "number" ? error.code : undefined;
     // MQTT 5: 134 bad user name or password, 135 not authorized; MQTT 3.1.1: 4 and 5.
     const refused = code === 134 || code === 135 || code === 4 || code === 5;
+    // Node's TLS codes: DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ERR_SSL_…, ERR_TLS_….
+    const tls = typeof error.code === "string" && /CERT|SSL|TLS/.test(error.code)
+      ? error.code
+      : undefined;
+    const url = _safeUrl(this.#options.url);
+    const slow = `retrying every ${_REFUSED_RECONNECT_MS / 1000} s; other links are still served`;
     const message = refused
-      ? `MQTT broker ${_safeUrl(this.#options.url)} refused device "${this.#options.deviceId}": ` +
-        `${error.message} (reason ${code}); check --mqtt-username and --mqtt-password-file ` +
-        `(retrying every ${_REFUSED_RECONNECT_MS / 1000} s; other links are still served)`
-      : `MQTT link to ${_safeUrl(this.#options.url)} failed: ${error.message}; ` +
+      ? `MQTT broker ${url} refused device "${this.#options.deviceId}": ${error.message} ` +
+        `(reason ${code}); check --mqtt-username and --mqtt-password-file (${slow})`
+      : tls !== undefined
+      ? `MQTT broker ${url} failed TLS with device "${this.#options.deviceId}": ` +
+        `${error.message} (${tls}); check --mqtt-ca, --mqtt-cert and --mqtt-key (${slow})`
+      : `MQTT link to ${url} failed: ${error.message}; ` +
         `retrying every ${_RECONNECT_MS / 1000} s (other links are still served)`;
-    if (refused) this.#client.options.reconnectPeriod = _REFUSED_RECONNECT_MS;
+    if (refused || tls !== undefined) {
+      this.#client.options.reconnectPeriod = _REFUSED_RECONNECT_MS;
+    }
     // One line per kind of failure, not one per retry.
     if (message === this.#lastError) return;
     this.#lastError = message;
@@ -574,6 +584,7 @@ export class MqttLink {
    * door every event goes through) and restores it on close.
    */
   #tapEvents(bus: MessageBus): () => void {
+    const own = Object.hasOwn(bus, "publish");
     const publish = bus.publish;
     const sendEvent = (event: Request) => this.#sendEvent(event);
     const tapped = function publishAndBridge(event: Request): number {
@@ -582,7 +593,9 @@ export class MqttLink {
     };
     bus.publish = tapped;
     return () => {
-      if (bus.publish === tapped) bus.publish = publish;
+      if (bus.publish !== tapped) return;
+      if (own) bus.publish = publish;
+      else delete (bus as { publish?: unknown }).publish;
     };
   }
 
