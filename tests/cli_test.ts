@@ -99,7 +99,7 @@ Deno.test("cli: traps print WAMR's exception line and exit 1", async () => {
     ["oob_load", [], "out of bounds memory access"],
     ["divz", ["0"], "integer divide by zero"],
     ["int_overflow", [], "integer overflow"],
-    ["bad_convert", [], "invalid conversion to integer"],
+    ["bad_convert", [], "integer overflow"],
     ["indirect_mismatch", [], "indirect call type mismatch"],
     ["stack_overflow", [], "wasm operand stack overflow"],
     ["strlen_bad", [], "out of bounds memory access"],

@@ -136,7 +136,7 @@ example("traps.ts", "catches every trap with WAMR's message, then a link and a l
   "unreachable_trap: Exception: unreachable",
   "oob_load: Exception: out of bounds memory access",
   "int_overflow: Exception: integer overflow",
-  "bad_convert: Exception: invalid conversion to integer",
+  "bad_convert: Exception: integer overflow",
   "indirect_mismatch: Exception: indirect call type mismatch",
   "stack_overflow: Exception: wasm operand stack overflow",
   "strlen_bad: Exception: out of bounds memory access",

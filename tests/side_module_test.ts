@@ -222,7 +222,8 @@ Deno.test("side_module: without dylink.0, emscripten's env globals stay WAMR's z
   await linkError(
     runtime,
     wat(`(module (import "env" "__stack_pointer" (global (mut i32))))`),
-    `Cannot link import "env"."__stack_pointer": no global i32 of that name`,
+    `Cannot link import "env"."__stack_pointer" (global mut i32): ` +
+      `no definition or registered instance provides it`,
   );
 });
 

@@ -8,17 +8,24 @@
 
 import { exportedFunctionType, type FuncType } from "../module/binary.ts";
 import { AppExit, TrapError } from "../../sdk/errors.ts";
-import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap } from "./app_heap.ts";
+import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap, placeHeap } from "./app_heap.ts";
 import type { Governor } from "./governor.ts";
 import type { InstrumentOptions } from "./instrument.ts";
 import { type AppLimits, LIMITS_MODULE } from "./limits.ts";
-import { linkImports, type LinkOptions, type LinkResult } from "../link/link.ts";
+import { fromV8LinkError, linkImports, type LinkOptions, type LinkResult } from "../link/link.ts";
+import { type ExternValue, type Linker, linkerFrom, type UnknownImports } from "../link/linker.ts";
+import { hasV128, liftResults, lowerArgs, lowerFunction } from "../link/v128.ts";
 import { AppMemory, encodeUtf8 } from "../../sdk/memory.ts";
 import type { AppModule } from "../module/module.ts";
 import type { AppHandle, NativeContext, NativeLibrary } from "../../sdk/native.ts";
 import { AppOutput, type OutputSink } from "../../sdk/output.ts";
 import type { NativeRegistry } from "../link/registry.ts";
-import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
+import {
+  parseSignature,
+  signatureMatches,
+  type SignatureValueType,
+  type WasmFuncRef,
+} from "../../sdk/signature.ts";
 import { toTrap } from "./traps.ts";
 import type { AppFramework } from "../../sdk/framework.ts";
 
@@ -70,6 +77,13 @@ export interface InstanceOptions {
   framework?: AppFramework;
   /** Trace every native call (`--trace`) to this sink (default: the runtime's, if any). */
   trace?: (line: string) => void;
+  /**
+   * Values for this instance's imports, by module and name, checked like the runtime's
+   * definitions and searched before them: `{ env: { memory } }`.
+   */
+  imports?: Record<string, Record<string, ExternValue>>;
+  /** What a function import nothing provides becomes (default: the runtime's, `"trap"`). */
+  unknownImports?: UnknownImports;
 }
 
 /** What an instance needs from its runtime. */
@@ -84,6 +98,10 @@ export interface InstanceHost {
   readonly warn: (message: string) => void;
   /** Default trace sink; tracing is off when undefined. */
   readonly trace?: ((line: string) => void) | undefined;
+  /** Values and instances supplied for imports (`runtime.define`, `runtime.register`). */
+  readonly linker?: Linker | undefined;
+  /** What a function import nothing provides becomes (default `"trap"`). */
+  readonly unknownImports?: UnknownImports | undefined;
 }
 
 /** An instantiated app. */
@@ -120,6 +138,10 @@ export class AppInstance implements AppHandle {
   #exports: Record<string, unknown> = {};
   #freed = false;
   #exitCode: number | undefined;
+  /** The binary that runs (the rewritten one under limits): trap offsets point into it. */
+  #bytes: Uint8Array;
+  /** Callable forms of exports whose type has a v128, built on first call. */
+  readonly #lowered = new Map<string, (...args: never[]) => unknown>();
 
   /** Use `Runtime.instantiate`. */
   constructor(module: AppModule, host: InstanceHost, options: InstanceOptions = {}) {
@@ -135,6 +157,7 @@ export class AppInstance implements AppHandle {
     const limits: AppLimits = { ...options.limits };
     if (options.stackSize !== undefined) limits.stackSize ??= options.stackSize;
     this.limits = limits;
+    this.#bytes = module.bytes;
   }
 
   /** Creates the governor the instrumented module reports to, once the rewriter is loaded. */
@@ -257,7 +280,7 @@ export class AppInstance implements AppHandle {
 
   /** Records an app's exit on its way out to the caller. */
   #trap(error: unknown): TrapError {
-    const trap = toTrap(error);
+    const trap = toTrap(error, this.#bytes);
     if (trap instanceof AppExit) this.#exitCode ??= trap.code;
     return trap;
   }
@@ -275,8 +298,9 @@ export class AppInstance implements AppHandle {
       await loadInstrumentation();
       app.#govern(_variants!);
       compiled = await _variants!.compileInstrumented(module, instrument);
+      app.#bytes = compiled.bytes;
     }
-    const link = app.#link(host, options);
+    const link = app.#linkOrDispose(host, options);
     app.#governor?.enter();
     let instance: WebAssembly.Instance;
     try {
@@ -307,8 +331,9 @@ export class AppInstance implements AppHandle {
       }
       app.#govern(_variants);
       compiled = _variants.compileInstrumentedSync(module, instrument);
+      app.#bytes = compiled.bytes;
     }
-    const link = app.#link(host, options);
+    const link = app.#linkOrDispose(host, options);
     app.#governor?.enter();
     let instance: WebAssembly.Instance;
     try {
@@ -322,15 +347,35 @@ export class AppInstance implements AppHandle {
     return app;
   }
 
-  /** Instantiation failed: release library state; a start-function trap becomes a TrapError. */
+  /**
+   * Instantiation failed: release library state. V8's link check becomes a `LinkError`; a
+   * trap in the start function or a segment out of bounds a `TrapError`.
+   */
   #failed(error: unknown): never {
     this.#disposeState();
-    throw error instanceof WebAssembly.LinkError ? error : toTrap(error);
+    throw error instanceof WebAssembly.LinkError
+      ? fromV8LinkError(error, this.module)
+      : toTrap(error, this.#bytes);
+  }
+
+  #linkOrDispose(host: InstanceHost, options: InstanceOptions): LinkResult {
+    try {
+      return this.#link(host, options);
+    } catch (e) {
+      this.#disposeState();
+      throw e;
+    }
   }
 
   #link(host: InstanceHost, options: InstanceOptions): LinkResult {
     const trace = options.trace ?? host.trace;
     const linkOptions: LinkOptions = trace ? { trace, memoryOf: () => this.memory } : {};
+    const linkers: Linker[] = [];
+    if (options.imports) linkers.push(linkerFrom(options.imports));
+    if (host.linker) linkers.push(host.linker);
+    if (linkers.length > 0) linkOptions.linkers = linkers;
+    const unknownImports = options.unknownImports ?? host.unknownImports;
+    if (unknownImports) linkOptions.unknownImports = unknownImports;
     const cap = this.limits.maxMemory;
     if (cap !== undefined) linkOptions.maxMemoryPages = Math.floor(cap / PAGE);
     const link = linkImports(this.module, host.registry, (library, symbol, attachment) => {
@@ -364,7 +409,9 @@ export class AppInstance implements AppHandle {
     const memory = imported ?? (exported as WebAssembly.Memory | undefined);
     this.memory = new AppMemory(memory ?? new WebAssembly.Memory({ initial: 0, maximum: 0 }));
     const usesWasi = this.module.info.imports.some((i) => i.module.startsWith("wasi_"));
-    const heapSize = memory ? options.heapSize ?? (usesWasi ? 0 : DEFAULT_HEAP_SIZE) : 0;
+    // A supplied memory belongs to someone else: no heap is appended to it unless asked.
+    const own = !usesWasi && !link.memorySupplied;
+    const heapSize = memory ? options.heapSize ?? (own ? DEFAULT_HEAP_SIZE : 0) : 0;
     this.heap = this.#makeHeap(heapSize);
     link.bind(raw);
     for (const { name, args } of link.initializers) this.call(name, ...args);
@@ -381,18 +428,18 @@ export class AppInstance implements AppHandle {
       return new ExportedHeap(this.memory, this.#governedHeapExports());
     }
     if (heapSize <= 0) return new NoHeap(onFail);
-    const pages = Math.ceil(heapSize / PAGE);
-    let base: number;
-    try {
-      base = this.memory.memory.grow(pages) * PAGE;
-    } catch {
-      this.warn(
-        `cannot append a ${heapSize}-byte app heap: the memory's maximum size is reached`,
-      );
+    const heapBase = this.instance.exports.__heap_base;
+    const place = placeHeap(
+      this.memory.memory,
+      heapSize,
+      heapBase instanceof WebAssembly.Global ? Number(heapBase.value) >>> 0 : undefined,
+    );
+    if (typeof place === "string") {
+      this.warn(place);
       return new NoHeap(onFail);
     }
     this.memory.refresh();
-    return new BuiltinHeap(this.memory, base, heapSize, onFail);
+    return new BuiltinHeap(this.memory, place.base, place.size, onFail);
   }
 
   /**
@@ -403,6 +450,7 @@ export class AppInstance implements AppHandle {
   #governedHeapExports(): WebAssembly.Exports {
     const governor = this.#governor;
     const raw = this.instance.exports;
+    const bytes = this.#bytes;
     if (!governor) return raw;
     const out: WebAssembly.Exports = {};
     for (const name of ["malloc", "free", "realloc"]) {
@@ -413,7 +461,7 @@ export class AppInstance implements AppHandle {
         try {
           return (fn as (...a: number[]) => unknown)(...args);
         } catch (e) {
-          throw toTrap(e);
+          throw toTrap(e, bytes);
         } finally {
           governor.exit();
         }
@@ -423,13 +471,41 @@ export class AppInstance implements AppHandle {
   }
 
   /**
-   * Finds an exported function, optionally checking it against a signature string.
+   * Finds an exported function, optionally checking it against a signature string. The
+   * function returned calls the export as {@linkcode call} does (traps as `TrapError`, v128 as
+   * 16 bytes, i64 also from numbers), and with a signature literal its type follows it:
+   * `lookup("add", "(ii)i")` is `(a: number, b: number) => number`.
    *
    * @param name the export name
-   * @param signature e.g. `"(ii)i"`; pointer letters count as i32
+   * @param signature e.g. `"(ii)i"`; pointer letters count as i32, `V` is v128, `R` funcref,
+   *   several result letters a multi-value result (an array)
    * @returns the function, or undefined when there is no such function export
    * @throws {TypeError} when the signature does not match the export's type
+   *
+   * @example A typed lookup
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "../../mod.ts";
+   * // (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+   * const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 127, 127, 1, 127,
+   *   3, 2, 1, 0, 7, 7, 1, 3, 97, 100, 100, 0, 0, 10, 9, 1, 7, 0, 32, 0, 32, 1, 106, 11]);
+   * const runtime = new Runtime();
+   * const app = await runtime.instantiate(await runtime.load(bytes));
+   * const add = app.lookup("add", "(ii)i")!; // (a: number, b: number) => number
+   * const sum: number = add(2, 3);
+   * assert.equal(sum, 5);
+   * assert.throws(() => app.lookup("add", "(i)i"), TypeError);
+   * app.free();
+   * ```
    */
+  lookup<S extends string>(name: string, signature: S): ExportFunction<S> | undefined;
+  /**
+   * Finds an exported function without checking its type.
+   *
+   * @param name the export name
+   * @returns the function, or undefined when there is no such function export
+   */
+  lookup(name: string): ((...args: WasmValue[]) => WasmValue) | undefined;
   lookup(name: string, signature?: string): ((...args: never[]) => unknown) | undefined {
     const fn = this.#exports[name];
     if (typeof fn !== "function") return undefined;
@@ -441,7 +517,9 @@ export class AppInstance implements AppHandle {
         );
       }
     }
-    return fn as (...args: never[]) => unknown;
+    const call = (...args: WasmValue[]) => this.call(name, ...args);
+    Object.defineProperty(call, "name", { value: name });
+    return call;
   }
 
   /**
@@ -465,11 +543,17 @@ export class AppInstance implements AppHandle {
    */
   call(name: string, ...args: WasmValue[]): WasmValue {
     this.#assertLive();
-    const fn = this.#exports[name];
+    let fn = this.#exports[name];
     if (typeof fn !== "function") throw new TrapError(`lookup function ${name} failed`);
     const type = this.functionType(name);
+    let lifted: FuncType | undefined;
     if (type) {
-      args = args.map((a, i) => type.params[i] === "i64" && typeof a === "number" ? BigInt(a) : a);
+      args = _checkedArgs(name, type, args);
+      if (hasV128(type)) {
+        fn = this.#loweredExport(name, type);
+        args = lowerArgs(type, args);
+        lifted = type;
+      }
     }
     const governor = this.#governor;
     governor?.enter();
@@ -478,18 +562,43 @@ export class AppInstance implements AppHandle {
       const result = (fn as (...a: unknown[]) => unknown)(...args);
       if (this.async && result instanceof Promise) {
         pending = true;
-        return result.catch((e: unknown) => {
-          this.stdout.flush();
-          throw this.#trap(e);
-        }).finally(() => governor?.exit());
+        return result.then(
+          (value) => lifted ? liftResults(lifted, value) : value,
+          (e: unknown) => {
+            this.stdout.flush();
+            throw this.#failure(e, name);
+          },
+        ).finally(() => governor?.exit());
       }
-      return result;
+      return lifted ? liftResults(lifted, result) : result;
     } catch (e) {
       this.stdout.flush();
-      throw this.#trap(e);
+      throw this.#failure(e, name);
     } finally {
       if (!pending) governor?.exit();
     }
+  }
+
+  /**
+   * What a call's failure becomes: a `TypeError` V8 raised at the boundary, before any wasm
+   * ran (an argument JS cannot convert), stays one; everything else is a trap.
+   */
+  #failure(error: unknown, name: string): Error {
+    if (error instanceof TypeError && !/wasm-function\[/.test(error.stack ?? "")) {
+      return new TypeError(`Cannot call export "${name}": ${error.message}`, { cause: error });
+    }
+    return this.#trap(error);
+  }
+
+  /** The export behind an adapter that takes and returns v128 values as halves. */
+  #loweredExport(name: string, type: FuncType): (...args: never[]) => unknown {
+    let fn = this.#lowered.get(name);
+    if (!fn) {
+      const raw = this.instance.exports[name] as (...args: never[]) => unknown;
+      fn = lowerFunction(type, raw);
+      this.#lowered.set(name, fn);
+    }
+    return fn;
   }
 
   /**
@@ -695,6 +804,77 @@ let _variants: _Variants | undefined;
  */
 export async function loadInstrumentation(): Promise<void> {
   _variants ??= await import("./variants.ts");
+}
+
+// ---- Types a typed `lookup` infers from a signature literal ------------------------------
+
+/** The type one signature letter is passed as when calling an export. */
+export type ExportArgType<C extends string> = C extends "i" | "f" | "F" | "*" | "~" | "$" ? number
+  : C extends "I" ? bigint | number
+  : C extends "r" ? unknown
+  : C extends "V" ? Uint8Array
+  : C extends "R" ? WasmFuncRef
+  : never;
+
+type _ExportArgs<S extends string> = S extends `${infer C}${infer Rest}`
+  ? [ExportArgType<C>, ..._ExportArgs<Rest>]
+  : [];
+
+type _ExportResults<S extends string> = S extends `${infer C}${infer Rest}`
+  ? [SignatureValueType<C>, ..._ExportResults<Rest>]
+  : [];
+
+/** The parameters of an export called through a signature literal. */
+export type ExportParams<S extends string> = S extends `(${infer P})${string}` ? _ExportArgs<P>
+  : never;
+
+/** The result of an export called through a signature literal (an array for several). */
+export type ExportResult<S extends string> = S extends `(${string})${infer R}`
+  ? R extends "" ? undefined
+  : R extends `${infer C}${infer Rest}` ? Rest extends "" ? SignatureValueType<C>
+    : _ExportResults<R>
+  : never
+  : never;
+
+/** The function a typed `lookup` returns: `ExportFunction<"(ii)i">` is `(number, number) => number`. */
+export type ExportFunction<S extends string> = (...args: ExportParams<S>) => ExportResult<S>;
+
+/** The arguments as V8 takes them: i64 numbers as bigints; a host-side mistake a `TypeError`. */
+function _checkedArgs(name: string, type: FuncType, args: WasmValue[]): WasmValue[] {
+  const out = args.slice();
+  type.params.forEach((t, i) => {
+    const a = args[i];
+    const wrong = (what: string) =>
+      new TypeError(
+        `Argument ${i + 1} of export "${name}" must be ${what} (${t}), got ${_describe(a)}`,
+      );
+    switch (t) {
+      case "i32":
+      case "f32":
+      case "f64":
+        if (typeof a !== "number" && a !== undefined) throw wrong("a number");
+        break;
+      case "i64":
+        if (typeof a === "number" && Number.isInteger(a)) out[i] = BigInt(a);
+        else if (typeof a !== "bigint") throw wrong("a bigint or an integer");
+        break;
+      case "v128":
+        if (!(a instanceof Uint8Array) || a.length !== 16) throw wrong("a 16-byte Uint8Array");
+        break;
+      case "funcref":
+        if (a !== null && typeof a !== "function") throw wrong("a wasm function or null");
+        break;
+    }
+  });
+  return out;
+}
+
+function _describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  return typeof value;
 }
 
 /** The exports an app sees: the names the rewriter added (`__mr_…`) are left out. */

@@ -14,19 +14,32 @@ import {
 } from "./instance.ts";
 import { type AppModule, compileModule, compileModuleSync } from "../module/module.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
-import { type OutputSink, writerSink, writeStderr } from "../../sdk/output.ts";
+import { type OutputSink, writeStderr } from "../../sdk/output.ts";
+import { platform } from "../../sdk/platform.ts";
 import { NativeRegistry } from "../link/registry.ts";
+import {
+  type ExternValue,
+  type LinkableInstance,
+  Linker,
+  type UnknownImports,
+} from "../link/linker.ts";
 
 /** Options for a runtime. */
 export interface RuntimeOptions {
   /** Native libraries to register, in order (later ones shadow earlier ones). */
   plugins?: NativeLibrary[];
-  /** Where app output goes (default: `Deno.stdout`). */
+  /** Where app output goes (default: the platform's standard output). */
   stdout?: OutputSink;
-  /** Where runtime warnings go, one line each (default: `Deno.stderr`). */
+  /** Where runtime warnings go, one line each (default: the platform's standard error). */
   warn?: (message: string) => void;
   /** Trace every native call of every app to this sink, one line each (`--trace`). */
   trace?: (line: string) => void;
+  /**
+   * What a function import nothing provides becomes: `"trap"` (default, as WAMR) a stub that
+   * traps when called, with a warning at instantiation; `"error"` a `LinkError` at
+   * instantiation, and memories and tables are no longer created from the import's limits.
+   */
+  unknownImports?: UnknownImports;
 }
 
 /** Where a module's bytes come from. */
@@ -59,6 +72,10 @@ export class Runtime implements InstanceHost {
   readonly warn: (message: string) => void;
   /** Default sink for traces; undefined when tracing is off. */
   readonly trace: ((line: string) => void) | undefined;
+  /** Values and instances supplied for imports ({@linkcode define}, {@linkcode register}). */
+  readonly linker: Linker = new Linker();
+  /** What a function import nothing provides becomes. */
+  readonly unknownImports: UnknownImports;
 
   /**
    * Creates a runtime and registers the given plugins.
@@ -67,22 +84,106 @@ export class Runtime implements InstanceHost {
    */
   constructor(options: RuntimeOptions = {}) {
     for (const plugin of options.plugins ?? []) this.registry.register(plugin);
-    this.stdout = options.stdout ?? writerSink(Deno.stdout);
-    this.stdoutIsTerminal = options.stdout ? false : Deno.stdout.isTerminal();
+    const { stdout } = platform();
+    this.stdout = options.stdout ?? function writeStdout(bytes: Uint8Array): void {
+      stdout.write(bytes);
+    };
+    this.stdoutIsTerminal = options.stdout ? false : stdout.isTerminal();
     this.trace = options.trace;
+    this.unknownImports = options.unknownImports ?? "trap";
     this.warn = options.warn ?? function warnToStderr(message: string): void {
       writeStderr(message + "\n");
     };
   }
 
   /**
+   * Registers an instance under a module name, Wasmtime-style: modules instantiated from now
+   * on import its exports as `module`.`export` — the same memory, table, global and tag
+   * objects, and direct calls into its functions — each checked against the import's type.
+   *
+   * @param module the module name importers use
+   * @param instance the instance whose exports to supply
+   * @returns this runtime
+   *
+   * @example One instance's memory and function serve another
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "../../mod.ts";
+   * // (module (memory (export "mem") 1) (func (export "inc") (param i32) (result i32)
+   * //   local.get 0 i32.const 1 i32.add))
+   * const lib = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2,
+   *   1, 0, 5, 3, 1, 0, 1, 7, 13, 2, 3, 109, 101, 109, 2, 0, 3, 105, 110, 99, 0, 0, 10, 9, 1, 7,
+   *   0, 32, 0, 65, 1, 106, 11]);
+   * // (module (import "lib" "mem" (memory 1)) (import "lib" "inc" (func (param i32) (result i32)))
+   * //   (func (export "run") (result i32) i32.const 0 i32.const 41 i32.store
+   * //     i32.const 0 i32.load call 0))
+   * const app = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 10, 2, 96, 1, 127, 1, 127, 96, 0,
+   *   1, 127, 2, 22, 2, 3, 108, 105, 98, 3, 109, 101, 109, 2, 0, 1, 3, 108, 105, 98, 3, 105, 110,
+   *   99, 0, 0, 3, 2, 1, 1, 7, 7, 1, 3, 114, 117, 110, 0, 1, 10, 18, 1, 16, 0, 65, 0, 65, 41, 54,
+   *   2, 0, 65, 0, 40, 2, 0, 16, 0, 11]);
+   * const runtime = new Runtime();
+   * const provider = await runtime.instantiate(await runtime.load(lib), { heapSize: 0 });
+   * runtime.register("lib", provider);
+   * const user = await runtime.instantiate(await runtime.load(app));
+   * assert.equal(user.call("run"), 42);
+   * assert.equal(provider.memory.i32(0), 41); // one memory, seen by both
+   * user.free();
+   * provider.free();
+   * ```
+   */
+  register(module: string, instance: LinkableInstance): this;
+  // The library form last: `Parameters<Runtime["register"]>` reads the last overload.
+  /**
    * Registers a native library for modules instantiated from now on.
    *
    * @param library the library (a plugin module's default export)
    * @returns this runtime
    */
-  register(library: NativeLibrary): this {
-    this.registry.register(library);
+  register(library: NativeLibrary): this;
+  register(what: NativeLibrary | string, instance?: LinkableInstance): this {
+    if (typeof what === "string") {
+      if (!instance) throw new TypeError(`Cannot register "${what}": no instance given`);
+      this.linker.instance(what, instance);
+    } else {
+      this.registry.register(what);
+    }
+    return this;
+  }
+
+  /**
+   * Supplies one import for modules instantiated from now on: a `WebAssembly.Memory`,
+   * `Table`, `Global` or `Tag`, a host function (called with the wasm arguments, v128 ones as
+   * 16-byte arrays; several results returned as an array), or a number or bigint for an
+   * immutable global. Definitions come before native libraries, and each is checked against
+   * the import's type and limits.
+   *
+   * @param module the import's module name
+   * @param name the import's field name
+   * @param value what the import gets
+   * @returns this runtime
+   * @throws {TypeError} when the value cannot be an import
+   *
+   * @example Supply a memory and a global
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "../../mod.ts";
+   * // (module (import "env" "memory" (memory 1 2)) (import "env" "base" (global i32))
+   * //   (func (export "peek") (result i32) global.get 0 i32.load))
+   * const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 2, 28,
+   *   2, 3, 101, 110, 118, 6, 109, 101, 109, 111, 114, 121, 2, 1, 1, 2, 3, 101, 110, 118, 4, 98,
+   *   97, 115, 101, 3, 127, 0, 3, 2, 1, 0, 7, 8, 1, 4, 112, 101, 101, 107, 0, 0, 10, 9, 1, 7, 0,
+   *   35, 0, 40, 2, 0, 11]);
+   * const memory = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+   * new DataView(memory.buffer).setInt32(8, 1234, true);
+   * const runtime = new Runtime().define("env", "memory", memory).define("env", "base", 8);
+   * const app = await runtime.instantiate(await runtime.load(bytes));
+   * assert.equal(app.call("peek"), 1234);
+   * assert.equal(app.memory.memory, memory);
+   * app.free();
+   * ```
+   */
+  define(module: string, name: string, value: ExternValue): this {
+    this.linker.define(module, name, value);
     return this;
   }
 
@@ -173,8 +274,8 @@ export async function readSource(source: ModuleSource): Promise<Uint8Array> {
     ? new URL(source)
     : undefined;
   try {
-    if (url === undefined) return await Deno.readFile(source as string);
-    if (url.protocol === "file:") return await Deno.readFile(url);
+    if (url === undefined) return await platform().readFile(source as string);
+    if (url.protocol === "file:") return await platform().readFile(url);
     const response = await fetch(url);
     if (!response.ok) {
       await response.body?.cancel();

@@ -6,21 +6,30 @@
 
 import { OUT_OF_BOUNDS, TrapError } from "../../sdk/errors.ts";
 
+/** WAMR's text for a table access out of bounds (`table.get`, `table.set`, segments). */
+const _TABLE_OOB = "out of bounds table access";
+
+/** What an exception thrown by `throw` and caught by nothing becomes. */
+export const UNCAUGHT_EXCEPTION = "uncaught wasm exception";
+
 // V8's trap texts → WAMR's exception texts.
 const _V8_TO_WAMR: [RegExp, string][] = [
   [/^unreachable/, "unreachable"],
   [/memory access out of bounds/, OUT_OF_BOUNDS],
   [/divide by zero|remainder by zero/, "integer divide by zero"],
   [/divide result unrepresentable|integer overflow/, "integer overflow"],
-  [/float unrepresentable in integer range/, "invalid conversion to integer"],
+  // V8 says the same for NaN (WAMR: "invalid conversion to integer") and for a value out of
+  // range; the operand is gone by then, so the commoner case wins.
+  [/float unrepresentable in integer range/, "integer overflow"],
   [/signature mismatch/, "indirect call type mismatch"],
   [/^null function/, "uninitialized element"],
-  [/table index is out of bounds|invalid index into function table/, "undefined element"],
+  [/invalid index into function table/, "undefined element"],
+  [/table index is out of bounds/, _TABLE_OOB],
   [
     /table (access|size) out of bounds|table out of bounds|element segment out of bounds/,
     "out of bounds table access",
   ],
-  [/data segment out of bounds/, OUT_OF_BOUNDS],
+  [/data segment (\d+ )?(is )?out of bounds/, OUT_OF_BOUNDS],
   [/operation does not support unaligned accesses/, "unaligned atomic"],
 ];
 
@@ -37,20 +46,39 @@ export function wamrTrapMessage(message: string): string | undefined {
   return undefined;
 }
 
+const _Exception = (WebAssembly as unknown as { Exception?: abstract new () => object })
+  .Exception;
+
 /**
  * Converts anything thrown out of wasm into a `TrapError`.
  *
  * @param error what the call threw
+ * @param bytes the binary that ran, to tell a `call_indirect` past the table's end (WAMR:
+ *   `undefined element`) from other table accesses (`out of bounds table access`), which V8
+ *   words alike
  * @returns the trap to report
  */
-export function toTrap(error: unknown): TrapError {
+export function toTrap(error: unknown, bytes?: Uint8Array): TrapError {
   if (error instanceof TrapError) return error;
   if (error instanceof WebAssembly.RuntimeError) {
-    return new TrapError(wamrTrapMessage(error.message) ?? error.message, { cause: error });
+    let message = wamrTrapMessage(error.message) ?? error.message;
+    if (message === _TABLE_OOB && _isIndirectCall(error, bytes)) message = "undefined element";
+    return new TrapError(message, { cause: error });
+  }
+  if (_Exception && error instanceof _Exception) {
+    return new TrapError(UNCAUGHT_EXCEPTION, { cause: error });
   }
   if (error instanceof RangeError && /call stack size/i.test(error.message)) {
     return new TrapError("wasm operand stack overflow", { cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new TrapError(message, { cause: error });
+}
+
+/** Whether the trapping instruction (its byte offset is in V8's stack trace) is an indirect call. */
+function _isIndirectCall(error: Error, bytes: Uint8Array | undefined): boolean {
+  const at = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(error.stack ?? "");
+  if (!at) return false;
+  const opcode = bytes?.[parseInt(at[1]!, 16)];
+  return opcode === 0x11 || opcode === 0x13; // call_indirect, return_call_indirect
 }

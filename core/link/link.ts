@@ -1,10 +1,14 @@
 /**
- * The linker: resolves every import of a module against the native registry and builds the
- * import object. Signatures are checked against the import's wasm type here: among the
+ * The linker: resolves every import of a module and builds the import object. What the
+ * embedder defined (a {@linkcode Linker}: host values and registered instances' exports) comes
+ * first, each checked against the import's type and limits; function imports then resolve
+ * against the native registry. Signatures are checked against the import's wasm type here: among the
  * natives of the import's name the first whose signature matches is linked, and with none a
  * link error names the import, every signature tried with its library, and the import's type.
  * Modules with a `dylink.0` section (emscripten side modules) get their memory, table,
- * globals and GOT from {@linkcode SideModule}.
+ * globals and GOT from {@linkcode SideModule}. Memories and tables nothing supplies are
+ * created from the import's limits (one object for a name imported twice, meeting both), as
+ * WAMR does, unless unknown imports are errors.
  *
  * @module
  */
@@ -20,7 +24,9 @@ import type { AppMemory } from "../../sdk/memory.ts";
 import { traceNative, type TraceSink } from "./trace.ts";
 import type { ResolvedNative } from "./registry.ts";
 import { type Initializer, SideModule } from "./side_module.ts";
-import { hasV128, liftFunction } from "./v128.ts";
+import { hasV128, liftArgs, liftFunction, lowerResults } from "./v128.ts";
+import type { Definition, ExternType, Linker, UnknownImports } from "./linker.ts";
+import type { FuncType, Limits } from "../module/binary.ts";
 
 /** Imported globals WAMR satisfies for emscripten-era modules (§2.1, §3.3). */
 const _KNOWN_GLOBALS: Record<string, number> = {
@@ -41,8 +47,10 @@ const _KNOWN_GLOBALS: Record<string, number> = {
 export interface LinkResult {
   /** The import object for `WebAssembly.Instance`. */
   readonly imports: WebAssembly.Imports;
-  /** A memory the linker created for an imported memory, if any. */
+  /** The first imported memory (supplied, or created by the linker), if any. */
   readonly memory: WebAssembly.Memory | undefined;
+  /** Whether that memory was supplied (it belongs to the embedder or another instance). */
+  readonly memorySupplied: boolean;
   /** Libraries that provided at least one import, in first-use order. */
   readonly libraries: NativeLibrary[];
   /** Function imports no library provides (they trap when called). */
@@ -66,6 +74,14 @@ export interface LinkOptions {
   memoryOf?: () => AppMemory | undefined;
   /** Most 64 KiB pages an imported memory the linker creates may grow to. */
   maxMemoryPages?: number;
+  /** Supplied imports, searched in order before the native registry. */
+  linkers?: readonly Linker[];
+  /**
+   * What a function import nothing provides becomes: `"trap"` (default, WAMR's behaviour) a
+   * stub that traps when called, `"error"` a {@linkcode LinkError}; with `"error"` memories
+   * and tables are no longer created from the import's own limits either.
+   */
+  unknownImports?: UnknownImports;
 }
 
 /** Creates the context a native receives; supplied by the instance. */
@@ -94,11 +110,42 @@ export function linkImports(
   const libraries: NativeLibrary[] = [];
   const unlinked: { module: string; name: string }[] = [];
   let memory: WebAssembly.Memory | undefined;
+  let memorySupplied = false;
   let isAsync = false;
   const side = module.info.dylink ? new SideModule(module.info) : undefined;
+  const linkers = options.linkers?.filter((l) => !l.empty) ?? [];
+  const strict = options.unknownImports === "error";
+  const limits = _mergedLimits(module.info.imports);
+  const created = new Map<string, WebAssembly.Memory | WebAssembly.Table>();
 
   for (const imp of module.info.imports) {
     const ns = imports[imp.module] ??= {};
+    const definition = linkers.length === 0 ? undefined : _defined(linkers, imp);
+    if (definition) {
+      const value = _supply(module, imp, definition);
+      ns[imp.name] = value;
+      if (imp.kind === "memory" && memory === undefined) {
+        memory = value as WebAssembly.Memory;
+        memorySupplied = true;
+      }
+      continue;
+    }
+    if (strict && !side && imp.kind !== "global") {
+      const functions = imp.kind === "function" &&
+        registry.candidates(imp.module, imp.name).length > 0;
+      if (!functions) {
+        throw new LinkError(
+          `Cannot link import "${imp.module}"."${imp.name}" (${_importText(module, imp)}): ` +
+            `no native library, definition or registered instance provides it`,
+        );
+      }
+    }
+    const key = `${imp.module}\0${imp.name}`;
+    const made = created.get(key);
+    if (made) {
+      ns[imp.name] = made;
+      continue;
+    }
     switch (imp.kind) {
       case "function": {
         const candidates = registry.candidates(imp.module, imp.name);
@@ -133,15 +180,16 @@ export function linkImports(
         break;
       }
       case "memory": {
-        const { max, shared, memory64 } = imp.type;
+        const { shared, memory64 } = imp.type;
         if (memory64) {
           throw new LinkError(
             `Cannot link import "${imp.module}"."${imp.name}": imported 64-bit memories are not supported`,
           );
         }
-        const min = side ? side.memoryPages(imp) : imp.type.min;
+        const merged = limits.get(key) ?? imp.type;
+        const min = side ? side.memoryPages(imp) : merged.min;
         const desc: WebAssembly.MemoryDescriptor = { initial: min, shared };
-        if (max !== undefined) desc.maximum = max;
+        if (merged.max !== undefined) desc.maximum = merged.max;
         else if (shared) desc.maximum = 65536;
         const cap = options.maxMemoryPages;
         if (cap !== undefined) {
@@ -152,12 +200,24 @@ export function linkImports(
           }
           desc.maximum = Math.min(desc.maximum ?? cap, cap);
         }
-        memory = new WebAssembly.Memory(desc);
-        ns[imp.name] = memory;
+        let made: WebAssembly.Memory;
+        try {
+          made = new WebAssembly.Memory(desc);
+        } catch (e) {
+          throw new LinkError(
+            `Cannot link import "${imp.module}"."${imp.name}": cannot create its memory: ${
+              (e as Error).message
+            }`,
+          );
+        }
+        memory ??= made;
+        created.set(key, made);
+        ns[imp.name] = made;
         break;
       }
       case "table": {
-        const { element, limits } = imp.type;
+        const { element } = imp.type;
+        const merged = limits.get(key) ?? imp.type.limits;
         if (element !== "funcref" && element !== "externref") {
           throw new LinkError(
             `Cannot link import "${imp.module}"."${imp.name}": table of ${element} is not supported`,
@@ -165,10 +225,20 @@ export function linkImports(
         }
         const desc = {
           element: element === "funcref" ? "anyfunc" : "externref",
-          initial: side && element === "funcref" ? side.tableSlots(imp) : limits.min,
+          initial: side && element === "funcref" ? side.tableSlots(imp) : merged.min,
         } as WebAssembly.TableDescriptor;
-        if (limits.max !== undefined) desc.maximum = limits.max;
-        const table = new WebAssembly.Table(desc);
+        if (merged.max !== undefined) desc.maximum = merged.max;
+        let table: WebAssembly.Table;
+        try {
+          table = new WebAssembly.Table(desc);
+        } catch (e) {
+          throw new LinkError(
+            `Cannot link import "${imp.module}"."${imp.name}": cannot create its table: ${
+              (e as Error).message
+            }`,
+          );
+        }
+        created.set(key, table);
         if (side && element === "funcref") side.useTable(table);
         ns[imp.name] = table;
         break;
@@ -184,7 +254,8 @@ export function linkImports(
         const { type, mutable } = imp.type;
         if (value === undefined || !["i32", "f64", "f32"].includes(type)) {
           throw new LinkError(
-            `Cannot link import "${imp.module}"."${imp.name}": no global ${type} of that name`,
+            `Cannot link import "${imp.module}"."${imp.name}" (${_importText(module, imp)}): ` +
+              `no definition or registered instance provides it`,
           );
         }
         ns[imp.name] = new WebAssembly.Global(
@@ -195,7 +266,8 @@ export function linkImports(
       }
       case "tag":
         throw new LinkError(
-          `Cannot link import "${imp.module}"."${imp.name}": imported tags are not supported`,
+          `Cannot link import "${imp.module}"."${imp.name}" (${_importText(module, imp)}): ` +
+            `no definition or registered instance provides it`,
         );
     }
   }
@@ -203,6 +275,7 @@ export function linkImports(
   return {
     imports,
     memory,
+    memorySupplied,
     libraries,
     unlinked,
     async: isAsync,
@@ -256,4 +329,224 @@ function _asyncFailures(
   return function asyncNative(...args: never[]): unknown {
     return Promise.resolve(fn(...args)).catch(fail);
   };
+}
+
+/**
+ * Turns V8's link failure at instantiation (what the linker could not see: a host memory's
+ * maximum, a host global's type) into a {@linkcode LinkError} naming the import and its type.
+ *
+ * @param error what instantiation threw
+ * @param module the module being instantiated
+ * @returns the link error, or `error` itself when it is not a `WebAssembly.LinkError`
+ */
+export function fromV8LinkError(error: unknown, module: AppModule): unknown {
+  if (!(error instanceof WebAssembly.LinkError)) return error;
+  const text = error.message.replace(/^WebAssembly\.\w+\(\): /, "");
+  const at = /^Import #(\d+) "([^"]*)" "([^"]*)": (.*)$/s.exec(text);
+  const imp = at ? module.info.imports[Number(at[1])] : undefined;
+  if (!at || !imp) return new LinkError(`Cannot link: ${text}`, { cause: error });
+  return new LinkError(
+    `Cannot link import "${imp.module}"."${imp.name}" (${_importText(module, imp)}): ${at[4]}`,
+    { cause: error },
+  );
+}
+
+function _defined(linkers: readonly Linker[], imp: Import): Definition | undefined {
+  for (const linker of linkers) {
+    const definition = linker.get(imp.module, imp.name);
+    if (definition) return definition;
+  }
+  return undefined;
+}
+
+/** The import's value from a definition, after checking it fits. */
+function _supply(module: AppModule, imp: Import, definition: Definition): WebAssembly.ImportValue {
+  const reason = _misfit(module, imp, definition);
+  if (reason !== undefined) {
+    throw new LinkError(
+      `Cannot link import "${imp.module}"."${imp.name}" (${_importText(module, imp)}) to ` +
+        `${definition.origin} (${_typeText(definition.type)}): ${reason}`,
+    );
+  }
+  const { value } = definition;
+  if (imp.kind === "global" && imp.type.type === "i64" && typeof value === "number") {
+    return BigInt(value) as unknown as WebAssembly.ImportValue;
+  }
+  if (
+    imp.kind === "function" && imp.type && hasV128(imp.type) &&
+    definition.type.kind === "function" && definition.type.type === undefined
+  ) {
+    return liftFunction(imp.type, _hostV128(imp.type, value as (...args: unknown[]) => unknown));
+  }
+  return value as WebAssembly.ImportValue;
+}
+
+/** A host function of a v128 type, called by its adapter with halves, sees 16-byte arrays. */
+function _hostV128(
+  type: FuncType,
+  fn: (...args: unknown[]) => unknown,
+): (...args: never[]) => unknown {
+  return function hostV128(...halves: unknown[]): unknown {
+    return lowerResults(type, fn(...liftArgs(type, halves)));
+  };
+}
+
+/** Why a definition cannot satisfy an import, or undefined when it fits. */
+function _misfit(module: AppModule, imp: Import, definition: Definition): string | undefined {
+  const have = definition.type;
+  if (have.kind !== imp.kind) return `it is ${_article(have.kind)}, not ${_article(imp.kind)}`;
+  const { value } = definition;
+  switch (imp.kind) {
+    case "function": {
+      if (typeof value !== "function") return "it is not a function";
+      const type = (have as { type: FuncType | undefined }).type;
+      if (type && imp.type && !_sameFuncType(type, imp.type)) return "the types differ";
+      return undefined;
+    }
+    case "memory": {
+      const { pages, type } = have as Extract<ExternType, { kind: "memory" }>;
+      const shared = (value as WebAssembly.Memory).buffer instanceof SharedArrayBuffer;
+      if (shared !== imp.type.shared) return shared ? "it is shared" : "it is not shared";
+      if (type && type.memory64 !== imp.type.memory64) return "the index types differ";
+      return _limitsMisfit(pages, type, imp.type, "page");
+    }
+    case "table": {
+      const { length, type } = have as Extract<ExternType, { kind: "table" }>;
+      if (type && type.element !== imp.type.element) return `it holds ${type.element}`;
+      return _limitsMisfit(length, type?.limits, imp.type.limits, "element");
+    }
+    case "global": {
+      const type = (have as Extract<ExternType, { kind: "global" }>).type;
+      if (typeof value === "number" || typeof value === "bigint") {
+        if (imp.type.mutable) return "a plain value can only be an immutable global";
+        const numeric = typeof value === "number"
+          ? ["i32", "f32", "f64"].includes(imp.type.type) ||
+            (imp.type.type === "i64" && Number.isSafeInteger(value))
+          : imp.type.type === "i64";
+        return numeric ? undefined : `a ${typeof value} cannot be a global ${imp.type.type}`;
+      }
+      if (!type) return undefined;
+      if (type.type !== imp.type.type) return "the value types differ";
+      if (type.mutable !== imp.type.mutable) return "the mutability differs";
+      return undefined;
+    }
+    case "tag": {
+      const type = (have as Extract<ExternType, { kind: "tag" }>).type;
+      const wanted = module.info.types[imp.typeIndex];
+      if (type && wanted && !_sameFuncType(type, wanted)) return "the types differ";
+      return undefined;
+    }
+  }
+}
+
+function _limitsMisfit(
+  size: number,
+  have: Limits | undefined,
+  want: Limits,
+  unit: string,
+): string | undefined {
+  if (size < want.min) {
+    return `it has ${_count(size, unit)}, the import needs at least ${want.min}`;
+  }
+  if (want.max === undefined || have === undefined) return undefined;
+  if (have.max === undefined) return `it has no maximum, the import needs at most ${want.max}`;
+  if (have.max > want.max) {
+    return `its maximum of ${have.max} is above the import's ${want.max}`;
+  }
+  return undefined;
+}
+
+/**
+ * One set of limits per memory or table name a module imports: a name imported twice gets
+ * one object meeting both imports (the largest minimum, the smallest maximum).
+ */
+function _mergedLimits(imports: readonly Import[]): Map<string, Limits> {
+  const out = new Map<string, Limits>();
+  for (const imp of imports) {
+    if (imp.kind !== "memory" && imp.kind !== "table") continue;
+    const key = `${imp.module}\0${imp.name}`;
+    const own = imp.kind === "memory" ? imp.type : imp.type.limits;
+    const seen = out.get(key);
+    if (!seen) {
+      out.set(key, own);
+      continue;
+    }
+    const min = Math.max(seen.min, own.min);
+    const max = seen.max === undefined
+      ? own.max
+      : own.max === undefined
+      ? seen.max
+      : Math.min(seen.max, own.max);
+    if ((max !== undefined && min > max) || seen.shared !== own.shared) {
+      throw new LinkError(
+        `Cannot link import "${imp.module}"."${imp.name}": it is imported twice with limits ` +
+          `no one ${imp.kind} meets (${_limitsText(seen, "")} and ${_limitsText(own, "")})`,
+      );
+    }
+    const merged: Limits = { ...seen, min };
+    if (max !== undefined) merged.max = max;
+    out.set(key, merged);
+  }
+  return out;
+}
+
+function _sameFuncType(a: FuncType, b: FuncType): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length &&
+    a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
+}
+
+function _article(kind: string): string {
+  return `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}`;
+}
+
+function _count(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? "" : "s"}`;
+}
+
+function _limitsText(limits: Limits, unit: string): string {
+  const prefix = `${limits.shared ? "shared " : ""}${limits.memory64 ? "64-bit " : ""}`;
+  const units = unit === "" ? "" : ` ${unit}s`;
+  const range = limits.max === undefined
+    ? `at least ${limits.min}${units}`
+    : `${limits.min} to ${limits.max}${units}`;
+  return `${prefix}${range}`;
+}
+
+/** The import's type in words: `function (i32) -> i32`, `memory of 1 to 2 pages`. */
+function _importText(module: AppModule, imp: Import): string {
+  switch (imp.kind) {
+    case "function":
+      return imp.type ? `function ${formatFuncType(imp.type)}` : "function";
+    case "memory":
+      return `memory of ${_limitsText(imp.type, "page")}`;
+    case "table":
+      return `table of ${imp.type.element}, ${_limitsText(imp.type.limits, "element")}`;
+    case "global":
+      return `global ${imp.type.mutable ? "mut " : ""}${imp.type.type}`;
+    case "tag": {
+      const type = module.info.types[imp.typeIndex];
+      return type ? `tag ${formatFuncType(type)}` : "tag";
+    }
+  }
+}
+
+/** A provider's type in words, as far as it is known. */
+function _typeText(type: ExternType): string {
+  switch (type.kind) {
+    case "function":
+      return type.type ? `function ${formatFuncType(type.type)}` : "a host function";
+    case "memory":
+      return type.type
+        ? `memory of ${_limitsText(type.type, "page")}, ${_count(type.pages, "page")} now`
+        : `memory of ${_count(type.pages, "page")} now`;
+    case "table":
+      return type.type
+        ? `table of ${type.type.element}, ${_limitsText(type.type.limits, "element")}, ` +
+          `${_count(type.length, "element")} now`
+        : `table of ${_count(type.length, "element")} now`;
+    case "global":
+      return type.type ? `global ${type.type.mutable ? "mut " : ""}${type.type.type}` : "global";
+    case "tag":
+      return type.type ? `tag ${formatFuncType(type.type)}` : "tag";
+  }
 }

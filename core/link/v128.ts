@@ -94,6 +94,45 @@ export function liftResults(type: FuncType, lowered: unknown): unknown {
 }
 
 /**
+ * What a host function of type `type` is called with, from the halves an adapter passes.
+ *
+ * @param type the real type
+ * @param halves the lowered arguments
+ * @returns the arguments, v128 ones as 16-byte arrays
+ */
+export function liftArgs(type: FuncType, halves: readonly unknown[]): unknown[] {
+  const out: unknown[] = [];
+  let at = 0;
+  for (const t of type.params) {
+    if (t === "v128") {
+      out.push(v128FromHalves(halves[at] as bigint, halves[at + 1] as bigint));
+      at += 2;
+    } else {
+      out.push(halves[at++]);
+    }
+  }
+  return out;
+}
+
+/**
+ * What an adapter gets back from a host function of type `type`: v128 results split into
+ * halves; one value, or an array for several.
+ *
+ * @param type the real type
+ * @param result what the host function returned (an array for several results)
+ * @returns the lowered result(s)
+ */
+export function lowerResults(type: FuncType, result: unknown): unknown {
+  const values = type.results.length === 1 ? [result] : [...result as Iterable<unknown>];
+  const out: unknown[] = [];
+  type.results.forEach((t, i) => {
+    if (t === "v128") out.push(...v128ToHalves(values[i]));
+    else out.push(values[i]);
+  });
+  return out.length === 1 ? out[0] : out;
+}
+
+/**
  * A wasm function of type `type` that calls `lowered` (a JS function of the lowered type):
  * what an import with v128 parameters or results is given.
  *
