@@ -143,6 +143,33 @@ export interface ClientRequestOptions {
 /** Request methods by name, as host_tool's `-A` takes them. */
 export type ActionName = "GET" | "PUT" | "POST" | "DELETE";
 
+/**
+ * Lets the process exit while only this timer is pending: Deno's `unrefTimer`, Node's
+ * `unref`; nothing in a page. Keeps the client free of Deno APIs, so pages bundle it.
+ */
+function _unref(timer: ReturnType<typeof setTimeout>): void {
+  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
+  if (deno?.unrefTimer) deno.unrefTimer(timer as unknown as number);
+  else (timer as unknown as { unref?(): void }).unref?.();
+}
+
+/**
+ * Deno's error class of that name (`Deno.errors.TimedOut`…), which callers test for with
+ * `instanceof`; outside Deno an `Error` with the same name.
+ */
+function _linkError(
+  kind: "ConnectionReset" | "TimedOut" | "ConnectionRefused",
+  message: string,
+): Error {
+  const errors = (globalThis as { Deno?: { errors?: Record<string, new (m: string) => Error> } })
+    .Deno?.errors;
+  const Class = errors?.[kind];
+  if (Class) return new Class(message);
+  const error = new Error(message);
+  error.name = kind;
+  return error;
+}
+
 /** Adds `container`, decoded on first read: most callers only look at the status. */
 function _withContainer<T extends { fmt: number; payload: Uint8Array | undefined }>(
   message: T,
@@ -315,7 +342,7 @@ export class HostClient {
           ),
         );
       }, this.timeout);
-      Deno.unrefTimer(this.#authTimer);
+      _unref(this.#authTimer);
     }
     this.#done = this.#readLoop();
   }
@@ -574,7 +601,7 @@ export class HostClient {
     mid?: number,
   ): Promise<HostResponse> {
     if (this.#closed) {
-      return Promise.reject(this.#failure ?? new Deno.errors.ConnectionReset("Client is closed"));
+      return Promise.reject(this.#failure ?? _linkError("ConnectionReset", "Client is closed"));
     }
     const id = mid ?? this.#allocMid();
     const packet = encodeRequest({ action, fmt, mid: id, sender: 0, url, payload });
@@ -596,7 +623,7 @@ export class HostClient {
     this.#timerAt = deadline;
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
     // Pending requests alone must not keep a process alive; the connection does that.
-    Deno.unrefTimer(this.#timer);
+    _unref(this.#timer);
   }
 
   #disarm(): void {
@@ -612,7 +639,7 @@ export class HostClient {
       if (entry.deadline <= now) {
         this.#pending.delete(mid);
         entry.reject(
-          new Deno.errors.TimedOut(`No response to mid ${mid} within ${entry.timeout} ms`),
+          _linkError("TimedOut", `No response to mid ${mid} within ${entry.timeout} ms`),
         );
       } else next = Math.min(next, entry.deadline);
     }
@@ -655,11 +682,11 @@ export class HostClient {
     this.#held = undefined;
     const failure = this.#failure;
     this.#ready.reject(
-      failure ?? new Deno.errors.ConnectionReset(`${why} before the link was ready`),
+      failure ?? _linkError("ConnectionReset", `${why} before the link was ready`),
     );
     for (const [mid, entry] of this.#pending) {
       entry.reject(
-        failure ?? new Deno.errors.ConnectionReset(`${why} before the response to mid ${mid}`),
+        failure ?? _linkError("ConnectionReset", `${why} before the response to mid ${mid}`),
       );
     }
     this.#pending.clear();
@@ -677,7 +704,7 @@ export class HostClient {
     if (message.kind === AuthKind.REFUSE) {
       this.#fail(
         message.reason === RefuseReason.BUSY
-          ? new Deno.errors.ConnectionRefused(message.message)
+          ? _linkError("ConnectionRefused", message.message)
           : new HostAuthError(message.message, message.reason),
       );
       return;
