@@ -57,6 +57,13 @@ export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "./memory.ts";
 export { type AppHeap, HEAP_CORRUPTED } from "./heap.ts";
 export { AppOutput } from "./output.ts";
 export {
+  type Platform,
+  platform,
+  type PlatformInput,
+  type PlatformOutput,
+  setPlatform,
+} from "./platform.ts";
+export {
   AppExit,
   LinkError,
   LoadError,

@@ -7,6 +7,7 @@
  */
 
 import { encodeUtf8 } from "./memory.ts";
+import { platform } from "./platform.ts";
 
 /** Where flushed bytes go. */
 export type OutputSink = (bytes: Uint8Array) => void;
@@ -80,8 +81,6 @@ export function writerSink(stream: { writeSync(p: Uint8Array): number }): Output
   };
 }
 
-let _stderr: OutputSink | undefined;
-
 /**
  * Writes text to standard error, whole and at once: where commands' usage errors and runtime
  * warnings go unless the embedder passes its own writer.
@@ -89,8 +88,7 @@ let _stderr: OutputSink | undefined;
  * @param text what to write, newline included
  */
 export function writeStderr(text: string): void {
-  _stderr ??= writerSink(Deno.stderr);
-  _stderr(encodeUtf8(text));
+  platform().stderr.write(encodeUtf8(text));
 }
 
 /** A sink that gathers writes and passes them on together; see {@linkcode coalescingSink}. */

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { platform } from "../../sdk/platform.ts";
+
 /** One pointer state change. */
 export interface PointerAction {
   /** When it happens, in milliseconds of app time. */
@@ -141,5 +143,6 @@ export function parseInputScript(text: string, source = "input script"): Pointer
  * @returns the actions
  */
 export async function loadInputScript(path: string | URL): Promise<PointerAction[]> {
-  return parseInputScript(await Deno.readTextFile(path), String(path));
+  const text = new TextDecoder().decode(await platform().readFile(path));
+  return parseInputScript(text, String(path));
 }

@@ -39,6 +39,7 @@ import {
   type AppMemory,
   defineNativeLibrary,
   type NativeLibrary,
+  platform,
   type PluginOptionValue,
 } from "../../sdk/mod.ts";
 import { checkScreenSize, Framebuffer } from "./framebuffer.ts";
@@ -119,15 +120,14 @@ export interface DisplayLibrary extends NativeLibrary<DisplayState> {
 }
 
 const _stdoutSink: TerminalSink = {
-  writeSync: (data) => Deno.stdout.writeSync(data),
+  writeSync: function writeStdout(data) {
+    platform().stdout.write(data);
+    return data.length;
+  },
   size: function stdoutSize() {
-    try {
-      const { columns, rows } = Deno.consoleSize();
-      // Some pseudo-terminals report 0x0.
-      if (columns > 0 && rows > 1) return { columns, rows };
-    } catch {
-      // not a terminal after all
-    }
+    const size = platform().stdout.size();
+    // Some pseudo-terminals report 0x0.
+    if (size && size.columns > 0 && size.rows > 1) return size;
     return { columns: 80, rows: 24 };
   },
 };
@@ -136,7 +136,7 @@ function _sinkFor(option: DisplayOptions["terminal"]): TerminalSink | undefined 
   if (option === false) return undefined;
   if (option === true) return _stdoutSink;
   if (option === undefined || option === "auto") {
-    return Deno.stdout.isTerminal() ? _stdoutSink : undefined;
+    return platform().stdout.isTerminal() ? _stdoutSink : undefined;
   }
   return option;
 }
@@ -267,7 +267,7 @@ function _convert(changes: Record<string, PluginOptionValue>): DisplayOptions {
       out.terminal = text === "auto" ? "auto" : text === "true";
     } else if (key === "input") {
       const path = String(value);
-      out.input = parseInputScript(Deno.readTextFileSync(path), path);
+      out.input = parseInputScript(platform().readTextFileSync(path), path);
     } else {
       throw new TypeError(
         `Plugin "display": unknown option "${key}" (options: width, height, fillByte, terminal, input)`,

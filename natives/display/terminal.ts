@@ -6,6 +6,7 @@
  * @module
  */
 
+import { platform } from "../../sdk/platform.ts";
 import type { PixelSource } from "./png.ts";
 
 const _ESC = "\x1b[";
@@ -118,7 +119,7 @@ export class TerminalView {
       this.#timer = undefined;
       this.draw();
     }, wait);
-    Deno.unrefTimer(timer);
+    platform().unrefTimer(timer);
     this.#timer = timer;
   }
 

@@ -19,6 +19,7 @@ import {
   defineConfigurableLibrary,
   encodeLikeWamr,
   type NativeLibrary,
+  platform,
   type TimerHandle,
 } from "../../sdk/mod.ts";
 import { csvSensor, type SensorDriver, sineSensor, testSensor } from "./drivers.ts";
@@ -214,7 +215,7 @@ const sensor: NativeLibrary = defineConfigurableLibrary(_defaults, (o) => {
     drivers = [sineSensor({ name: o.name || "sine", instance: o.instance, interval: o.interval })];
   } else if (o.driver === "csv") {
     if (!o.file) throw new TypeError('Plugin "sensor": driver "csv" needs file=PATH');
-    const text = Deno.readTextFileSync(o.file);
+    const text = platform().readTextFileSync(o.file);
     drivers = [csvSensor(o.name || "csv", text, { instance: o.instance, interval: o.interval })];
   } else {
     throw new TypeError(`Plugin "sensor": unknown driver "${o.driver}" (test, sine, csv)`);

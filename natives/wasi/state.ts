@@ -7,6 +7,7 @@
 
 import type { AppHandle } from "../../sdk/native.ts";
 import { encodeUtf8 } from "../../sdk/memory.ts";
+import { platform } from "../../sdk/platform.ts";
 import type { WasiClock } from "./clock.ts";
 import {
   DIRECTORY_RIGHTS,
@@ -64,7 +65,7 @@ function _stdioType(
   try {
     terminal = stream
       ? stream.isTerminal?.() ?? false
-      : app.framework !== undefined || Deno.stdout.isTerminal();
+      : app.framework !== undefined || platform().stdout.isTerminal();
   } catch {
     // a closed or odd stream is no terminal
   }
@@ -211,11 +212,53 @@ export class WasiState {
  */
 export function errnoOf(error: unknown): ErrnoValue {
   if (error instanceof WasiFsError) return error.errno as ErrnoValue;
-  if (error instanceof Deno.errors.BrokenPipe) return Errno.pipe;
-  if (error instanceof Deno.errors.Interrupted) return Errno.intr;
-  if (error instanceof Deno.errors.WouldBlock) return Errno.again;
-  if (error instanceof Deno.errors.BadResource) return Errno.badf;
-  if (error instanceof Deno.errors.NotCapable) return Errno.notcapable;
-  if (error instanceof Error && error.name in Deno.errors) return Errno.io;
+  if (!(error instanceof Error)) throw error;
+  const errno = _STREAM_ERRNOS[error.name] ?? _STREAM_ERRNOS[String(_code(error))];
+  if (errno !== undefined) return errno;
+  const code = _code(error);
+  if (_IO_ERRORS.has(error.name) || (typeof code === "string" && /^E[A-Z]+$/.test(code))) {
+    return Errno.io;
+  }
   throw error;
 }
+
+function _code(error: Error): unknown {
+  return (error as { code?: unknown }).code;
+}
+
+// What a platform's streams throw, by the class names of Deno's errors and by Node.js's codes.
+const _STREAM_ERRNOS: Readonly<Record<string, ErrnoValue>> = {
+  BrokenPipe: Errno.pipe,
+  EPIPE: Errno.pipe,
+  Interrupted: Errno.intr,
+  EINTR: Errno.intr,
+  WouldBlock: Errno.again,
+  EAGAIN: Errno.again,
+  BadResource: Errno.badf,
+  EBADF: Errno.badf,
+  NotCapable: Errno.notcapable,
+};
+
+// The rest of Deno's I/O error classes (`Deno.errors`); Node.js's carry a code instead.
+const _IO_ERRORS: ReadonlySet<string> = new Set([
+  "NotFound",
+  "PermissionDenied",
+  "ConnectionRefused",
+  "ConnectionReset",
+  "ConnectionAborted",
+  "NotConnected",
+  "AddrInUse",
+  "AddrNotAvailable",
+  "AlreadyExists",
+  "InvalidData",
+  "TimedOut",
+  "WriteZero",
+  "UnexpectedEof",
+  "Http",
+  "Busy",
+  "NotSupported",
+  "FilesystemLoop",
+  "IsADirectory",
+  "NetworkUnreachable",
+  "NotADirectory",
+]);
