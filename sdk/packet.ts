@@ -6,6 +6,7 @@
  */
 
 import { ProtocolError } from "./errors.ts";
+import { decodeUtf8 } from "./memory.ts";
 
 /** The only packet version. */
 export const PACKET_VERSION = 1;
@@ -120,7 +121,6 @@ export interface Response {
 }
 
 const _encoder = new TextEncoder();
-const _decoder = new TextDecoder();
 
 function _checkField(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -160,40 +160,168 @@ function _checkVersion(kind: string, version: number | undefined): void {
  * ```
  */
 export function encodeRequest(request: Request): Uint8Array {
-  _checkVersion("Request", request.version);
-  if (typeof request.url !== "string") throw new TypeError("Request url must be a string");
-  if (request.url.includes("\0")) {
-    throw new TypeError(`Request url "${request.url}" contains a NUL character`);
-  }
-  const url = _encoder.encode(request.url);
-  const urlLen = _checkField("url_len", url.length + 1, 1, 0xffff);
-  const payload = request.payload ?? new Uint8Array(0);
-  _checkField("payload_len", payload.length, 0, 0xffffffff);
-  const out = new Uint8Array(REQUEST_FIXED_SIZE + urlLen + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, PACKET_VERSION);
-  view.setUint8(1, _checkField("action", request.action, 0, 0xff));
-  view.setUint16(2, _checkField("fmt", request.fmt, 0, 0xffff));
-  view.setUint32(4, _checkField("mid", request.mid, -0x80000000, 0xffffffff) >>> 0);
-  view.setUint32(8, _checkField("sender", request.sender, -0x80000000, 0xffffffff) >>> 0);
-  view.setUint16(12, urlLen);
-  view.setUint32(14, payload.length);
-  out.set(url, REQUEST_FIXED_SIZE);
-  out.set(payload, REQUEST_FIXED_SIZE + urlLen);
+  const out = new Uint8Array(requestSize(request));
+  writeRequest(request, out, 0);
   return out;
+}
+
+/**
+ * The size {@linkcode encodeRequest} would make a request's packet, with the same checks and
+ * errors, without encoding it: so the packet can be written straight where it goes.
+ *
+ * @param request the request
+ * @returns the packet size in bytes
+ * @throws {TypeError} when the URL contains a NUL
+ * @throws {RangeError} when a field does not fit its width
+ *
+ * @example Fixed part, URL and NUL, payload
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestSize } from "./packet.ts";
+ * const size = requestSize({
+ *   action: 1, fmt: 0, mid: 1, sender: 0, url: "/x", payload: new Uint8Array(4),
+ * });
+ * assert.equal(size, 18 + 3 + 4);
+ * ```
+ */
+export function requestSize(request: Request): number {
+  const size = REQUEST_FIXED_SIZE + _urlLength(request) + _payloadLength(request.payload);
+  _checkRequestFields(request);
+  return size;
+}
+
+/** The checks of the request fields after the URL and payload, in the order they are written. */
+function _checkRequestFields(request: Request): void {
+  _checkField("action", request.action, 0, 0xff);
+  _checkField("fmt", request.fmt, 0, 0xffff);
+  _checkField("mid", request.mid, -0x80000000, 0xffffffff);
+  _checkField("sender", request.sender, -0x80000000, 0xffffffff);
+}
+
+/**
+ * Writes a request's packet, as {@linkcode encodeRequest} encodes it, into `out` at `at`
+ * (an app's memory, a reused buffer): no buffer of its own.
+ *
+ * @param request the request
+ * @param out where to write; it must hold {@linkcode requestSize} bytes from `at`
+ * @param at the offset of the first byte
+ * @returns the number of bytes written
+ * @throws {TypeError} when the URL contains a NUL
+ * @throws {RangeError} when a field does not fit its width, or the packet does not fit `out`
+ *
+ * @example Into a larger buffer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeRequest, writeRequest } from "./packet.ts";
+ * const request = { action: 2, fmt: 0, mid: 9, sender: 1, url: "/a", payload: undefined };
+ * const out = new Uint8Array(64);
+ * const n = writeRequest(request, out, 8);
+ * assert.deepEqual(out.subarray(8, 8 + n), encodeRequest(request));
+ * ```
+ */
+export function writeRequest(request: Request, out: Uint8Array, at: number): number {
+  const urlLen = _urlLength(request);
+  const payload = request.payload;
+  const payloadLen = _payloadLength(payload);
+  const size = REQUEST_FIXED_SIZE + urlLen + payloadLen;
+  _checkRequestFields(request);
+  _checkRoom(out, at, size);
+  out[at] = PACKET_VERSION;
+  out[at + 1] = request.action;
+  _putU16(out, at + 2, request.fmt);
+  _putU32(out, at + 4, request.mid);
+  _putU32(out, at + 8, request.sender);
+  _putU16(out, at + 12, urlLen);
+  _putU32(out, at + 14, payloadLen);
+  const url = request.url;
+  const urlAt = at + REQUEST_FIXED_SIZE;
+  if (urlLen === url.length + 1) {
+    // All ASCII (_urlLength counted one byte per character).
+    for (let i = 0; i < url.length; i++) out[urlAt + i] = url.charCodeAt(i);
+  } else {
+    _encoder.encodeInto(url, out.subarray(urlAt, urlAt + urlLen - 1));
+  }
+  out[urlAt + urlLen - 1] = 0;
+  if (payload !== undefined && payloadLen > 0) out.set(payload, urlAt + urlLen);
+  return size;
+}
+
+/** The request checks on the URL, then its length in bytes with the NUL (url_len). */
+function _urlLength(request: Request): number {
+  _checkVersion("Request", request.version);
+  const url = request.url;
+  if (typeof url !== "string") throw new TypeError("Request url must be a string");
+  let ascii = true;
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0) throw new TypeError(`Request url "${url}" contains a NUL character`);
+    if (c >= 0x80) ascii = false;
+  }
+  const bytes = ascii ? url.length : _encoder.encode(url).length;
+  return _checkField("url_len", bytes + 1, 1, 0xffff);
+}
+
+function _payloadLength(payload: Uint8Array | undefined): number {
+  return payload === undefined ? 0 : _checkField("payload_len", payload.length, 0, 0xffffffff);
+}
+
+function _checkRoom(out: Uint8Array, at: number, size: number): void {
+  if (!(at >= 0) || at + size > out.length) {
+    throw new RangeError(
+      `Packet of ${size} bytes does not fit at offset ${at} of ${out.length} bytes`,
+    );
+  }
+}
+
+function _putU16(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 8;
+  out[at + 1] = value;
+}
+
+function _putU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = value >>> 16;
+  out[at + 2] = value >>> 8;
+  out[at + 3] = value;
+}
+
+function _u16(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! << 8) | bytes[at + 1]!;
+}
+
+function _u32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>>
+    0;
+}
+
+/** The last ASCII URL decoded: apps send to a few URLs over and over. */
+let _lastUrl = "";
+
+/** Decodes a URL, reusing the last one when the bytes match it (ASCII only). */
+function _decodeUrl(bytes: Uint8Array, start: number, end: number): string {
+  const last = _lastUrl;
+  if (last.length === end - start) {
+    let i = 0;
+    while (i < last.length && last.charCodeAt(i) === bytes[start + i]) i++;
+    if (i === last.length) return last;
+  }
+  const url = decodeUtf8(bytes, start, end);
+  // As many characters as bytes means ASCII (other characters take two or more bytes, and
+  // an invalid byte becomes U+FFFD, which equals no byte): equal char codes, equal bytes.
+  if (url.length === end - start && url.length <= 64) _lastUrl = url;
+  return url;
 }
 
 function _fail(kind: string, rule: string): never {
   throw new ProtocolError(`${kind} packet: ${rule}`);
 }
 
-/** The checks both packet kinds open with (version, room for the fixed part), then a view. */
-function _fixedPart(kind: string, bytes: Uint8Array, fixedSize: number): DataView {
+/** The checks both packet kinds open with: version, room for the fixed part. */
+function _fixedPart(kind: string, bytes: Uint8Array, fixedSize: number): void {
   if (bytes.length >= 1 && bytes[0] !== PACKET_VERSION) _fail(kind, `version ${bytes[0]} is not 1`);
   if (bytes.length < fixedSize) {
     _fail(kind, `size ${bytes.length} is less than the fixed part of ${fixedSize} bytes`);
   }
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -221,9 +349,9 @@ function _fixedPart(kind: string, bytes: Uint8Array, fixedSize: number): DataVie
  */
 export function decodeRequest(bytes: Uint8Array): Request {
   const kind = "Request";
-  const view = _fixedPart(kind, bytes, REQUEST_FIXED_SIZE);
-  const urlLen = view.getUint16(12);
-  const payloadLen = view.getUint32(14);
+  _fixedPart(kind, bytes, REQUEST_FIXED_SIZE);
+  const urlLen = _u16(bytes, 12);
+  const payloadLen = _u32(bytes, 14);
   if (bytes.length !== REQUEST_FIXED_SIZE + urlLen + payloadLen) {
     _fail(
       kind,
@@ -231,17 +359,18 @@ export function decodeRequest(bytes: Uint8Array): Request {
     );
   }
   if (urlLen === 0) _fail(kind, "url_len 0 leaves no room for the URL's NUL");
-  const urlBytes = bytes.subarray(REQUEST_FIXED_SIZE, REQUEST_FIXED_SIZE + urlLen);
-  if (urlBytes[urlLen - 1] !== 0) {
-    _fail(kind, `last URL byte at offset ${REQUEST_FIXED_SIZE + urlLen - 1} is not 0`);
-  }
   const start = REQUEST_FIXED_SIZE + urlLen;
+  if (bytes[start - 1] !== 0) {
+    _fail(kind, `last URL byte at offset ${start - 1} is not 0`);
+  }
+  let urlEnd = REQUEST_FIXED_SIZE;
+  while (bytes[urlEnd] !== 0) urlEnd++;
   return {
-    action: view.getUint8(1),
-    fmt: view.getUint16(2),
-    mid: view.getUint32(4),
-    sender: view.getUint32(8),
-    url: _decoder.decode(urlBytes.subarray(0, urlBytes.indexOf(0))),
+    action: bytes[1]!,
+    fmt: _u16(bytes, 2),
+    mid: _u32(bytes, 4),
+    sender: _u32(bytes, 8),
+    url: _decodeUrl(bytes, REQUEST_FIXED_SIZE, urlEnd),
     payload: payloadLen === 0 ? undefined : bytes.subarray(start, start + payloadLen),
   };
 }
@@ -265,19 +394,69 @@ export function decodeRequest(bytes: Uint8Array): Request {
  * ```
  */
 export function encodeResponse(response: Response): Uint8Array {
-  _checkVersion("Response", response.version);
-  const payload = response.payload ?? new Uint8Array(0);
-  _checkField("payload_len", payload.length, 0, 0xffffffff);
-  const out = new Uint8Array(RESPONSE_FIXED_SIZE + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, PACKET_VERSION);
-  view.setUint8(1, _checkField("status", response.status, 0, 0xff));
-  view.setUint16(2, _checkField("fmt", response.fmt, 0, 0xffff));
-  view.setUint32(4, _checkField("mid", response.mid, -0x80000000, 0xffffffff) >>> 0);
-  view.setUint32(8, _checkField("receiver", response.receiver, -0x80000000, 0xffffffff) >>> 0);
-  view.setUint32(12, payload.length);
-  out.set(payload, RESPONSE_FIXED_SIZE);
+  const out = new Uint8Array(responseSize(response));
+  writeResponse(response, out, 0);
   return out;
+}
+
+/**
+ * The size {@linkcode encodeResponse} would make a response's packet, with the same checks.
+ *
+ * @param response the response
+ * @returns the packet size in bytes
+ * @throws {RangeError} when the version is not 1 or the payload is too long
+ *
+ * @example Fixed part and payload
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { responseSize } from "./packet.ts";
+ * assert.equal(
+ *   responseSize({ status: 69, fmt: 0, mid: 1, receiver: 1, payload: new Uint8Array(3) }),
+ *   19,
+ * );
+ * ```
+ */
+export function responseSize(response: Response): number {
+  _checkVersion("Response", response.version);
+  const size = RESPONSE_FIXED_SIZE + _payloadLength(response.payload);
+  _checkField("status", response.status, 0, 0xff);
+  _checkField("fmt", response.fmt, 0, 0xffff);
+  _checkField("mid", response.mid, -0x80000000, 0xffffffff);
+  _checkField("receiver", response.receiver, -0x80000000, 0xffffffff);
+  return size;
+}
+
+/**
+ * Writes a response's packet, as {@linkcode encodeResponse} encodes it, into `out` at `at`.
+ *
+ * @param response the response
+ * @param out where to write; it must hold {@linkcode responseSize} bytes from `at`
+ * @param at the offset of the first byte
+ * @returns the number of bytes written
+ * @throws {RangeError} when a field does not fit its width, or the packet does not fit `out`
+ *
+ * @example Into a larger buffer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeResponse, writeResponse } from "./packet.ts";
+ * const response = { status: 69, fmt: 0, mid: 9, receiver: 1, payload: new Uint8Array([7]) };
+ * const out = new Uint8Array(32);
+ * const n = writeResponse(response, out, 4);
+ * assert.deepEqual(out.subarray(4, 4 + n), encodeResponse(response));
+ * ```
+ */
+export function writeResponse(response: Response, out: Uint8Array, at: number): number {
+  const size = responseSize(response);
+  const payload = response.payload;
+  _checkRoom(out, at, size);
+  out[at] = PACKET_VERSION;
+  out[at + 1] = response.status;
+  _putU16(out, at + 2, response.fmt);
+  _putU32(out, at + 4, response.mid);
+  _putU32(out, at + 8, response.receiver);
+  _putU32(out, at + 12, size - RESPONSE_FIXED_SIZE);
+  if (payload !== undefined && payload.length > 0) out.set(payload, at + RESPONSE_FIXED_SIZE);
+  return size;
 }
 
 /**
@@ -302,8 +481,8 @@ export function encodeResponse(response: Response): Uint8Array {
  */
 export function decodeResponse(bytes: Uint8Array): Response {
   const kind = "Response";
-  const view = _fixedPart(kind, bytes, RESPONSE_FIXED_SIZE);
-  const payloadLen = view.getUint32(12);
+  _fixedPart(kind, bytes, RESPONSE_FIXED_SIZE);
+  const payloadLen = _u32(bytes, 12);
   if (bytes.length !== RESPONSE_FIXED_SIZE + payloadLen) {
     _fail(
       kind,
@@ -311,10 +490,10 @@ export function decodeResponse(bytes: Uint8Array): Response {
     );
   }
   return {
-    status: view.getUint8(1),
-    fmt: view.getUint16(2),
-    mid: view.getUint32(4),
-    receiver: view.getUint32(8),
+    status: bytes[1]!,
+    fmt: _u16(bytes, 2),
+    mid: _u32(bytes, 4),
+    receiver: _u32(bytes, 8),
     payload: payloadLen === 0 ? undefined : bytes.subarray(RESPONSE_FIXED_SIZE),
   };
 }

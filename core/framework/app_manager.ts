@@ -38,13 +38,15 @@ import type { AppModule } from "../module/module.ts";
 import type { OutputSink } from "../../sdk/output.ts";
 import {
   Action,
-  encodeRequest,
-  encodeResponse,
   ID_APP_MGR,
   ID_HOST,
   type Request,
+  requestSize,
   type Response,
+  responseSize,
   Status,
+  writeRequest,
+  writeResponse,
 } from "../../sdk/packet.ts";
 import type { Runtime } from "../instance/runtime.ts";
 import { AppManagerError, handleApplet } from "./applet.ts";
@@ -811,7 +813,7 @@ export class AppManager extends EventTarget {
       );
       return;
     }
-    this.#log("trace", `Send request to applet: ${target.name}`);
+    if (this.#tracing) this.#log("trace", `Send request to applet: ${target.name}`);
     const app = this.#apps.get(target.name);
     if (!app) {
       this.bus.replyError(
@@ -829,7 +831,7 @@ export class AppManager extends EventTarget {
     if (why === undefined) {
       // Only this app may answer it (events have no answer).
       if (request.action !== Action.EVENT) app.expectAnswer(request.sender, request.mid);
-      this.#log("trace", `Send request to app ${app.name} success.`);
+      if (this.#tracing) this.#log("trace", `Send request to app ${app.name} success.`);
     } else if (request.action !== Action.EVENT) {
       this.bus.replyError(
         request,
@@ -866,7 +868,15 @@ export class AppManager extends EventTarget {
   }
 
   #postFromApp(app: InstalledApp, request: Request): void {
-    this.bus.send({ ...request, sender: app.id, payload: request.payload?.slice() });
+    // A fresh object: the caller's stays as it was. The payload is copied out of app memory.
+    this.bus.send({
+      action: request.action,
+      fmt: request.fmt,
+      mid: request.mid,
+      sender: app.id,
+      url: request.url,
+      payload: _copyPayload(request.payload),
+    });
   }
 
   #responseFromApp(app: InstalledApp, response: Response): boolean {
@@ -899,7 +909,13 @@ export class AppManager extends EventTarget {
     ) {
       current.answered = true;
     }
-    return this.bus.respond({ ...response, payload: response.payload?.slice() });
+    return this.bus.respond({
+      status: response.status,
+      fmt: response.fmt,
+      mid: response.mid,
+      receiver: response.receiver,
+      payload: _copyPayload(response.payload),
+    });
   }
 
   /** Queues a message; returns why it could not be queued. */
@@ -998,7 +1014,7 @@ export class AppManager extends EventTarget {
             n++;
             this.#run(owner, msg);
           }
-          if (performance.now() >= until) {
+          if (until !== Infinity && performance.now() >= until) {
             sliced = true;
             break;
           }
@@ -1154,7 +1170,12 @@ export class AppManager extends EventTarget {
   }
 
   #runRequest(app: InstalledApp, request: Request): void {
-    this.#log("trace", `App ${app.name} got request, url ${request.url}, action ${request.action}`);
+    if (this.#tracing) {
+      this.#log(
+        "trace",
+        `App ${app.name} got request, url ${request.url}, action ${request.action}`,
+      );
+    }
     const isEvent = request.action === Action.EVENT;
     if (!_exportName(app.instance, "on_request")) {
       if (isEvent) this.#log("error", "Cannot find function onRequest", app);
@@ -1168,15 +1189,22 @@ export class AppManager extends EventTarget {
       }
       return;
     }
-    const packet = encodeRequest(request);
+    const size = requestSize(request);
     const current: _Current = { app, request: isEvent ? undefined : request, answered: false };
-    const result = this.#withCopy(
-      app,
-      packet,
-      (ptr) => this.#invoke(app, "on_request", [ptr, packet.length], "wasm", current),
-    );
+    const instance = app.instance;
+    // The packet is written straight into the app's heap: no buffer of its own.
+    const ptr = this.#heapCopy(app, instance, size);
+    let result: "ok" | "missing" | "trap" | "nomem" = "nomem";
+    if (ptr !== 0) {
+      writeRequest(request, instance.memory.u8, ptr);
+      try {
+        result = this.#invoke(app, "on_request", [ptr, size], "wasm", current);
+      } finally {
+        this.#heapFree(app, instance, ptr);
+      }
+    }
     if (result === "nomem") {
-      const why = `its heap cannot hold the ${packet.length}-byte packet`;
+      const why = `its heap cannot hold the ${size}-byte packet`;
       if (isEvent) {
         this.#log("error", `Event "${request.url}" for app "${app.name}" dropped: ${why}`);
       } else {
@@ -1194,31 +1222,41 @@ export class AppManager extends EventTarget {
         Status.INTERNAL_SERVER_ERROR_5_00,
         `App "${app.name}" failed handling the request: it trapped`,
       );
-    } else if (result === "ok") {
+    } else if (result === "ok" && this.#tracing) {
       this.#log("trace", "Wasm app process request success.", app);
     }
   }
 
   #runResponse(app: InstalledApp, response: Response): void {
-    this.#log("trace", `App ${app.name} got response_t,status ${response.status}`, app);
+    if (this.#tracing) {
+      this.#log("trace", `App ${app.name} got response_t,status ${response.status}`, app);
+    }
     if (!_exportName(app.instance, "on_response")) {
       this.#log("error", "Cannot find function on_response", app);
       return;
     }
-    const packet = encodeResponse(response);
-    const result = this.#withCopy(
-      app,
-      packet,
-      (ptr) => this.#invoke(app, "on_response", [ptr, packet.length], "wasm"),
-    );
+    const size = responseSize(response);
+    const instance = app.instance;
+    const ptr = this.#heapCopy(app, instance, size);
+    let result: "ok" | "missing" | "trap" | "nomem" = "nomem";
+    if (ptr !== 0) {
+      writeResponse(response, instance.memory.u8, ptr);
+      try {
+        result = this.#invoke(app, "on_response", [ptr, size], "wasm");
+      } finally {
+        this.#heapFree(app, instance, ptr);
+      }
+    }
     if (result === "nomem") {
       this.#log(
         "error",
         `Response mid ${response.mid} for app "${app.name}" dropped: its heap cannot hold ` +
-          `the ${packet.length}-byte packet`,
+          `the ${size}-byte packet`,
         app,
       );
-    } else if (result === "ok") this.#log("trace", "Wasm app process response success.", app);
+    } else if (result === "ok" && this.#tracing) {
+      this.#log("trace", "Wasm app process response success.", app);
+    }
   }
 
   #runPost(app: InstalledApp, message: AppMessage): void {
@@ -1254,25 +1292,39 @@ export class AppManager extends EventTarget {
     call: (ptr: number) => "ok" | "missing" | "trap",
   ): "ok" | "missing" | "trap" | "nomem" {
     const instance = app.instance;
-    let ptr: number;
-    try {
-      ptr = instance.heap.dup(bytes);
-    } catch (e) {
-      this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
-      return "nomem";
-    }
+    const ptr = this.#heapCopy(app, instance, bytes.length);
     if (ptr === 0) return "nomem";
+    instance.memory.u8.set(bytes, ptr);
     try {
       return call(ptr);
     } finally {
-      // Not after an uninstall or a suspension from inside the call.
-      if (!instance.freed) {
-        try {
-          instance.heap.free(ptr);
-        } catch (e) {
-          this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
-        }
-      }
+      this.#heapFree(app, instance, ptr);
+    }
+  }
+
+  /**
+   * Room for `size` bytes in the app heap for one call, or 0 (a failure is logged); the
+   * memory views are current for writing them.
+   */
+  #heapCopy(app: InstalledApp, instance: AppInstance, size: number): number {
+    try {
+      const ptr = instance.heap.malloc(size);
+      if (ptr !== 0) instance.memory.check(ptr, size);
+      return ptr;
+    } catch (e) {
+      this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
+      return 0;
+    }
+  }
+
+  /** Frees what {@linkcode AppManager.#heapCopy} took, once the call returned. */
+  #heapFree(app: InstalledApp, instance: AppInstance, ptr: number): void {
+    // Not after an uninstall or a suspension from inside the call.
+    if (instance.freed) return;
+    try {
+      instance.heap.free(ptr);
+    } catch (e) {
+      this.#log("error", `Got exception running wasm code: ${(e as Error).message}`, app);
     }
   }
 
@@ -1395,6 +1447,11 @@ export class AppManager extends EventTarget {
     if (this.#closed) throw new Error("App manager is closed");
   }
 
+  /** Whether a trace line goes anywhere: hot paths build none otherwise. */
+  get #tracing(): boolean {
+    return this.#verbose || this.#logListeners.size > 0;
+  }
+
   #log(level: LogLevel, message: string, app?: InstalledApp): void {
     // A line printed moments ago is counted instead, and neither printed nor dispatched.
     if ((level !== "trace" || this.#verbose) && !this.#repeats.line(level, message)) return;
@@ -1414,9 +1471,23 @@ export class AppManager extends EventTarget {
 /** The export a callback resolves to: `_name` first, then `name` (AF's lookup order). */
 function _exportName(instance: AppInstance, callback: string): string | undefined {
   const exports = instance.exports;
-  if (typeof exports[`_${callback}`] === "function") return `_${callback}`;
+  const underscored = _underscored(callback);
+  if (typeof exports[underscored] === "function") return underscored;
   if (typeof exports[callback] === "function") return callback;
   return undefined;
+}
+
+/** `_name` for each callback name seen (a few), built once rather than per message. */
+const _UNDERSCORED = new Map<string, string>();
+
+function _underscored(callback: string): string {
+  let name = _UNDERSCORED.get(callback);
+  if (name === undefined) {
+    name = `_${callback}`;
+    // Posted messages may name any export: keep only the first few.
+    if (_UNDERSCORED.size < 64) _UNDERSCORED.set(callback, name);
+  }
+  return name;
 }
 
 /**
@@ -1429,6 +1500,34 @@ function _heapSize(app: InstalledApp): number {
   if (app.options.heapSize !== undefined) return app.heapSize;
   const wasi = app.module.info.imports.some((i) => i.module.startsWith("wasi_"));
   return wasi ? 0 : app.heapSize;
+}
+
+/** Payloads up to this many bytes are copied into a shared chunk rather than their own buffer. */
+const _SMALL_PAYLOAD = 256;
+/** Size of the chunks small payloads share. */
+const _CHUNK_SIZE = 8192;
+let _chunk = new Uint8Array(_CHUNK_SIZE);
+let _chunkUsed = 0;
+
+/**
+ * A copy of a payload an app sent, out of its memory: a small one goes into a shared chunk
+ * (a view, no buffer of its own: a new ArrayBuffer per message cost more than the rest of a
+ * send), a large one into its own buffer. A chunk is let go of when full, and freed once no
+ * payload in it is referenced.
+ */
+function _copyPayload(payload: Uint8Array | undefined): Uint8Array | undefined {
+  if (payload === undefined) return undefined;
+  const size = payload.length;
+  if (size === 0 || size > _SMALL_PAYLOAD) return payload.slice();
+  if (_chunkUsed + size > _CHUNK_SIZE) {
+    _chunk = new Uint8Array(_CHUNK_SIZE);
+    _chunkUsed = 0;
+  }
+  const copy = _chunk.subarray(_chunkUsed, _chunkUsed + size);
+  copy.set(payload);
+  // 8-byte aligned, as a fresh buffer would be.
+  _chunkUsed += (size + 7) & ~7;
+  return copy;
 }
 
 /** At most `max` UTF-8 bytes of `text` (`strncpy` into a 256-byte buffer). */

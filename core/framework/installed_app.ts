@@ -163,8 +163,8 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   /** @internal Callbacks of this app on the stack. */
   depth = 0;
   readonly #hooks: AppHooks;
-  /** Requests routed to it and not answered yet, oldest first: `sender:mid` → how many. */
-  readonly #unanswered = new Map<string, number>();
+  /** Requests routed to it and not answered yet, oldest first: their key → how many. */
+  readonly #unanswered = new Map<number | string, number>();
   #forged = 0;
 
   /** @internal Use `AppManager.install`. */
@@ -344,7 +344,14 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   }
 }
 
-/** A request's identity: its sender and mid (mids are the sender's own). */
-function _key(sender: number, mid: number): string {
-  return `${sender >>> 0}:${mid >>> 0}`;
+/** Senders below this get a number as their requests' key (exact: below 2^53). */
+const _NUMERIC_SENDERS = 0x200000;
+
+/**
+ * A request's identity: its sender and mid (mids are the sender's own). A number for app
+ * senders (no string built per request), a string for the host and other large ids.
+ */
+function _key(sender: number, mid: number): number | string {
+  sender >>>= 0;
+  return sender < _NUMERIC_SENDERS ? sender * 0x100000000 + (mid >>> 0) : `${sender}:${mid >>> 0}`;
 }
