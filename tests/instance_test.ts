@@ -69,3 +69,88 @@ Deno.test("instance: apps without async natives keep synchronous exports", async
   assert.equal(app.call("f"), 7);
   assert.equal(await app.callAsync("f"), 7);
 });
+
+async function valuesApp() {
+  const runtime = new Runtime({ stdout: () => {}, warn: () => {} });
+  const module = await runtime.load(wat(`(module
+    (func $seven (export "seven") (result i32) i32.const 7)
+    (func (export "swap") (param v128) (result v128)
+      (i8x16.shuffle 15 14 13 12 11 10 9 8 7 6 5 4 3 2 1 0 (local.get 0) (local.get 0)))
+    (func (export "split") (param v128 i64) (result i32 v128 i64)
+      (i32x4.extract_lane 3 (local.get 0)) (local.get 0) (i64.add (local.get 1) (i64.const 1)))
+    (func (export "id_ref") (param externref) (result externref) local.get 0)
+    (func (export "call_ref") (param funcref) (result i32)
+      (table.set (i32.const 0) (local.get 0))
+      (call_indirect (result i32) (i32.const 0)))
+    (func (export "get_ref") (result funcref) ref.func $seven)
+    (func (export "pair") (param i64) (result i64 f64) (local.get 0) (f64.const 0.5))
+    (table 1 funcref)
+    (elem declare func $seven))`));
+  return await runtime.instantiate(module, { heapSize: 0 });
+}
+
+Deno.test("instance: call passes v128 as 16 bytes, and several results as an array", async () => {
+  const app = await valuesApp();
+  const bytes = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+  assert.deepEqual(app.call("swap", bytes), bytes.slice().reverse());
+  const [lane, same, next] = app.call("split", bytes, 41) as [number, Uint8Array, bigint];
+  assert.equal(lane, 0x100f0e0d);
+  assert.deepEqual(same, bytes);
+  assert.equal(next, 42n);
+  assert.deepEqual(app.call("pair", 2n), [2n, 0.5]);
+  app.free();
+});
+
+Deno.test("instance: externref and funcref values pass through call", async () => {
+  const app = await valuesApp();
+  const thing = { id: 1 };
+  assert.equal(app.call("id_ref", thing), thing);
+  assert.equal(app.call("id_ref", null), null);
+  const seven = app.call("get_ref");
+  assert.equal(typeof seven, "function");
+  assert.equal(app.call("call_ref", seven), 7);
+  app.free();
+});
+
+Deno.test("instance: host-side misuse of call is a TypeError naming the export", async () => {
+  const app = await valuesApp();
+  assert.throws(
+    () => app.call("swap", new Uint8Array(4)),
+    {
+      name: "TypeError",
+      message: 'Argument 1 of export "swap" must be a 16-byte Uint8Array (v128), got 4 bytes',
+    },
+  );
+  assert.throws(
+    () => app.call("pair", "2"),
+    {
+      name: "TypeError",
+      message: 'Argument 1 of export "pair" must be a bigint or an integer (i64), got "2"',
+    },
+  );
+  // A JS function is not a wasm function: V8 refuses it at the boundary, before wasm runs.
+  assert.throws(() => app.call("call_ref", () => 7), (e: unknown) => {
+    assert.ok(e instanceof TypeError);
+    assert.match(e.message, /^Cannot call export "call_ref": /);
+    return true;
+  });
+  app.free();
+});
+
+Deno.test("instance: a typed lookup calls like call, v128 and several results included", async () => {
+  const app = await valuesApp();
+  const swap = app.lookup("swap", "(V)V")!;
+  const split = app.lookup("split", "(VI)iVI")!;
+  const bytes = new Uint8Array(16).fill(3);
+  assert.deepEqual(swap(bytes), bytes);
+  const [lane, v, n] = split(bytes, 1);
+  assert.equal(lane, 0x03030303);
+  assert.deepEqual(v, bytes);
+  assert.equal(n, 2n);
+  assert.throws(
+    () => app.lookup("swap", "(i)i"),
+    /Export "swap" does not match signature "\(i\)i"/,
+  );
+  assert.equal(app.lookup("missing", "()"), undefined);
+  app.free();
+});

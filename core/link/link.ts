@@ -504,12 +504,14 @@ function _count(n: number, unit: string): string {
 }
 
 function _limitsText(limits: Limits, unit: string): string {
+  if (limits.max !== undefined) return `${limits.min} to ${limits.max}${unit ? ` ${unit}s` : ""}`;
+  return `at least ${unit ? _count(limits.min, unit) : limits.min}`;
+}
+
+/** `memory of 1 to 2 pages`, with `shared` and `64-bit` in front when they apply. */
+function _memoryText(limits: Limits): string {
   const prefix = `${limits.shared ? "shared " : ""}${limits.memory64 ? "64-bit " : ""}`;
-  const units = unit === "" ? "" : ` ${unit}s`;
-  const range = limits.max === undefined
-    ? `at least ${limits.min}${units}`
-    : `${limits.min} to ${limits.max}${units}`;
-  return `${prefix}${range}`;
+  return `${prefix}memory of ${_limitsText(limits, "page")}`;
 }
 
 /** The import's type in words: `function (i32) -> i32`, `memory of 1 to 2 pages`. */
@@ -518,7 +520,7 @@ function _importText(module: AppModule, imp: Import): string {
     case "function":
       return imp.type ? `function ${formatFuncType(imp.type)}` : "function";
     case "memory":
-      return `memory of ${_limitsText(imp.type, "page")}`;
+      return _memoryText(imp.type);
     case "table":
       return `table of ${imp.type.element}, ${_limitsText(imp.type.limits, "element")}`;
     case "global":
@@ -537,7 +539,7 @@ function _typeText(type: ExternType): string {
       return type.type ? `function ${formatFuncType(type.type)}` : "a host function";
     case "memory":
       return type.type
-        ? `memory of ${_limitsText(type.type, "page")}, ${_count(type.pages, "page")} now`
+        ? `${_memoryText(type.type)}, ${_count(type.pages, "page")} now`
         : `memory of ${_count(type.pages, "page")} now`;
     case "table":
       return type.type
