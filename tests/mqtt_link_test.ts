@@ -373,6 +373,33 @@ Deno.test("serve: --mqtt needs --device-id, and MQTT flags need --mqtt", async (
   ]);
 });
 
+Deno.test("serve: --mqtt-events takes event URLs and prefixes; TLS files need --mqtt and go in pairs", async () => {
+  const errors: string[] = [];
+  const stderr = (text: string) => errors.push(text);
+  const mqtt = ["--mqtt", "mqtt://127.0.0.1:1883", "--device-id", "d"];
+  assert.equal(await runServe([...mqtt, "--mqtt-events", "alert/,sensor/#"], { stderr }), 2);
+  assert.equal(await runServe([...mqtt, "--mqtt-events", "alert/,,x"], { stderr }), 2);
+  assert.equal(await runServe(["--mqtt-events", "alert/"], { stderr }), 2);
+  assert.equal(await runServe(["--mqtt-ca", "ca.pem"], { stderr }), 2);
+  assert.equal(await runServe([...mqtt, "--mqtt-cert", "c.pem"], { stderr }), 2);
+  assert.equal(
+    await runServe([...mqtt, "--mqtt-ca", "/nonexistent/ca.pem"], { stderr }),
+    1,
+  );
+  assert.deepEqual(errors.slice(0, 5), [
+    'serve: Invalid value for --mqtt-events: "alert/,sensor/#" (expected event URLs or prefixes ' +
+    'ending in "/", comma-separated, without "+" or "#"). Run with --help for usage.\n',
+    'serve: Invalid value for --mqtt-events: "alert/,,x" (expected event URLs or prefixes ' +
+    'ending in "/", comma-separated, without "+" or "#"). Run with --help for usage.\n',
+    "serve: --mqtt-events, --mqtt-ca, --mqtt-cert and --mqtt-key need --mqtt. " +
+    "Run with --help for usage.\n",
+    "serve: --mqtt-events, --mqtt-ca, --mqtt-cert and --mqtt-key need --mqtt. " +
+    "Run with --help for usage.\n",
+    "serve: Give --mqtt-cert and --mqtt-key together. Run with --help for usage.\n",
+  ]);
+  assert.match(errors[5]!, /Cannot read --mqtt-ca "\/nonexistent\/ca\.pem"/);
+});
+
 Deno.test({
   name:
     "mqtt_link: an install of the bytes an app already runs answers 65 without installing; after an uninstall they install again",
