@@ -142,6 +142,33 @@ Deno.test("binary: name section gives module, function and local names", () => {
   assert.equal(info.sections.at(-1)!.name, "name");
 });
 
+Deno.test("binary: function and local names decode on first use, as a whole decode would", () => {
+  const names = (...subs: number[][]) => section(0, [...str("name"), ...subs.flat()]);
+  const moduleName = (text: string) => section(0, str(text));
+  const fnNames = (...pairs: [number, string][]) =>
+    section(1, [...leb(pairs.length), ...pairs.flatMap(([i, n]) => [...leb(i), ...str(n)])]);
+  // Spec order: the module name is read at load; a broken function map leaves it and no names.
+  const broken = readModule(mod(names(moduleName("m"), section(1, [2, 0, 1, 0x61]))));
+  assert.equal(broken.names.module, "m");
+  assert.equal(broken.names.functions.size, 0);
+  // A module name after a broken function map is never reached.
+  const after = readModule(mod(names(section(1, [2, 0, 1, 0x61]), moduleName("late"))));
+  assert.equal(after.names.module, undefined);
+  // ... and after a good one it is, with the function names.
+  const good = readModule(mod(names(fnNames([0, "f"]), moduleName("late"))));
+  assert.equal(good.names.module, "late");
+  assert.deepEqual([...good.names.functions], [[0, "f"]]);
+  // Two name sections: the later map replaces the earlier; a broken one leaves the earlier.
+  const two = readModule(mod(names(fnNames([0, "a"])), names(fnNames([1, "b"]))));
+  assert.deepEqual([...two.names.functions], [[1, "b"]]);
+  const kept = readModule(mod(names(fnNames([0, "a"])), names(section(1, [1, 0, 9]))));
+  assert.deepEqual([...kept.names.functions], [[0, "a"]]);
+  // Names past the ASCII fast path and with other scripts decode as UTF-8.
+  const long = "x".repeat(100);
+  const mixed = readModule(mod(names(fnNames([0, long], [1, "π·ñ"], [2, "\u{1F600}"]))));
+  assert.deepEqual([...mixed.names.functions.values()], [long, "π·ñ", "\u{1F600}"]);
+});
+
 Deno.test("binary: functionType, exportedFunctionType and formatFuncType", () => {
   const info = readModule(DEMO);
   assert.deepEqual(functionType(info, 0), { params: ["i32", "i32"], results: ["i32"] });

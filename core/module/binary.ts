@@ -193,24 +193,10 @@ const _SECTION_NAMES = [
 ];
 
 /** Position of each known section id in the required order (tag sits between memory and global). */
-const _SECTION_RANK: Record<number, number> = {
-  1: 1,
-  2: 2,
-  3: 3,
-  4: 4,
-  5: 5,
-  13: 6,
-  6: 7,
-  7: 8,
-  8: 9,
-  9: 10,
-  12: 11,
-  10: 12,
-  11: 13,
-};
+const _SECTION_RANK: readonly number[] = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6];
 
 /** Abstract heap types by their one-byte code. */
-const _HEAP_TYPES: Record<number, string> = {
+const _HEAP_TYPE_NAMES: Record<number, string> = {
   0x70: "func",
   0x6f: "extern",
   0x6e: "any",
@@ -226,7 +212,7 @@ const _HEAP_TYPES: Record<number, string> = {
 };
 
 /** One-byte value types, including the reference-type shorthands. */
-const _VALUE_TYPES: Record<number, string> = {
+const _VALUE_TYPE_NAMES: Record<number, string> = {
   0x7f: "i32",
   0x7e: "i64",
   0x7d: "f32",
@@ -246,6 +232,16 @@ const _VALUE_TYPES: Record<number, string> = {
   0x74: "nullexnref",
 };
 
+/** Dense by byte: a sparse object's numeric keys make every lookup a dictionary probe. */
+function _byByte(names: Record<number, string>): (string | undefined)[] {
+  const table: (string | undefined)[] = new Array(256).fill(undefined);
+  for (const [code, name] of Object.entries(names)) table[Number(code)] = name;
+  return table;
+}
+
+const _VALUE_TYPES = _byByte(_VALUE_TYPE_NAMES);
+const _HEAP_TYPES = _byByte(_HEAP_TYPE_NAMES);
+
 const _EXPORT_KINDS = ["function", "table", "memory", "global", "tag"] as const;
 
 const _utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -257,7 +253,7 @@ class _Reader {
   constructor(
     readonly bytes: Uint8Array,
     start: number,
-    readonly end: number,
+    public end: number,
     readonly endReason: string,
   ) {
     this.pos = start;
@@ -301,6 +297,20 @@ class _Reader {
   }
 
   u32(): number {
+    // Most LEBs in a module are one or two bytes: read those inline.
+    const pos = this.pos;
+    if (pos + 1 < this.end) {
+      const byte = this.bytes[pos]!;
+      if (byte < 0x80) {
+        this.pos = pos + 1;
+        return byte;
+      }
+      const next = this.bytes[pos + 1]!;
+      if (next < 0x80) {
+        this.pos = pos + 2;
+        return (byte & 0x7f) | (next << 7);
+      }
+    }
     return this.unsigned(32);
   }
 
@@ -339,11 +349,28 @@ class _Reader {
     const length = this.count();
     const start = this.pos;
     this.skip(length);
-    try {
-      return _utf8.decode(this.bytes.subarray(start, start + length));
-    } catch {
-      return this.fail("malformed UTF-8 encoding", start);
+    return _decodeName(this.bytes, start, start + length);
+  }
+}
+
+/** Names this short and all ASCII are built directly: a `TextDecoder` call costs ~0.3 µs. */
+const _ASCII_FAST_LENGTH = 64;
+
+function _decodeName(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= _ASCII_FAST_LENGTH) {
+    let text = "";
+    let i = start;
+    for (; i < end; i++) {
+      const byte = bytes[i]!;
+      if (byte >= 0x80) break;
+      text += String.fromCharCode(byte);
     }
+    if (i === end) return text;
+  }
+  try {
+    return _utf8.decode(bytes.subarray(start, end));
+  } catch {
+    throw new LoadError("malformed UTF-8 encoding", start);
   }
 }
 
@@ -472,7 +499,7 @@ function _emptyInfo(): ModuleInfo {
     data: [],
     tags: [],
     customs: [],
-    names: { functions: new Map(), locals: new Map() },
+    names: new _Names(),
     dylink: undefined,
     importedFunctionCount: 0,
   };
@@ -606,12 +633,55 @@ function _elementSection(r: _Reader, info: ModuleInfo): void {
   }
 }
 
-function _codeSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void {
+// The function and code sections have an entry per function, 10,000 in a large app: their loops
+// read one- and two-byte LEBs inline and fall back to the reader for anything else.
+
+function _functionSection(r: _Reader, info: ModuleInfo): void {
+  const functions = info.functions;
+  const bytes = r.bytes;
+  const end = r.end;
   for (let n = r.count(); n > 0; n--) {
-    const size = r.u32();
-    const offset = r.pos;
-    r.skip(size);
-    const body = new _Reader(r.bytes, offset, offset + size, r.endReason);
+    const pos = r.pos;
+    const byte = pos < end ? bytes[pos]! : 0x80;
+    if (byte < 0x80) {
+      functions.push(byte);
+      r.pos = pos + 1;
+    } else {
+      functions.push(r.u32());
+    }
+  }
+}
+
+function _codeSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void {
+  const bytes = r.bytes;
+  const end = r.end;
+  const codes = info.codes;
+  // One reader serves every body's local declarations.
+  const body = new _Reader(bytes, 0, 0, r.endReason);
+  for (let n = r.count(); n > 0; n--) {
+    let pos = r.pos;
+    let size: number;
+    const first = pos + 1 < end ? bytes[pos]! : 0x80;
+    const second = pos + 1 < end ? bytes[pos + 1]! : 0x80;
+    if (first < 0x80) {
+      size = first;
+      pos += 1;
+    } else if (second < 0x80) {
+      size = (first & 0x7f) | (second << 7);
+      pos += 2;
+    } else {
+      size = r.u32();
+      pos = r.pos;
+    }
+    const offset = pos;
+    if (size > end - offset) r.fail(r.endReason, offset);
+    r.pos = offset + size;
+    if (size > 0 && bytes[offset] === 0) {
+      codes.push({ offset, size, localCount: 0 }); // no local declarations
+      continue;
+    }
+    body.pos = offset;
+    body.end = offset + size;
     const code: CodeBody = { offset, size, localCount: 0 };
     try {
       for (let d = body.count(2); d > 0; d--) {
@@ -623,7 +693,7 @@ function _codeSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void 
       code.opaque = true;
       section.opaque = true;
     }
-    info.codes.push(code);
+    codes.push(code);
   }
 }
 
@@ -647,8 +717,7 @@ function _readSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void 
     case 2:
       return _importSection(r, info);
     case 3:
-      for (let n = r.count(); n > 0; n--) info.functions.push(r.u32());
-      return;
+      return _functionSection(r, info);
     case 4:
       return _tableSection(r, info);
     case 5:
@@ -696,22 +765,99 @@ function _nameMap(r: _Reader): Map<number, string> {
   return map;
 }
 
-function _nameSection(r: _Reader, info: ModuleInfo): void {
-  while (r.pos < r.end) {
-    const id = r.u8();
-    const size = r.u32();
-    const start = r.pos;
-    r.skip(size);
-    const sub = new _Reader(r.bytes, start, start + size, r.endReason);
-    if (id === 0) {
-      info.names.module = sub.name();
-    } else if (id === 1) {
-      info.names.functions = _nameMap(sub);
-    } else if (id === 2) {
-      for (let n = sub.count(2); n > 0; n--) {
-        const func = sub.u32();
-        info.names.locals.set(func, _nameMap(sub));
+/** Decodes a function-names (1) or local-names (2) subsection into `names`. */
+function _nameSubsection(
+  id: number,
+  sub: _Reader,
+  names: { functions: Map<number, string>; locals: Map<number, Map<number, string>> },
+): void {
+  if (id === 1) {
+    names.functions = _nameMap(sub);
+  } else if (id === 2) {
+    for (let n = sub.count(2); n > 0; n--) {
+      const func = sub.u32();
+      names.locals.set(func, _nameMap(sub));
+    }
+  }
+}
+
+/**
+ * The `name` section, whose function and local names are decoded on first use: loading needs
+ * only the module name, and decoding every name made a load with names 2–3x one without.
+ * The result is what decoding it all at once gives, malformed parts included: each section's
+ * subsections are decoded in order and the first failure ends that section.
+ */
+class _Names {
+  module?: string;
+  #functions = new Map<number, string>();
+  #locals = new Map<number, Map<number, string>>();
+  /** Per name section, in order: its function and local subsections not yet decoded. */
+  #pending: { id: number; sub: _Reader }[][] = [];
+
+  get functions(): Map<number, string> {
+    this.#decode();
+    return this.#functions;
+  }
+
+  set functions(map: Map<number, string>) {
+    this.#decode();
+    this.#functions = map;
+  }
+
+  get locals(): Map<number, Map<number, string>> {
+    this.#decode();
+    return this.#locals;
+  }
+
+  set locals(map: Map<number, Map<number, string>>) {
+    this.#decode();
+    this.#locals = map;
+  }
+
+  /** Reads one name section: the module name now, the rest when asked for. */
+  read(r: _Reader): void {
+    const pending: { id: number; sub: _Reader }[] = [];
+    try {
+      while (r.pos < r.end) {
+        const id = r.u8();
+        const size = r.u32();
+        const start = r.pos;
+        r.skip(size);
+        const sub = new _Reader(r.bytes, start, start + size, r.endReason);
+        if (id === 0) {
+          // Out of the spec's order: it is reached only when the names before it decode.
+          if (pending.length > 0) {
+            this.#decode();
+            this.#decodeSection(pending.splice(0));
+          }
+          this.module = sub.name();
+        } else if (id === 1 || id === 2) {
+          pending.push({ id, sub });
+        }
       }
+    } finally {
+      if (pending.length > 0) this.#pending.push(pending);
+    }
+  }
+
+  #decode(): void {
+    const sections = this.#pending;
+    this.#pending = [];
+    for (const pending of sections) {
+      try {
+        this.#decodeSection(pending);
+      } catch (e) {
+        if (!(e instanceof LoadError)) throw e;
+      }
+    }
+  }
+
+  #decodeSection(pending: { id: number; sub: _Reader }[]): void {
+    const target = { functions: this.#functions, locals: this.#locals };
+    try {
+      for (const { id, sub } of pending) _nameSubsection(id, sub, target);
+    } finally {
+      this.#functions = target.functions;
     }
   }
 }
@@ -758,7 +904,7 @@ function _customSection(r: _Reader, info: ModuleInfo, section: SectionInfo): voi
   info.customs.push({ name, offset: r.pos, size: r.end - r.pos });
   // A malformed custom body never fails the load: the section is just left unparsed.
   try {
-    if (name === "name") _nameSection(r, info);
+    if (name === "name") (info.names as _Names).read(r);
     else if (name === "dylink.0" || name === "dylink") {
       info.dylink = _dylinkSection(r, name === "dylink");
     }
@@ -797,7 +943,7 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
   }
 
   const info = _emptyInfo();
-  const seen = new Set<number>();
+  let seen = 0; // a bit per section id
   let lastRank = 0;
   let codeSection: SectionInfo | undefined;
   let functionSection: SectionInfo | undefined;
@@ -812,10 +958,10 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
     if (size > top.remaining) top.fail("unexpected end", sizeAt);
     const section: SectionInfo = { id, offset: top.pos, size };
     if (id !== 0) {
-      if (seen.has(id)) top.fail("duplicate section", idAt);
+      if (seen & (1 << id)) top.fail("duplicate section", idAt);
       const rank = _SECTION_RANK[id]!;
       if (rank < lastRank) top.fail("section out of order", idAt);
-      seen.add(id);
+      seen |= 1 << id;
       lastRank = rank;
     }
     info.sections.push(section);
