@@ -9,7 +9,7 @@
  *   module reader ({@linkcode readModule});
  * - plugin vendors: the native-library SDK (also `./sdk` on its own: the plugin contract,
  *   memory views, packets, attr_container) and the built-in {@linkcode libc} and
- *   {@linkcode base} (`./sensor` and `./display` are separate entry points);
+ *   {@linkcode base} (`./sensor`, `./connection` and `./display` are separate entry points);
  * - apps together: {@linkcode AppManager} with its options and events, the
  *   {@linkcode MessageBus}, timers and clocks ({@linkcode ManualClock} for tests);
  * - the host link: {@linkcode HostClient} for host tools; {@linkcode HostServer},
@@ -156,6 +156,7 @@ if (import.meta.main) {
         libc,
         base: async () => (await import("./natives/base/mod.ts")).default,
         sensor: async () => (await import("./natives/sensor/mod.ts")).default,
+        connection: async () => (await import("./natives/connection/mod.ts")).default,
         display: async () => (await import("./natives/display/mod.ts")).default,
         wasi: async () => (await import("./natives/wasi/mod.ts")).default,
       },

@@ -71,6 +71,30 @@ Deno.test("applet: '/applet' errors use WAMR's wording", async () => {
   );
 });
 
+Deno.test("applet: a file that is not wasm gets WAMR's replies before anything is loaded", async () => {
+  const h = harness();
+  const ask = async (payload: Uint8Array) => {
+    const reply = h.manager.request({ url: "/applet?name=junk", action: 3, payload });
+    h.clock.advance(0);
+    const res = await reply;
+    assert.equal(res.status, 160);
+    return errorOf(res.payload);
+  };
+  const invalid = "Install WASM app failed: invalid file format.";
+  assert.equal(await ask(new TextEncoder().encode("#!/bin/sh\necho not wasm\n")), invalid);
+  assert.equal(await ask(new Uint8Array([0, 0x61, 0x73])), invalid, "shorter than the magic");
+  assert.equal(
+    await ask(new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0])),
+    "Install WASM app failed: invalid WASM version.",
+  );
+  assert.equal(h.manager.apps.length, 0);
+  assert.match(
+    String(await ask(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 99]))),
+    /^Install WASM app failed: (?!invalid file format)/,
+    "a bad module past the header still gets the loader's reason",
+  );
+});
+
 Deno.test("applet: the empty query is WAMR's 121-byte 'Applets Info' container", async () => {
   const h = harness();
   const reply = h.manager.request({ url: "/applet", action: 1 });

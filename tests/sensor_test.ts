@@ -11,6 +11,7 @@ import sensor, {
   testSensor,
 } from "../natives/sensor/mod.ts";
 import libc from "../natives/libc/mod.ts";
+import type { BuiltinPlugins } from "../core/cli/plugins.ts";
 
 // An app that opens a sensor in on_init (name at 16, config container at 64), records each
 // event (sensor id, length) and copies the last payload to 1024 for the test to read.
@@ -67,10 +68,12 @@ Deno.test("sensor: open, configure, readings as attr_containers to on_sensor_eve
   manager.runPending();
   const inst = app.instance;
   assert.equal(inst.call("sensor"), 0, "sensor ids count from 0 like WAMR's");
-  assert.equal(inst.call("events"), 0);
+  clock.advance(0);
+  manager.runPending();
+  assert.equal(inst.call("events"), 1, "the first reading comes at once, not a period late");
   clock.advance(350);
   manager.runPending();
-  assert.equal(inst.call("events"), 3);
+  assert.equal(inst.call("events"), 4, "then one each 100 ms: at 100, 200 and 300");
   const reading = lastReading(app, inst.call("len") as number);
   assert.equal(reading.tag, "read test sensor data");
   assert.equal(reading.getAsString("name"), "read test sensor");
@@ -85,14 +88,14 @@ Deno.test("sensor: the read interval is the minimum over clients; close stops ev
   manager.runPending();
   clock.advance(1000);
   manager.runPending();
-  assert.equal(a.instance.call("events"), 5);
-  assert.equal(b.instance.call("events"), 5);
+  assert.equal(a.instance.call("events"), 6, "at 0, 200, 400, 600, 800 and 1000");
+  assert.equal(b.instance.call("events"), 6);
   assert.equal(b.instance.call("close"), 1);
   assert.equal(b.instance.call("close"), 0, "closing twice fails");
   clock.advance(1000);
   manager.runPending();
-  assert.equal(b.instance.call("events"), 5);
-  assert.equal(a.instance.call("events"), 7, "back to a's own 500 ms interval");
+  assert.equal(b.instance.call("events"), 6);
+  assert.equal(a.instance.call("events"), 8, "back to a's own 500 ms: at 1500 and 2000");
 });
 
 Deno.test("sensor: uninstall closes the app's sensors", () => {
@@ -107,7 +110,7 @@ Deno.test("sensor: uninstall closes the app's sensors", () => {
   assert.equal(b.instance.call("sensor"), 0, "the sensor can be opened again");
   clock.advance(100);
   manager.runPending();
-  assert.equal(b.instance.call("events"), 1);
+  assert.equal(b.instance.call("events"), 2, "at once and at 100");
   assert.equal(instance.freed, true);
 });
 
@@ -163,4 +166,72 @@ Deno.test("sensor: the C sensor example prints each reading like WAMR's sample",
   assert.ok(out.includes(`### app get sensor event from sensor1\n${dumpOf}`), out);
   assert.ok(out.includes(`### app get sensor event from sensor2\n${dumpOf}`), out);
   assert.ok(out.includes("### app on_destroy done\n"), out);
+});
+
+/** Resolves once `read()` matches `pattern`; queues drain on real macrotasks meanwhile. */
+async function eventually(read: () => string, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!pattern.test(read())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${pattern} in:\n${read()}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const SENSOR_WASM = new URL("../examples/sensor/sensor.wasm", import.meta.url);
+
+Deno.test("sensor: serve loads the plugin by default; the C sample's first reading comes at once", async () => {
+  const { HostService } = await import("../core/cli/serve_command.ts");
+  const clock = new ManualClock();
+  let out = "";
+  const service = await HostService.start({
+    listen: false,
+    apps: [{ name: "sensor", bytes: await Deno.readFile(SENSOR_WASM) }],
+    clock,
+    stdout: (b) => out += new TextDecoder().decode(b),
+  });
+  try {
+    await eventually(() => out, /### app on_init done\n/);
+    assert.doesNotMatch(out, /open sensor\d failed/);
+    clock.advance(0); // no time passes: the 1000 ms period has not begun
+    await eventually(() => out, /from sensor1\n(.|\n)*from sensor2\n/);
+    assert.equal(out.match(/### app get sensor event/g)?.length, 2);
+    clock.advance(999);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(out.match(/### app get sensor event/g)?.length, 2, "the next one is due at 1000");
+    clock.advance(1);
+    await eventually(() => out, /(### app get sensor event(.|\n)*){4}/);
+  } finally {
+    await service.shutdown();
+  }
+});
+
+Deno.test("sensor: apps loads the plugin by default; --plugin sensor,… replaces it", async () => {
+  const { runAppsCommand } = await import("../core/cli/apps_command.ts");
+  const { default: base } = await import("../natives/base/mod.ts");
+  const { fileURLToPath } = await import("node:url");
+  const run = async (args: string[], builtins: BuiltinPlugins = { libc, base }) => {
+    const clock = new ManualClock();
+    let out = "";
+    const status = await runAppsCommand([fileURLToPath(SENSOR_WASM), ...args], {
+      builtins,
+      clock,
+      stdout: (b) => out += new TextDecoder().decode(b),
+      stderr: (t) => out += t,
+      // The first reading is due at 0; the run stops at 500, once the queues had a turn.
+      onStart: () => {
+        clock.advance(0);
+        setTimeout(() => clock.advance(500), 50);
+      },
+    });
+    return { status, out };
+  };
+  const defaults = await run(["--duration", "500"]);
+  assert.equal(defaults.status, 0, defaults.out);
+  assert.match(defaults.out, /### app on_init done\n/);
+  assert.match(defaults.out, /### app get sensor event from sensor1\n/, "read at once, at 0 ms");
+  const replaced = await run(
+    ["--duration", "500", "--plugin", "sensor,driver=sine"],
+    { libc, base, sensor },
+  );
+  assert.match(replaced.out, /open sensor1 failed!\n/, "only the sine sensor is left");
 });

@@ -4,12 +4,19 @@
  * (both uninstall every app cleanly, so `on_destroy` runs).
  *
  * `deno run mod.ts apps a.wasm b.wasm … [--heap-size N] [--timers N] [--plugin P]
- * [--duration MS] [--deadline-ms MS] [--max-memory SIZE] [--verbose]`
+ * [--duration MS] [--deadline-ms MS] [--max-memory SIZE] [--allow-connect LIST] [--verbose]`
  *
  * @module
  */
 
-import { builtinPlugin, type BuiltinPlugins, frameworkWasi, loadPlugin } from "./plugins.ts";
+import {
+  allowConnections,
+  builtinPlugin,
+  type BuiltinPlugins,
+  frameworkExtensions,
+  frameworkWasi,
+  loadPlugin,
+} from "./plugins.ts";
 import { readModule } from "../module/binary.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
 import {
@@ -37,13 +44,17 @@ export const APPS_USAGE = `Usage: deno run mod.ts apps [options] app.wasm [app.w
 Runs several apps together under the app manager, like WAMR's "simple" runtime without a
 host link: each app is installed under its file name (without .wasm), its on_init runs,
 then timers, requests and events flow until --duration ends or Ctrl-C, when every app is
-uninstalled (on_destroy runs). The libc and base natives are always available, and WASI
-for apps built with wasi-libc (no directories: --plugin wasi,dir=HOST::GUEST gives some).
+uninstalled (on_destroy runs). The libc and base natives are always available, WAMR's
+sensors and connections too (--plugin sensor,driver=sine replaces the test sensors), and
+WASI for apps built with wasi-libc (no directories: --plugin wasi,dir=HOST::GUEST gives some).
 
 Options:
   --heap-size <n>     App heap of each app in bytes (default 8192)
   --timers <n>        Timers each app may hold (default 20, at most 30)
   --plugin <spec>     Register a native library: a module path/URL or a built-in name
+  --allow-connect <list>
+                      Let apps open connections to these HOST:PORT endpoints and serial
+                      devices (comma-separated, repeatable; default: none)
   --duration <ms>     Stop after this many milliseconds (default: run until Ctrl-C)
   --max-apps <n>      Apps installed at once (default 16)
   --deadline-ms <n>   Wall-clock budget of each callback into an app (default
@@ -94,6 +105,10 @@ const _FLAGS = {
         `Option ${name} needs a size (bytes, or with K, M or G), got "${value}"`,
       );
     }
+  }),
+  allowConnect: listFlag(["--allow-connect"], function allowList(list): string {
+    if (!list) throw new UsageError("Option --allow-connect needs HOST:PORT entries");
+    return list;
   }),
   plugins: listFlag(["--plugin"], function pluginSpec(spec): string {
     if (!spec) throw new UsageError("Option --plugin needs a module path or a built-in name");
@@ -188,6 +203,11 @@ export async function runAppsCommand(
       const library = await loadPlugin(spec, options.builtins);
       if (library !== libc && library !== base) plugins.push(library);
     }
+    // WAMR's runtime has these built in; a --plugin of the same name replaces one.
+    for (const library of await frameworkExtensions(options.builtins)) {
+      if (!plugins.some((p) => p.name === library.name)) plugins.push(library);
+    }
+    allowConnections(plugins, args.allowConnect);
   } catch (e) {
     stderr(`error: ${(e as Error).message}\n`);
     return 2;

@@ -77,6 +77,51 @@ export async function frameworkWasi(builtins: BuiltinPlugins): Promise<NativeLib
   return wasi.configure({ stdin: { readSync: () => null } });
 }
 
+/**
+ * The extensions WAMR's app-manager runtime has built in, which `apps` and `serve` load by
+ * default: sensors (WAMR's test sensors) and connections (nothing reachable until the
+ * operator allows it with `--allow-connect`).
+ *
+ * @param builtins the built-in plugins; `sensor` and `connection` are imported when they lack them
+ * @returns the libraries
+ */
+export async function frameworkExtensions(builtins: BuiltinPlugins): Promise<NativeLibrary[]> {
+  const [sensor, connection] = await Promise.all([
+    (async () =>
+      await builtinPlugin(builtins, "sensor") ??
+        (await import("../../natives/sensor/mod.ts")).default)(),
+    (async () =>
+      await builtinPlugin(builtins, "connection") ??
+        (await import("../../natives/connection/mod.ts")).default)(),
+  ]);
+  return [sensor, connection];
+}
+
+/**
+ * Applies `--allow-connect` to the connection library among `plugins`: its entries join what
+ * the library allows already (`--plugin connection,allow=…`).
+ *
+ * @param plugins the libraries to load; the one named `connection` is replaced
+ * @param entries the flag's values, each `HOST:PORT,…`
+ * @throws {Error} naming an entry that is neither `HOST:PORT` nor a device path, or when no
+ *   connection library is loaded
+ */
+export function allowConnections(plugins: NativeLibrary[], entries: readonly string[]): void {
+  if (entries.length === 0) return;
+  const at = plugins.findIndex((p) => p.name === "connection");
+  const library = plugins[at];
+  if (!library?.configure) {
+    throw new Error("--allow-connect needs the connection plugin (--plugin connection)");
+  }
+  const given = library.options?.allow;
+  const allow = [typeof given === "string" ? given : "", ...entries].filter((e) => e !== "");
+  try {
+    plugins[at] = library.configure({ allow: allow.join(",") });
+  } catch (e) {
+    throw new Error((e as Error).message.replace(/^Plugin "connection": /, ""));
+  }
+}
+
 async function _importPlugin(
   spec: string,
   builtins: BuiltinPlugins,

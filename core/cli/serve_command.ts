@@ -35,7 +35,13 @@ import {
 } from "../../sdk/output.ts";
 import { Runtime } from "../instance/runtime.ts";
 import type { Clock } from "../../sdk/clock.ts";
-import { type BuiltinPlugins, frameworkWasi, loadPlugin } from "./plugins.ts";
+import {
+  allowConnections,
+  type BuiltinPlugins,
+  frameworkExtensions,
+  frameworkWasi,
+  loadPlugin,
+} from "./plugins.ts";
 import {
   byteSize,
   count,
@@ -63,8 +69,11 @@ Options:
   --stdio                Serve the link on stdin/stdout instead of TCP (app output goes to
                          stderr)
   --serial <device>      Serve the link on a serial device (or any file) instead of TCP
-  --plugin <spec>        Load a native library (repeatable); libc, base and wasi are always
-                         loaded (WASI apps get no directories: --plugin wasi,dir=HOST::GUEST)
+  --plugin <spec>        Load a native library (repeatable); libc, base, wasi, sensor and
+                         connection are always loaded (WASI apps get no directories: --plugin
+                         wasi,dir=HOST::GUEST; other sensors: --plugin sensor,driver=sine)
+  --allow-connect <list> Let apps open connections to these HOST:PORT endpoints and serial
+                         devices (comma-separated, repeatable; default: none)
   --app <name>=<file>    Install an app at start (repeatable)
   --heap-size <n>        App heap of --app installs (default 8192)
   --max-apps <n>         Apps installed at once (default ${SERVE_MAX_APPS})
@@ -392,20 +401,22 @@ function _survivingText(write: (text: string) => void): (text: string) => void {
 }
 
 /**
- * The plugins `serve` always loads: libc, base (requests, events, timers) and WASI for apps
- * built with wasi-libc (no preopened directories, an empty standard input). Apps arrive
- * over the link at any time, so WASI is loaded up front.
+ * The plugins `serve` always loads: libc, base (requests, events, timers), WASI for apps
+ * built with wasi-libc (no preopened directories, an empty standard input), and WAMR's
+ * built-in extensions, sensors and connections (none reachable until `--allow-connect`).
+ * Apps arrive over the link at any time, so all are loaded up front.
  *
  * @param builtins built-in plugins to take `wasi` from (default: imported)
  * @returns the libraries
  */
 export async function defaultPlugins(builtins: BuiltinPlugins = {}): Promise<NativeLibrary[]> {
-  const [{ default: libc }, { default: base }, wasi] = await Promise.all([
+  const [{ default: libc }, { default: base }, wasi, extensions] = await Promise.all([
     import("../../natives/libc/mod.ts"),
     import("../../natives/base/mod.ts"),
     frameworkWasi(builtins),
+    frameworkExtensions(builtins),
   ]);
-  return [libc, base, wasi];
+  return [libc, base, wasi, ...extensions];
 }
 
 /** What `serve` takes from the CLI. */
@@ -430,6 +441,7 @@ const _FLAGS = {
   stdio: switchFlag("--stdio"),
   serial: valueFlag(["--serial"], text),
   plugins: listFlag(["--plugin"], text),
+  allowConnect: listFlag(["--allow-connect"], text),
   apps: listFlag(["--app"], function appSpec(spec): { name: string; file: string } {
     const at = spec.indexOf("=");
     if (at <= 0 || at === spec.length - 1) {
@@ -617,6 +629,7 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       if (same < 0) plugins.push(library);
       else plugins[same] = library;
     }
+    allowConnections(plugins, args.allowConnect);
     const token = readToken(args.tokenFile);
     const tls = args.tlsCert === undefined ? undefined : {
       cert: _readPem(args.tlsCert, "--tls-cert"),

@@ -203,6 +203,11 @@ function _install(manager: AppletManager, request: Request, query: string, name:
     );
     return;
   }
+  const notWasm = _fileFormatError(request.payload);
+  if (notWasm !== undefined) {
+    bus.replyError(request, Status.INTERNAL_SERVER_ERROR_5_00, notWasm);
+    return;
+  }
   let installed: InstalledApp | Promise<InstalledApp>;
   try {
     installed = manager.installKept(name, request.payload, installOptionsFromQuery(query));
@@ -226,6 +231,23 @@ function _install(manager: AppletManager, request: Request, query: string, name:
       bus.reply(request, Status.INTERNAL_SERVER_ERROR_5_00, errorPayload(message));
     },
   );
+}
+
+/**
+ * WAMR's app manager checks an install's first 8 bytes as they arrive, before loading
+ * anything: the magic (`\0asm`), then the version (1). Its replies, word for word.
+ */
+function _fileFormatError(bytes: Uint8Array): string | undefined {
+  if (
+    bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 ||
+    bytes[3] !== 0x6d
+  ) {
+    return "Install WASM app failed: invalid file format.";
+  }
+  if (bytes.length < 8 || bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
+    return "Install WASM app failed: invalid WASM version.";
+  }
+  return undefined;
 }
 
 function _resume(manager: AppletManager, request: Request, name: string): void {

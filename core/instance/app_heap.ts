@@ -173,6 +173,65 @@ export class BuiltinHeap implements AppHeap {
   }
 }
 
+const _PAGE = 65536;
+
+/** Where {@linkcode placeHeap} put a heap: its first byte and its size. */
+export interface HeapPlace {
+  readonly base: number;
+  readonly size: number;
+}
+
+/**
+ * Finds room for the runtime's heap in an app's memory before any app code runs. First in
+ * pages appended after the module's own, which nothing of the app uses. When the memory's
+ * declared maximum forbids that, within the maximum: from `__heap_base` (the end of the
+ * module's data and stack, where clang's layout leaves the rest of memory to an allocator)
+ * to the end of memory, grown by what the maximum still allows. WAMR's runtime places its
+ * heap at `__heap_base` too, for the same modules.
+ *
+ * @param memory the app's memory, grown when pages are needed
+ * @param size the heap size asked for, in bytes
+ * @param heapBase the module's exported `__heap_base`, if any
+ * @returns where the heap goes, or why it cannot have one (for a warning)
+ *
+ * @example A memory whose maximum is its initial size
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { placeHeap } from "./app_heap.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+ * assert.deepEqual(placeHeap(memory, 8192, 9000), { base: 9000, size: 8192 });
+ * assert.match(placeHeap(memory, 65536, 9000) as string, /maximum leaves less than that/);
+ * ```
+ */
+export function placeHeap(
+  memory: WebAssembly.Memory,
+  size: number,
+  heapBase: number | undefined,
+): HeapPlace | string {
+  const pages = Math.ceil(size / _PAGE);
+  try {
+    return { base: memory.grow(pages) * _PAGE, size };
+  } catch {
+    // The maximum is reached: look below it.
+  }
+  const end = memory.buffer.byteLength;
+  if (heapBase === undefined || heapBase <= 0 || heapBase > end) {
+    return `cannot append a ${size}-byte app heap: the memory's maximum size is reached, ` +
+      `and the module exports no __heap_base below it to place the heap after`;
+  }
+  const base = (heapBase + ALIGN - 1) & ~(ALIGN - 1);
+  const missing = base + size - end;
+  if (missing > 0) {
+    try {
+      memory.grow(Math.ceil(missing / _PAGE));
+    } catch {
+      return `cannot place a ${size}-byte app heap: the memory's maximum leaves less than ` +
+        `that after __heap_base (${heapBase}); ask for a smaller heap`;
+    }
+  }
+  return { base, size };
+}
+
 /** The app's own exported `malloc`/`free` (and `realloc` when exported). */
 export class ExportedHeap implements AppHeap {
   readonly kind = "app" as const;

@@ -42,6 +42,8 @@ interface _Sensor {
   clients: _Client[];
   timer: TimerHandle | undefined;
   framework: AppFramework | undefined;
+  /** When it was last read (clock ms); undefined before its first reading. */
+  lastRead: number | undefined;
 }
 
 /** Per-app state: the sensors this app has open. */
@@ -76,6 +78,7 @@ function _definition(drivers: readonly SensorDriver[]) {
     clients: [],
     timer: undefined,
     framework: undefined,
+    lastRead: undefined,
   }));
   const byId = (id: number) => sensors[id >>> 0];
 
@@ -85,10 +88,15 @@ function _definition(drivers: readonly SensorDriver[]) {
     sensor.timer = undefined;
     // The first client's framework supplies the clock and the log for this round.
     sensor.framework = sensor.clients[0]?.framework;
-    if (!sensor.framework) return;
+    if (!sensor.framework) {
+      // Unused now: its next first client (perhaps on another clock) reads it at once.
+      sensor.lastRead = undefined;
+      return;
+    }
     const interval = Math.max(1, Math.min(...sensor.clients.map((c) => c.interval)));
     const tick = () => {
       const now = sensor.framework!.clock.now();
+      sensor.lastRead = now;
       let reading: AttrContainer;
       try {
         reading = sensor.driver.read(now);
@@ -110,7 +118,13 @@ function _definition(drivers: readonly SensorDriver[]) {
       }
       sensor.timer = sensor.framework!.clock.setTimer(interval, tick);
     };
-    sensor.timer = sensor.framework.clock.setTimer(interval, tick);
+    // As in WAMR, a sensor is read once its interval has passed since its last reading: at
+    // once for its first client, and a new interval counts from the last reading.
+    const due = sensor.lastRead === undefined ? 0 : sensor.lastRead + interval;
+    sensor.timer = sensor.framework.clock.setTimer(
+      Math.max(0, due - sensor.framework.clock.now()),
+      tick,
+    );
   }
 
   function close(state: _AppSensors, sensor: _Sensor): boolean {

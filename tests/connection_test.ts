@@ -1,0 +1,344 @@
+// The connection plugin (natives/connection/) with a C app built against sdk/c, over real
+// loopback sockets: a TCP echo server and a UDP peer started here on free ports.
+import assert from "node:assert/strict";
+import { createSocket, type Socket } from "node:dgram";
+import { COMMON_FLAGS, SDK_SOURCES } from "../sdk/c/build.ts";
+import { Runtime } from "../core/instance/runtime.ts";
+import { AppManager } from "../core/framework/app_manager.ts";
+import libc from "../natives/libc/mod.ts";
+import base from "../natives/base/mod.ts";
+import connection, { createConnectionLibrary, parseAllowList } from "../natives/connection/mod.ts";
+import { serve } from "./_serve.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const MOD = new URL("../mod.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+interface Ports {
+  tcp: number;
+  udpBind: number;
+  udpPeer: number;
+  refused: number;
+  device?: string;
+}
+
+/** Builds tests/fixtures/connection_app.c for these ports. */
+async function buildApp(ports: Ports): Promise<Uint8Array<ArrayBuffer>> {
+  const dir = await Deno.makeTempDir({ prefix: "connection_app_" });
+  try {
+    const out = `${dir}/app.wasm`;
+    const { success, stderr } = await new Deno.Command("clang-19", {
+      args: [
+        ...COMMON_FLAGS,
+        `-DTCP_PORT=${ports.tcp}`,
+        `-DUDP_BIND=${ports.udpBind}`,
+        `-DUDP_PEER=${ports.udpPeer}`,
+        `-DREFUSED_PORT=${ports.refused}`,
+        `-DDEVICE="${ports.device ?? ""}"`,
+        "tests/fixtures/connection_app.c",
+        ...SDK_SOURCES,
+        "sdk/c/src/connection/connection.c",
+        "-o",
+        out,
+      ],
+      cwd: ROOT,
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`Cannot build connection_app.c\n${decoder.decode(stderr)}`);
+    return await Deno.readFile(out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A TCP server on a free loopback port: echoes (and optionally hangs up), records all. */
+function tcpServer(options: { hangUp?: boolean } = {}) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: string[] = [];
+  let accepted = 0;
+  let closedByPeer = 0;
+  const conns = new Set<Deno.Conn>();
+  const served = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      conns.add(conn);
+      (async () => {
+        const buffer = new Uint8Array(1024);
+        try {
+          for (;;) {
+            const n = await conn.read(buffer);
+            if (n === null) {
+              closedByPeer++;
+              break;
+            }
+            received.push(decoder.decode(buffer.subarray(0, n)));
+            await conn.write(buffer.subarray(0, n));
+            if (options.hangUp) break;
+          }
+        } catch {
+          // Closed by stop().
+        }
+        conns.delete(conn);
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      })();
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    received,
+    get accepted() {
+      return accepted;
+    },
+    get closedByPeer() {
+      return closedByPeer;
+    },
+    async stop() {
+      listener.close();
+      for (const conn of conns) conn.close();
+      await served;
+    },
+  };
+}
+
+/** A UDP socket on a free loopback port that answers each datagram with `pong <text>`. */
+async function udpPeer() {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const received: string[] = [];
+  socket.on("message", (message, from) => {
+    const text = decoder.decode(message);
+    received.push(text);
+    socket.send(`pong ${text}`, from.port, from.address);
+  });
+  return {
+    port: socket.address().port,
+    received,
+    socket,
+    stop: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** A UDP port that is free now (bound, then released). */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** Binds `port`, proving nobody holds it; resolves false when it is taken. */
+async function canBind(port: number): Promise<boolean> {
+  const socket: Socket = createSocket("udp4");
+  const ok = await new Promise<boolean>((resolve) => {
+    socket.once("error", () => resolve(false));
+    socket.bind(port, "127.0.0.1", () => resolve(true));
+  });
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return ok;
+}
+
+/** Waits until `read()` matches `pattern` (polling; fails after 10 s with what it saw). */
+async function waitFor(read: () => string, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!pattern.test(read())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${pattern} in:\n${read()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** An app manager on the real clock with libc, base and `library`, its output collected. */
+function managerWith(library: typeof connection) {
+  let out = "";
+  const sink = (bytes: Uint8Array) => out += decoder.decode(bytes);
+  const runtime = new Runtime({ plugins: [libc, base, library], stdout: sink, warn: () => {} });
+  const manager = new AppManager(runtime, { stdout: sink });
+  return { manager, output: () => out };
+}
+
+Deno.test("connection: a C app talks to a TCP echo server and a UDP peer; uninstall closes both", async () => {
+  const echo = tcpServer();
+  const forbidden = tcpServer();
+  const peer = await udpPeer();
+  const udpBind = await freeUdpPort();
+  const ports = { tcp: echo.port, udpBind, udpPeer: peer.port, refused: forbidden.port };
+  const app = await buildApp(ports);
+  const { manager, output } = managerWith(createConnectionLibrary({
+    allow: `127.0.0.1:${echo.port},127.0.0.1:${peer.port}`,
+  }));
+  try {
+    manager.install("client", app);
+    await waitFor(output, /tcp got 14 bytes: hello over tcp\n/);
+    await waitFor(output, /udp got 19 bytes: pong hello over udp\n/);
+    const out = output();
+    assert.match(out, /tcp open: ok\ntcp sent 14\n/);
+    assert.match(out, /udp open: ok\nudp sent before config -1\nudp config: 1\nudp sent 14\n/);
+    assert.match(out, /refused open: NULL\n/);
+    assert.match(out, /unknown open: NULL\n/);
+    assert.match(
+      out,
+      new RegExp(
+        `wasm_open_connection: app "client" gets no connection: TCP 127\\.0\\.0\\.1:${forbidden.port} ` +
+          `is not allowed \\(--allow-connect\\)`,
+      ),
+    );
+    assert.match(out, /unknown connection type "SCTP" \(TCP, UDP, UART\)/);
+    assert.deepEqual(echo.received, ["hello over tcp"]);
+    assert.deepEqual(peer.received, ["hello over udp"], "nothing went out before the config");
+    assert.equal(forbidden.accepted, 0, "a refused address is never connected to");
+    assert.equal(await canBind(udpBind), false, "the app holds its UDP port");
+
+    manager.uninstall("client");
+    await waitFor(() => String(echo.closedByPeer), /^1$/);
+    assert.equal(await canBind(udpBind), true, "uninstall released the UDP port");
+    assert.doesNotMatch(output(), /disconnected/, "a closed app gets no more events");
+  } finally {
+    manager.close();
+    await echo.stop();
+    await forbidden.stop();
+    await peer.stop();
+  }
+});
+
+Deno.test("connection: the server hanging up is a disconnect event; a stranger's datagram is dropped", async () => {
+  const echo = tcpServer({ hangUp: true });
+  const peer = await udpPeer();
+  const stranger = await udpPeer();
+  const udpBind = await freeUdpPort();
+  const app = await buildApp({ tcp: echo.port, udpBind, udpPeer: peer.port, refused: 1 });
+  const { manager, output } = managerWith(createConnectionLibrary({
+    allow: `127.0.0.1:${echo.port};127.0.0.1:${peer.port}`,
+  }));
+  try {
+    manager.install("client", app);
+    await waitFor(output, /tcp got 14 bytes: hello over tcp\n(.|\n)*tcp disconnected\n/);
+    await waitFor(output, /udp got 19 bytes: pong hello over udp\n/);
+    stranger.socket.send("from a stranger", udpBind, "127.0.0.1");
+    peer.socket.send("from the peer", udpBind, "127.0.0.1");
+    await waitFor(output, /udp got 13 bytes: from the peer\n/);
+    assert.doesNotMatch(output(), /stranger/);
+  } finally {
+    manager.close();
+    await echo.stop();
+    await peer.stop();
+    await stranger.stop();
+  }
+});
+
+Deno.test("connection: nothing is reachable by default; each refusal is logged", async () => {
+  const echo = tcpServer();
+  const peer = await udpPeer();
+  const app = await buildApp({
+    tcp: echo.port,
+    udpBind: await freeUdpPort(),
+    udpPeer: peer.port,
+    refused: echo.port,
+  });
+  const { manager, output } = managerWith(connection);
+  try {
+    manager.install("client", app);
+    await waitFor(output, /on_init done\n/);
+    const out = output();
+    assert.match(out, /tcp open: NULL\n/);
+    assert.match(out, /udp open: NULL\n/);
+    assert.match(out, /gets no connection: UDP port \d+: no peer is allowed \(--allow-connect\)/);
+    assert.equal(echo.accepted, 0);
+  } finally {
+    manager.close();
+    await echo.stop();
+    await peer.stop();
+  }
+});
+
+Deno.test("connection: --allow-connect entries are HOST:PORT or device paths", () => {
+  assert.deepEqual(parseAllowList("127.0.0.1:80,[::1]:81 /dev/ttyS0;COM3"), {
+    endpoints: [{ host: "127.0.0.1", port: 80 }, { host: "::1", port: 81 }],
+    devices: ["/dev/ttyS0", "COM3"],
+  });
+  for (const bad of ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "a:b", "::1:80"]) {
+    assert.throws(() => parseAllowList(bad), new RegExp(`"${bad.replace(/[.[\]]/g, "\\$&")}"`));
+  }
+  assert.throws(
+    () => connection.configure!({ allow: "nohost" }),
+    /Invalid --allow-connect entry "nohost" is not HOST:PORT/,
+  );
+});
+
+Deno.test("connection: apps loads it by default; --allow-connect lets an app open a serial line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "connection_uart_" });
+  const echo = tcpServer();
+  const taken = await udpPeer();
+  try {
+    // A FIFO opened for reading and writing is a serial line with its wires looped back.
+    const device = `${dir}/tty`;
+    const made = await new Deno.Command("mkfifo", { args: [device] }).output();
+    assert.ok(made.success, "mkfifo");
+    const app = await buildApp({
+      tcp: echo.port,
+      udpBind: taken.port,
+      udpPeer: 1,
+      refused: 1,
+      device,
+    });
+    await Deno.writeFile(`${dir}/client.wasm`, app);
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-net",
+        MOD,
+        "apps",
+        `--allow-connect=127.0.0.1:${echo.port},${device}`,
+        "--duration",
+        "3000",
+        `${dir}/client.wasm`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = decoder.decode(run.stdout);
+    assert.equal(run.code, 0, out + decoder.decode(run.stderr));
+    assert.match(out, /tcp got 14 bytes: hello over tcp\n/);
+    assert.match(out, /uart open: ok\nuart sent 15\n/);
+    assert.match(out, /uart got \d+ bytes: hello over uart\n/);
+    assert.match(out, /udp config: 0\n/, "port 1 is not allowed");
+    assert.match(out, /may not send to 127\.0\.0\.1:1: not allowed \(--allow-connect\)/);
+    assert.match(out, /Connection \d+ \(UDP port \d+\) of app "client" ended: cannot bind port/);
+    assert.match(out, /udp disconnected\n/, "a port in use ends the socket with an event");
+    assert.deepEqual(echo.received, ["hello over tcp"]);
+
+    const bad = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", MOD, "apps", "--allow-connect=nowhere", `${dir}/client.wasm`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(bad.code, 2);
+    assert.match(decoder.decode(bad.stderr), /Invalid --allow-connect entry "nowhere"/);
+  } finally {
+    await echo.stop();
+    await taken.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connection: serve loads it by default; uninstall over the host link closes the app's connection", async () => {
+  const echo = tcpServer();
+  const app = await buildApp({ tcp: echo.port, udpBind: 1, udpPeer: 1, refused: 1 });
+  const server = await serve([`--allow-connect=127.0.0.1:${echo.port}`]);
+  try {
+    const client = await server.connect();
+    assert.equal((await client.install("client", app)).status, 65);
+    await server.waitFor(/tcp got 14 bytes: hello over tcp\n/);
+    assert.deepEqual(echo.received, ["hello over tcp"]);
+    assert.equal((await client.uninstall("client")).status, 66);
+    await waitFor(() => String(echo.closedByPeer), /^1$/);
+  } finally {
+    await server.stop();
+    await echo.stop();
+  }
+});
