@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { wat as assemble } from "./_wat.ts";
 import { compileModule, compileModuleSync } from "../core/module/module.ts";
 import { LoadError } from "../sdk/errors.ts";
+import { readModule } from "../core/module/binary.ts";
 
 function wat(src: string): Uint8Array {
   return assemble(src, { names: true });
@@ -119,7 +120,7 @@ Deno.test("module: V8 validation errors become LoadError with offset", async () 
   for (const compile of [compileModule, compileModuleSync]) {
     await assert.rejects(async () => await compile(bytes), (e: unknown) => {
       assert.ok(e instanceof LoadError);
-      assert.match(e.reason, /^Compiling function #0 failed: type error/);
+      assert.match(e.reason, /^function #0 is invalid: type error/);
       assert.doesNotMatch(e.reason, /WebAssembly|@\+/);
       assert.equal(e.offset, 26);
       assert.match(e.message, /\(at byte offset 26\)$/);
@@ -342,4 +343,26 @@ Deno.test("module: truncated and mutated modules fail only with LoadError", asyn
   }
   assert.ok(cases >= 10_000, `only ${cases} cases`);
   assert.ok(loaded > 0 && rejected > 0, `loaded ${loaded}, rejected ${rejected}`);
+});
+
+Deno.test("module: an invalid function is named by index, name and byte offset", async () => {
+  const bytes = assemble(
+    `(module (import "env" "f" (func)) (func $ok) (func $broken (result i32) i64.const 1))`,
+    { names: true },
+  );
+  for (const compile of [compileModule, compileModuleSync]) {
+    await assert.rejects(async () => await compile(bytes), (e: unknown) => {
+      assert.ok(e instanceof LoadError);
+      assert.equal(
+        e.reason,
+        'function #2 "broken" is invalid: type error in fallthru[0] (expected i32, got i64)',
+      );
+      // V8 faults the body's final "end", where the result types meet.
+      const body = readModule(bytes).codes[1]!;
+      assert.equal(e.offset, body.offset + body.size - 1);
+      assert.equal(bytes[e.offset!], 0x0b);
+      assert.equal(e.message, `${e.reason} (at byte offset ${e.offset})`);
+      return true;
+    });
+  }
 });

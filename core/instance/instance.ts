@@ -138,8 +138,8 @@ export class AppInstance implements AppHandle {
   #exports: Record<string, unknown> = {};
   #freed = false;
   #exitCode: number | undefined;
-  /** The binary that runs (the rewritten one under limits): trap offsets point into it. */
-  #bytes: Uint8Array;
+  /** The binary that runs, which trap offsets point into; unknown under limits (rewritten). */
+  #bytes: Uint8Array | undefined;
   /** Callable forms of exports whose type has a v128, built on first call. */
   readonly #lowered = new Map<string, (...args: never[]) => unknown>();
 
@@ -298,7 +298,7 @@ export class AppInstance implements AppHandle {
       await loadInstrumentation();
       app.#govern(_variants!);
       compiled = await _variants!.compileInstrumented(module, instrument);
-      app.#bytes = compiled.bytes;
+      app.#bytes = undefined;
     }
     const link = app.#linkOrDispose(host, options);
     app.#governor?.enter();
@@ -331,7 +331,7 @@ export class AppInstance implements AppHandle {
       }
       app.#govern(_variants);
       compiled = _variants.compileInstrumentedSync(module, instrument);
-      app.#bytes = compiled.bytes;
+      app.#bytes = undefined;
     }
     const link = app.#linkOrDispose(host, options);
     app.#governor?.enter();

@@ -55,7 +55,7 @@ const _Exception = (WebAssembly as unknown as { Exception?: abstract new () => o
  * @param error what the call threw
  * @param bytes the binary that ran, to tell a `call_indirect` past the table's end (WAMR:
  *   `undefined element`) from other table accesses (`out of bounds table access`), which V8
- *   words alike
+ *   words alike; without it such a trap in a call is taken for a `call_indirect`
  * @returns the trap to report
  */
 export function toTrap(error: unknown, bytes?: Uint8Array): TrapError {
@@ -78,7 +78,8 @@ export function toTrap(error: unknown, bytes?: Uint8Array): TrapError {
 /** Whether the trapping instruction (its byte offset is in V8's stack trace) is an indirect call. */
 function _isIndirectCall(error: Error, bytes: Uint8Array | undefined): boolean {
   const at = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(error.stack ?? "");
-  if (!at) return false;
-  const opcode = bytes?.[parseInt(at[1]!, 16)];
+  if (!at) return false; // at instantiation: an element segment
+  if (!bytes) return true; // the binary that ran is unknown: the commoner case in C apps
+  const opcode = bytes[parseInt(at[1]!, 16)];
   return opcode === 0x11 || opcode === 0x13; // call_indirect, return_call_indirect
 }

@@ -22,18 +22,29 @@ export interface AppModule {
 }
 
 /**
- * Turns V8's `CompileError` (or an out-of-memory `RangeError`) into a `LoadError`.
+ * Turns V8's `CompileError` (or an out-of-memory `RangeError`) into a `LoadError`. A function
+ * that fails validation is named in our words: `function #3 "foo" is invalid: <V8's reason>`,
+ * with its index in the function index space (imports first), its name when the module's
+ * name section has one, and the byte offset of the fault.
  *
  * @param error what compiling threw
+ * @param info what the reader learned, for function names
  * @returns the load error, or `error` itself when it is something else
  */
-export function toLoadError(error: unknown): unknown {
+export function toLoadError(error: unknown, info?: ModuleInfo): unknown {
   if (!(error instanceof WebAssembly.CompileError || error instanceof RangeError)) return error;
   // V8 writes "WebAssembly.compile(): <reason> @+<offset>".
-  const message = error.message.replace(/^WebAssembly\.\w+\(\): /, "");
+  let message = error.message.replace(/^WebAssembly\.\w+\(\): /, "");
   const at = /\s*@\+(\d+)$/.exec(message);
-  if (at === null) return new LoadError(message);
-  return new LoadError(message.slice(0, at.index), Number(at[1]));
+  if (at !== null) message = message.slice(0, at.index);
+  const func = /^Compiling function #(\d+)(?::"((?:[^"\\]|\\.)*)")? failed: /.exec(message);
+  if (func !== null) {
+    const index = Number(func[1]);
+    const name = info?.names.functions.get(index) ?? func[2];
+    const named = name === undefined ? "" : ` "${name}"`;
+    message = `function #${index}${named} is invalid: ${message.slice(func[0].length)}`;
+  }
+  return at === null ? new LoadError(message) : new LoadError(message, Number(at[1]));
 }
 
 function _appModule(
@@ -69,7 +80,7 @@ export async function compileModule(bytes: Uint8Array, name?: string): Promise<A
   try {
     module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (error) {
-    throw toLoadError(error);
+    throw toLoadError(error, info);
   }
   return _appModule(info, module, bytes, name);
 }
@@ -88,7 +99,7 @@ export function compileModuleSync(bytes: Uint8Array, name?: string): AppModule {
   try {
     module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   } catch (error) {
-    throw toLoadError(error);
+    throw toLoadError(error, info);
   }
   return _appModule(info, module, bytes, name);
 }
