@@ -113,6 +113,26 @@ Deno.test("cli: traps print WAMR's exception line and exit 1", async () => {
   }
 });
 
+Deno.test("cli: --unknown-imports=error fails the link where WAMR's default traps later", async () => {
+  const strict = await cli(["--unknown-imports=error", "-f", "divz", TRAPS, "4"]);
+  assert.equal(
+    strict.out,
+    'WASM module instantiate failed: Cannot link import "env"."foo_missing" ' +
+      "(function (i32) -> i32): no native library, definition or registered instance provides it\n",
+  );
+  assert.equal(strict.err, "");
+  assert.equal(strict.code, 1);
+  const lenient = await cli(["--unknown-imports=trap", "-f", "divz", TRAPS, "4"]);
+  assert.equal(lenient.code, 0);
+  assert.equal(lenient.err, "warning: failed to link import function (env, foo_missing)\n");
+  const wrong = await cli(["--unknown-imports=ignore", TRAPS]);
+  assert.equal(wrong.code, 2);
+  assert.match(
+    wrong.err,
+    /Invalid value for --unknown-imports: "ignore" \(expected trap or error\)/,
+  );
+});
+
 Deno.test("cli: a real process exits 1 on a trap, output flushed before the exception", async () => {
   const { code, out } = await run(["-f", "divz", TRAPS, "0"]);
   assert.equal(code, 1);

@@ -24,6 +24,7 @@ import {
   count,
   type FlagValues,
   inlineFlag,
+  invalidValue,
   listFlag,
   readFlags,
   switchFlag,
@@ -82,6 +83,8 @@ Options:
                            options follow the spec, comma-separated (display,width=480)
   --native-lib <spec>      The same as --plugin (WAMR's spelling)
   --trace                  Print every native call: library.symbol(args) -> result (time)
+  --unknown-imports=<how>  trap: an import nothing provides traps when called, after a
+                           warning (default, as iwasm); error: it fails the link
   --env=<k=v>              Set an environment variable for the app, WASI's environ
                            included (repeatable)
   --dir=<host>[::<guest>]  Give a WASI app a host directory, seen as <guest> (default: the
@@ -112,6 +115,13 @@ const _FLAGS = {
   maxMemory: valueFlag(["--max-memory"], byteSize("bytes, e.g. 64M")),
   repl: switchFlag("--repl"),
   trace: switchFlag("--trace"),
+  unknownImports: valueFlag(
+    ["--unknown-imports"],
+    function unknownImports(value, name): "trap" | "error" {
+      if (value !== "trap" && value !== "error") throw invalidValue(name, value, "trap or error");
+      return value;
+    },
+  ),
   plugins: listFlag(["--plugin", "--native-lib"], text),
   dirs: listFlag(["--dir"], function hostDir(spec, name): string {
     const at = spec.indexOf("::");
@@ -224,6 +234,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     stdout: writeOut,
     warn: (message) => writeErr(message + "\n"),
     ...(args.trace ? { trace: (line: string) => writeErr(line + "\n") } : {}),
+    ...(args.unknownImports ? { unknownImports: args.unknownImports } : {}),
   });
   const libc = await builtinPlugin(options.builtins, "libc");
   if (libc) runtime.register(libc);
