@@ -147,8 +147,11 @@ export {
   csvSensor,
   default as sensor,
   type SensorDriver,
+  type SensorListener,
+  type SensorSample,
   sineSensor,
   testSensor,
+  watchSensor,
 } from "../../natives/sensor/mod.ts";
 export {
   createDisplayLibrary,
@@ -162,6 +165,9 @@ export {
   parseInputScript,
   type PointerAction,
   PointerInput,
+  type ScreenSink,
+  ScreenView,
+  toRgba,
 } from "../../natives/display/mod.ts";
 export {
   createWasiLibrary,

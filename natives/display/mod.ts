@@ -6,8 +6,10 @@
  * `out of bounds memory access` before a pixel is drawn. C declarations: `sdk/c/include/display.h`.
  *
  * Outputs: the frame buffer through {@linkcode getFramebuffer}, PNG snapshots through
- * {@linkcode encodePng}, and a live half-block view when stdout is a terminal. Input: a
- * scripted pointer ({@linkcode PointerInput}) read on the library's clock.
+ * {@linkcode encodePng}, a live half-block view when stdout is a terminal, and frames on a
+ * screen such as a page's canvas ({@linkcode ScreenSink}). Input: a scripted pointer
+ * ({@linkcode PointerInput}) read on the library's clock, and live pointer states
+ * (`DisplayState.pointer`).
  *
  * @example Draw from an app and snapshot the screen
  * ```ts
@@ -44,6 +46,7 @@ import {
 } from "../../sdk/mod.ts";
 import { checkScreenSize, Framebuffer } from "./framebuffer.ts";
 import { parseInputScript, type PointerAction, PointerInput } from "./input.ts";
+import { type ScreenSink, ScreenView } from "./screen.ts";
 import { type TerminalSink, TerminalView } from "./terminal.ts";
 
 export { checkScreenSize, Framebuffer, type Rect } from "./framebuffer.ts";
@@ -56,6 +59,7 @@ export {
   type PointerReading,
 } from "./input.ts";
 export { renderHalfBlocks, type TerminalSink, TerminalView } from "./terminal.ts";
+export { type ScreenSink, ScreenView, toRgba } from "./screen.ts";
 
 /** Options of a display library; every field has a default. */
 export interface DisplayOptions {
@@ -78,6 +82,11 @@ export interface DisplayOptions {
    * a sink draws there. Default `"auto"`.
    */
   terminal?: "auto" | boolean | TerminalSink;
+  /**
+   * A screen every app's frames are presented on as RGBA (a page's `<canvas>`), once per
+   * burst of drawing. Default none.
+   */
+  screen?: ScreenSink;
 }
 
 /** One app's display: its screen, its pointer and its clock. */
@@ -88,8 +97,19 @@ export interface DisplayState {
   readonly input: PointerInput;
   /** The live terminal view, when there is one. */
   readonly view: TerminalView | undefined;
+  /** The screen view, when the library has a screen. */
+  readonly screen: ScreenView | undefined;
   /** Milliseconds since the app was created, on the library's clock. */
   now(): number;
+  /**
+   * Queues a live pointer state (a page's mouse or touch) at the app's current time; the app
+   * reads it at its next `display_input_read`.
+   *
+   * @param x column, in screen pixels
+   * @param y row, in screen pixels
+   * @param pressed whether the button is down or the screen touched
+   */
+  pointer(x: number, y: number, pressed: boolean): void;
 }
 
 /** A display library: the natives plus access to each app's display. */
@@ -171,15 +191,22 @@ export function createDisplayLibrary(options: DisplayOptions = {}): DisplayLibra
       const framebuffer = new Framebuffer(width, height, fillByte);
       const sink = _sinkFor(options.terminal);
       const start = clock();
+      const input = new PointerInput(script);
+      const now = () => clock() - start;
       return {
         framebuffer,
-        input: new PointerInput(script),
+        input,
         view: sink ? new TerminalView(framebuffer, sink) : undefined,
-        now: () => clock() - start,
+        screen: options.screen ? new ScreenView(framebuffer, options.screen) : undefined,
+        now,
+        pointer: function pointer(x: number, y: number, pressed: boolean): void {
+          input.push({ at: now(), x: Math.round(x), y: Math.round(y), pressed });
+        },
       };
     },
     dispose: function disposeDisplay(state: DisplayState): void {
       state.view?.close();
+      state.screen?.close();
     },
     symbols: (native) => ({
       display_init: native("()", function displayInit() {}),
@@ -193,6 +220,7 @@ export function createDisplayLibrary(options: DisplayOptions = {}): DisplayLibra
       display_fill: native("(iiii*)", function displayFill(ctx, x1, y1, x2, y2, color) {
         ctx.state.framebuffer.fill(x1, y1, x2, y2, color.u32());
         ctx.state.view?.invalidate();
+        ctx.state.screen?.invalidate();
       }),
 
       display_map: native("(iiii*)", function displayMap(ctx, x1, y1, x2, y2, colors) {
@@ -293,6 +321,7 @@ function _blit(
   const source = memory.bytes(addr, w * h * 4);
   state.framebuffer.blit(x1, y1, x2, y2, source);
   state.view?.invalidate();
+  state.screen?.invalidate();
 }
 
 /** The display library with default options (320×240, `Date.now`, terminal view on a TTY). */

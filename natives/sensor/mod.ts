@@ -25,6 +25,7 @@ import {
 import { csvSensor, type SensorDriver, sineSensor, testSensor } from "./drivers.ts";
 
 export { csvSensor, type SensorDriver, sineSensor, testSensor } from "./drivers.ts";
+export { type SensorListener, type SensorSample, watchSensor } from "./watch.ts";
 
 /** WAMR's failure value for `wasm_sensor_open` (0xFFFFFFFF as an i32). */
 const INVALID = -1;

@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { buildBundle, type BundleResult } from "../examples/web/build.ts";
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+
+// One build for the whole file, into a directory of its own (pages and other tests use
+// examples/web/dist/).
+const outDir = await Deno.makeTempDir({ prefix: "bundle_test_" });
+let built: Promise<BundleResult> | undefined;
+const bundle = (): Promise<BundleResult> => built ??= buildBundle({ outDir });
+
+// The Node.js side of the smoke test: runs one case against the bundle given as argv[2].
+const SMOKE = `
+import { readFile } from "node:fs/promises";
+const [bundlePath, kind, ...rest] = process.argv.slice(2);
+const m = await import(bundlePath);
+if (m.platform().name !== "node") throw new Error("platform is " + m.platform().name);
+let status;
+if (kind === "run") {
+  const [file, ...args] = rest;
+  status = await m.runApp(await readFile(file), { name: file, args });
+} else if (kind === "call") {
+  const [fn, file, ...args] = rest;
+  status = await m.runApp(await readFile(file), { name: file, function: fn, args });
+} else if (kind === "wasi") {
+  const [file, ...args] = rest;
+  const fs = new m.MemoryFs();
+  fs.writeFile("/in/a.txt", "hi\\n");
+  fs.mkdirp("/out");
+  const wasi = m.createWasiLibrary({
+    fs,
+    env: { GREETING: "hello" },
+    preopens: [{ host: "/in", guest: "/in" }, { host: "/out", guest: "/out" }],
+  });
+  status = await m.runApp(await readFile(file), { name: file, args, wasi, heapSize: 0 });
+  process.stdout.write("out/a.txt: " + JSON.stringify(fs.readTextFile("/out/a.txt")) + "\\n");
+}
+process.exitCode = status;
+`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(command: string, args: string[]): Promise<Run> {
+  const { code, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
+async function node(...args: string[]): Promise<Run> {
+  const script = `${outDir}/smoke.mjs`;
+  await Deno.writeTextFile(script, SMOKE);
+  const { path } = await bundle();
+  return await run("node", [script, path, ...args]);
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return run(Deno.execPath(), ["run", "--allow-read", "--allow-write", "mod.ts", ...args]);
+}
+
+Deno.test("bundle: one ES module and its source map, naming no Deno API", async () => {
+  const { path, bytes, mapPath } = await bundle();
+  assert.deepEqual(
+    [...Deno.readDirSync(outDir)].map((e) => e.name).filter((n) => !n.endsWith(".mjs")).sort(),
+    ["micro-runtime.js", "micro-runtime.js.map"],
+  );
+  const js = await Deno.readTextFile(path);
+  assert.equal(new TextEncoder().encode(js).length, bytes);
+  assert.doesNotMatch(js, /\bDeno\./);
+  assert.doesNotMatch(js, /\brequire\(|from\s*"node:|import\("node:/, "no Node.js module either");
+  assert.match(js, /\n\/\/# sourceMappingURL=micro-runtime\.js\.map\n$/);
+  const map = JSON.parse(await Deno.readTextFile(mapPath));
+  assert.equal(map.version, 3);
+  const sources: string[] = map.sources;
+  for (const file of ["core/web/mod.ts", "core/instance/runtime.ts", "sdk/platform_web.ts"]) {
+    assert.ok(sources.some((s) => s.endsWith(file)), `the map lists ${file}`);
+  }
+  assert.ok(!sources.some((s) => s.endsWith("platform_deno.ts")), "Deno's platform is swapped");
+  assert.equal(map.sourcesContent.length, sources.length);
+});
+
+Deno.test("bundle: hello under Node.js prints what `deno run mod.ts` prints", async () => {
+  const file = "examples/hello/hello.wasm";
+  const [fromNode, fromCli] = await Promise.all([node("run", file, "foo"), cli(file, "foo")]);
+  assert.equal(fromCli.code, 0, fromCli.stderr);
+  assert.equal(fromNode.code, 0, fromNode.stderr);
+  assert.match(fromCli.stdout, /^Hello world!\n/);
+  assert.equal(fromNode.stdout, fromCli.stdout);
+});
+
+Deno.test("bundle: printf under Node.js prints what `deno run mod.ts` prints", async () => {
+  const file = "examples/printf/printf.wasm";
+  const [fromNode, fromCli] = await Promise.all([node("run", file), cli(file)]);
+  assert.equal(fromCli.code, 0, fromCli.stderr);
+  assert.ok(fromCli.stdout.split("\n").length > 10, "printf prints many lines");
+  assert.equal(fromNode.stdout, fromCli.stdout);
+  assert.equal(fromNode.code, fromCli.code);
+});
+
+Deno.test("bundle: traps under Node.js print WAMR's Exception line, as the CLI does", async () => {
+  const file = "examples/traps/traps.wasm";
+  for (const fn of ["unreachable_trap", "oob_load", "divz", "stack_overflow", "call_missing"]) {
+    const [fromNode, fromCli] = await Promise.all([node("call", fn, file), cli("-f", fn, file)]);
+    assert.match(fromCli.stdout, /^Exception: .+\n$/, fn);
+    assert.equal(fromNode.stdout, fromCli.stdout, fn);
+    assert.equal(fromNode.code, 1, fn);
+    assert.equal(fromCli.code, 1, fn);
+  }
+});
+
+Deno.test("bundle: a WASI app under Node.js runs over the in-memory file system", async () => {
+  const file = "examples/wasi/c/wasi_app.wasm";
+  const args = ["/in/a.txt", "/out/a.txt", "3"];
+  const host = await Deno.makeTempDir({ prefix: "bundle_test_wasi_" });
+  try {
+    await Deno.mkdir(`${host}/in`);
+    await Deno.mkdir(`${host}/out`);
+    await Deno.writeTextFile(`${host}/in/a.txt`, "hi\n");
+    const [fromNode, fromCli] = await Promise.all([
+      node("wasi", file, ...args),
+      cli(
+        `--dir=${host}/in::/in`,
+        `--dir=${host}/out::/out`,
+        "--env=GREETING=hello",
+        file,
+        ...args,
+      ),
+    ]);
+    assert.equal(fromCli.code, 3, fromCli.stderr);
+    assert.equal(fromNode.code, 3, fromNode.stderr);
+    assert.match(fromCli.stdout, /copy \/in\/a\.txt -> \/out\/a\.txt: 3 bytes\n/);
+    assert.equal(fromNode.stdout, fromCli.stdout + `out/a.txt: "hi\\n"\n`);
+    assert.equal(await Deno.readTextFile(`${host}/out/a.txt`), "hi\n");
+  } finally {
+    await Deno.remove(host, { recursive: true });
+  }
+});
+
+Deno.test("bundle: a second build in the same process replaces the file whole", async () => {
+  const first = await bundle();
+  const [a, b] = await Promise.all([buildBundle({ outDir }), buildBundle({ outDir })]);
+  assert.equal(a.bytes, first.bytes);
+  assert.equal(b.bytes, first.bytes);
+  assert.equal((await Deno.stat(first.path)).size, first.bytes);
+  assert.deepEqual(
+    [...Deno.readDirSync(outDir)].map((e) => e.name).filter((n) => n.startsWith(".")),
+    [],
+    "no temporary file left",
+  );
+});
+
+globalThis.addEventListener("unload", () => Deno.removeSync(outDir, { recursive: true }));
