@@ -17,7 +17,9 @@ export interface AllowedEndpoint {
 
 /** What apps may reach: endpoints for TCP and UDP, device paths for UART. */
 export interface AllowList {
+  /** Endpoints TCP connections and UDP datagrams may go to (and UDP ones come from). */
   readonly endpoints: readonly AllowedEndpoint[];
+  /** Serial devices, by path as written. */
   readonly devices: readonly string[];
 }
 
