@@ -5,8 +5,9 @@
  *
  * What it exports, by reader:
  * - embedders: {@linkcode Runtime}, {@linkcode AppInstance}, {@linkcode AppModule}, the
- *   error classes, {@linkcode AppLimits} and the messages of the traps they cause, and the
- *   module reader ({@linkcode readModule});
+ *   {@linkcode Linker} for imports the host or another instance supplies, the error classes,
+ *   {@linkcode AppLimits} and the messages of the traps they cause, and the module reader
+ *   ({@linkcode readModule});
  * - plugin vendors: the native-library SDK (also `./sdk` on its own: the plugin contract,
  *   memory views, packets, attr_container) and the built-in {@linkcode libc} and
  *   {@linkcode base} (`./sensor`, `./connection` and `./display` are separate entry points);
@@ -52,10 +53,25 @@ export {
 export {
   AppInstance,
   DEFAULT_HEAP_SIZE,
+  type ExportArgTuple,
+  type ExportArgType,
+  type ExportFunction,
+  type ExportParams,
+  type ExportResult,
   type InstanceHost,
   type InstanceOptions,
   type WasmValue,
 } from "./core/instance/instance.ts";
+export {
+  type Definition,
+  type ExternType,
+  type ExternValue,
+  type LinkableInstance,
+  Linker,
+  type UnknownImports,
+  type WasmTag,
+} from "./core/link/linker.ts";
+export { UNCAUGHT_EXCEPTION } from "./core/instance/traps.ts";
 export type { AppModule } from "./core/module/module.ts";
 export {
   type AppLimits,

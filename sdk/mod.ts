@@ -48,10 +48,14 @@ export {
   parseSignature,
   type SigChar,
   type Signature,
+  type SignatureLetters,
   type SignatureParams,
   type SignatureParamTuple,
   type SignatureParamType,
   type SignatureResult,
+  type SignatureValueTuple,
+  type SignatureValueType,
+  type WasmFuncRef,
 } from "./signature.ts";
 export { AppMemory, AppPtr, decodeUtf8, encodeUtf8 } from "./memory.ts";
 export { type AppHeap, HEAP_CORRUPTED } from "./heap.ts";

@@ -166,7 +166,9 @@ export type SignatureValueTuple<S extends string> = S extends `${infer C}${infer
   ? [SignatureValueType<C>, ...SignatureValueTuple<Rest>]
   : [];
 
-type _Letters<S extends string> = S extends `${infer C}${infer Rest}` ? C | _Letters<Rest>
+/** The union of the letters in a string of result letters. */
+export type SignatureLetters<S extends string> = S extends `${infer C}${infer Rest}`
+  ? C | SignatureLetters<Rest>
   : never;
 
 /**
@@ -177,6 +179,6 @@ type _Letters<S extends string> = S extends `${infer C}${infer Rest}` ? C | _Let
 export type SignatureResult<S extends string> = S extends `(${string})${infer R}`
   ? R extends "" ? void
   : R extends `${infer C}${infer Rest}` ? Rest extends "" ? SignatureValueType<C>
-    : readonly SignatureValueType<_Letters<R>>[]
+    : readonly SignatureValueType<SignatureLetters<R>>[]
   : never
   : never;

@@ -12,6 +12,8 @@ Deno.test("mod: exports the embedding, plugin, framework and host-link API", () 
     "readSource",
     "readModule",
     "NativeRegistry",
+    "Linker",
+    "UNCAUGHT_EXCEPTION",
     "DEADLINE_EXCEEDED",
     "LoadError",
     "LinkError",

@@ -23,6 +23,7 @@ import type { NativeRegistry } from "../link/registry.ts";
 import {
   parseSignature,
   signatureMatches,
+  type SignatureValueTuple,
   type SignatureValueType,
   type WasmFuncRef,
 } from "../../sdk/signature.ts";
@@ -816,23 +817,20 @@ export type ExportArgType<C extends string> = C extends "i" | "f" | "F" | "*" | 
   : C extends "R" ? WasmFuncRef
   : never;
 
-type _ExportArgs<S extends string> = S extends `${infer C}${infer Rest}`
-  ? [ExportArgType<C>, ..._ExportArgs<Rest>]
-  : [];
-
-type _ExportResults<S extends string> = S extends `${infer C}${infer Rest}`
-  ? [SignatureValueType<C>, ..._ExportResults<Rest>]
+/** The argument tuple for the parameter letters of a signature (without parentheses). */
+export type ExportArgTuple<S extends string> = S extends `${infer C}${infer Rest}`
+  ? [ExportArgType<C>, ...ExportArgTuple<Rest>]
   : [];
 
 /** The parameters of an export called through a signature literal. */
-export type ExportParams<S extends string> = S extends `(${infer P})${string}` ? _ExportArgs<P>
+export type ExportParams<S extends string> = S extends `(${infer P})${string}` ? ExportArgTuple<P>
   : never;
 
 /** The result of an export called through a signature literal (an array for several). */
 export type ExportResult<S extends string> = S extends `(${string})${infer R}`
   ? R extends "" ? undefined
   : R extends `${infer C}${infer Rest}` ? Rest extends "" ? SignatureValueType<C>
-    : _ExportResults<R>
+    : SignatureValueTuple<R>
   : never
   : never;
 
