@@ -15,6 +15,7 @@ import {
 import { AttrContainer, decode, encode } from "../sdk/attr_container.ts";
 import { CLANG, clangArgs, SDK_SOURCES } from "../sdk/c/build.ts";
 import { selfSignedCertificate } from "./_tls.ts";
+import { ManualClock } from "../sdk/clock.ts";
 import { HostService, runServe } from "../core/cli/serve_command.ts";
 
 const DEVICE = "dev1";
@@ -522,11 +523,14 @@ Deno.test({
       assert.equal((await install()).status, 65);
       await device.stop("SIGKILL");
       await op.until(() => op.statuses.find((s) => s.state === "offline"));
+      // Only statuses of the restarted device count (the killed one may have died before
+      // publishing the status with the app).
+      const seen = op.statuses.length;
 
       device = await serve(args);
       await device.waitFor(/MQTT link connected/);
       const back = await op.until(() =>
-        op.statuses.findLast((s) => s.state === "online" && Array.isArray(s.apps))
+        op.statuses.slice(seen).find((s) => s.state === "online" && Array.isArray(s.apps))
       );
       assert.equal((back.apps as { name: string }[])[0]?.name, "request_handler");
       // What the operator's retry after the crash looks like: the same bytes under the name.
@@ -1106,6 +1110,86 @@ Deno.test({
     } finally {
       await operator?.endAsync(true);
       for (const service of services) await service.shutdown();
+      await broker.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mqtt_link: maxEventRate counts events per second on the manager's clock; past it they are dropped and the line collapses; eventQos 1 sends at QoS 1",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto([DEVICE]);
+    const clock = new ManualClock(1_000_000);
+    const logs: string[] = [];
+    const service = await HostService.start({
+      listen: false,
+      stdout: () => {},
+      clock,
+      mqtt: {
+        url: broker.url,
+        deviceId: DEVICE,
+        username: DEVICE,
+        password: broker.devices[DEVICE]!.password,
+        events: ["alert/"],
+        eventQos: 1,
+        maxEventRate: 5,
+        log: (level, message) => logs.push(`${level}: ${message}`),
+      },
+    });
+    let operator: Operator | undefined;
+    try {
+      operator = await Operator.connect(broker);
+      const op = operator;
+      const qos: number[] = [];
+      op.client.on("message", (_topic, _payload, packet) => qos.push(packet.qos));
+      await op.client.subscribeAsync(`mr/${DEVICE}/ev/#`, { qos: 1 });
+      await op.until(() => op.statuses.find((s) => s.state === "online"));
+      let next = 0; // each event's payload: how many were published before it
+      const publish = (n: number, url = "alert/tick") => {
+        for (let i = 0; i < n; i++) {
+          service.manager.fromHost({
+            action: Action.EVENT,
+            fmt: FMT_APP_RAW_BINARY,
+            mid: 0,
+            sender: 0,
+            url,
+            payload: new Uint8Array([next++]),
+          });
+        }
+      };
+      publish(20);
+      await op.until(() => op.events.length >= 5 ? true : undefined);
+      const dropped = 'warn: MQTT event "alert/tick" not sent: more than 5 events a second';
+      // Ten lines in the window, then a count.
+      assert.equal(logs.filter((line) => line === dropped).length, 10, logs.join("\n"));
+      clock.advance(1000);
+      assert.ok(logs.includes(`warn: … repeated 5 times: ${dropped.slice(6)}`), logs.join("\n"));
+      publish(3);
+      // One more in the next second: the broker keeps the order, so all before it are in.
+      clock.advance(1000);
+      publish(1, "alert/end");
+      await op.until(() => op.events.some((e) => e.topic.endsWith("/alert/end")) || undefined);
+      assert.deepEqual(
+        op.events.map((e) => `${e.topic.slice(e.topic.lastIndexOf("/") + 1)} ${e.payload[0]}`),
+        [
+          "tick 0",
+          "tick 1",
+          "tick 2",
+          "tick 3",
+          "tick 4",
+          "tick 20",
+          "tick 21",
+          "tick 22",
+          "end 23",
+        ],
+      );
+      assert.ok(qos.filter((_, i) => i > 0).every((q) => q === 1), JSON.stringify(qos));
+    } finally {
+      await operator?.close();
+      await service.shutdown();
       await broker.stop();
     }
   },
