@@ -94,13 +94,26 @@ export function allowsDevice(list: AllowList, device: string): boolean {
 
 /**
  * The address a UDP socket binds to: loopback when every allowed endpoint is on loopback, so
- * an operator who allows only local peers opens no port to the network.
+ * an operator who allows only local peers opens no port to the network; IPv6 when every
+ * allowed endpoint is IPv6.
  *
  * @param list the operator's list
- * @returns `"127.0.0.1"` or `"0.0.0.0"`
+ * @returns `"127.0.0.1"`, `"0.0.0.0"`, `"::1"` or `"::"`
+ *
+ * @example Loopback peers keep the socket off the network
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseAllowList, udpBindAddress } from "./allow.ts";
+ * assert.equal(udpBindAddress(parseAllowList("127.0.0.1:9000")), "127.0.0.1");
+ * assert.equal(udpBindAddress(parseAllowList("127.0.0.1:9000,192.0.2.1:9000")), "0.0.0.0");
+ * assert.equal(udpBindAddress(parseAllowList("[::1]:9000")), "::1");
+ * ```
  */
 export function udpBindAddress(list: AllowList): string {
-  const local = list.endpoints.every((e) => /^127\./.test(e.host) || e.host === "localhost");
+  const hosts = list.endpoints.map((e) => e.host);
+  const v6 = hosts.length > 0 && hosts.every((h) => h.includes(":"));
+  const local = hosts.every((h) => /^127\./.test(h) || h === "localhost" || h === "::1");
+  if (v6) return local ? "::1" : "::";
   return local ? "127.0.0.1" : "0.0.0.0";
 }
 
