@@ -51,8 +51,11 @@ async function buildApp(ports: Ports): Promise<Uint8Array<ArrayBuffer>> {
   }
 }
 
-/** A TCP server on a free loopback port: echoes (and optionally hangs up), records all. */
-function tcpServer(options: { hangUp?: boolean } = {}) {
+/**
+ * A TCP server on a free loopback port: echoes (and optionally hangs up), records all; sends
+ * `greeting` first when given.
+ */
+function tcpServer(options: { hangUp?: boolean; greeting?: Uint8Array } = {}) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const received: string[] = [];
   let accepted = 0;
@@ -65,6 +68,7 @@ function tcpServer(options: { hangUp?: boolean } = {}) {
       (async () => {
         const buffer = new Uint8Array(1024);
         try {
+          if (options.greeting) await conn.write(options.greeting);
           for (;;) {
             const n = await conn.read(buffer);
             if (n === null) {
@@ -151,12 +155,15 @@ async function waitFor(read: () => string, pattern: RegExp): Promise<void> {
   }
 }
 
-/** An app manager on the real clock with libc, base and `library`, its output collected. */
-function managerWith(library: typeof connection) {
+/**
+ * An app manager on the real clock with libc, base and `library`, its output collected;
+ * `schedule` replaces how it schedules its queue drains.
+ */
+function managerWith(library: typeof connection, schedule?: (drain: () => void) => void) {
   let out = "";
   const sink = (bytes: Uint8Array) => out += decoder.decode(bytes);
   const runtime = new Runtime({ plugins: [libc, base, library], stdout: sink, warn: () => {} });
-  const manager = new AppManager(runtime, { stdout: sink });
+  const manager = new AppManager(runtime, { stdout: sink, ...(schedule ? { schedule } : {}) });
   return { manager, output: () => out };
 }
 
@@ -226,6 +233,41 @@ Deno.test("connection: the server hanging up is a disconnect event; a stranger's
     await echo.stop();
     await peer.stop();
     await stranger.stop();
+  }
+});
+
+Deno.test("connection: a stream arrives in WAMR's 256-byte events, read no faster than the app takes them", async () => {
+  // 64 KiB is 256 events, five times an app's queue: reading ahead of the app would drop data.
+  const greeting = new Uint8Array(65536).map((_, i) => 97 + (i % 26));
+  const echo = tcpServer({ greeting });
+  const peer = await udpPeer();
+  const app = await buildApp({ tcp: echo.port, udpBind: 1, udpPeer: peer.port, refused: 1 });
+  // The queues drain only when the test says so: the app falls as far behind as it can.
+  const { manager, output } = managerWith(
+    createConnectionLibrary({ allow: `127.0.0.1:${echo.port}` }),
+    () => {},
+  );
+  const sizes = () => [...output().matchAll(/tcp got (\d+) bytes/g)].map((m) => Number(m[1]));
+  const total = () => sizes().reduce((n, size) => n + size, 0);
+  try {
+    const client = manager.install("client", app);
+    manager.runPending(); // on_init
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(client.queued > 0 && client.queued <= 20, `${client.queued} events wait`);
+    const deadline = Date.now() + 10_000;
+    while (total() < 65536 + 14 && Date.now() < deadline) {
+      manager.runPending();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(total(), 65536 + 14, "every byte arrived");
+    const text = [...output().matchAll(/tcp got \d+ bytes: (.*)\n/g)].map((m) => m[1]).join("");
+    assert.equal(text, decoder.decode(greeting) + "hello over tcp", "in order");
+    assert.ok(sizes().every((n) => n <= 256), `event sizes ${sizes()}`);
+    assert.doesNotMatch(output(), /dropped/);
+  } finally {
+    manager.close();
+    await echo.stop();
+    await peer.stop();
   }
 });
 
