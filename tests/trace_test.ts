@@ -56,3 +56,27 @@ Deno.test("trace: --trace from the CLI goes to stderr", async () => {
   assert.match(err, /^\[trace\] libc\.malloc\(1024\) -> \d+ \(/m);
   assert.match(err, /^\[trace\] libc\.free\(0x[0-9a-f]+\) -> void \(/m);
 });
+
+Deno.test("trace: a v128 argument shows as its 16 bytes, several results as a list", async () => {
+  const lines: string[] = [];
+  const lib = defineNativeLibrary({
+    name: "vendor",
+    symbols: { lanes: native("(iV)iV", (_ctx, k, v) => [k, v]) },
+  });
+  const runtime = new Runtime({ stdout: () => {}, warn: () => {}, trace: (l) => lines.push(l) })
+    .register(lib);
+  const app = await runtime.instantiate(
+    await runtime.load(wat(`(module
+    (import "env" "lanes" (func $l (param i32 v128) (result i32 v128)))
+    (func (export "run") (result i32)
+      (drop (call $l (i32.const 3) (v128.const i8x16 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)))))`)),
+    { heapSize: 0 },
+  );
+  assert.equal(app.call("run"), 3);
+  assert.equal(lines.length, 1);
+  // The bytes in memory order are 01 … 10; as one 128-bit number, the last byte leads.
+  assert.match(
+    lines[0]!,
+    /^\[trace\] vendor\.lanes\(3, v128\(0x100f0e0d0c0b0a090807060504030201\)\) -> \[3, v128\(0x100f0e0d0c0b0a090807060504030201\)\] \(/,
+  );
+});

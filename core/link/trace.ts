@@ -18,12 +18,14 @@ function _formatArgs(
   memory: AppMemory | undefined,
 ): string {
   const parts: string[] = [];
-  for (let i = 0; i < sig.params.length; i++) {
+  // `at` walks the wasm arguments: a v128 arrives as two (see v128.ts).
+  for (let i = 0, at = 0; i < sig.params.length; i++, at++) {
     const c = sig.params[i];
-    const a = args[i];
+    const a = args[at];
     if (c === "*" && sig.params[i + 1] === "~") {
-      parts.push(`0x${((a as number) >>> 0).toString(16)}[${(args[i + 1] as number) >>> 0}]`);
+      parts.push(`0x${((a as number) >>> 0).toString(16)}[${(args[at + 1] as number) >>> 0}]`);
       i++;
+      at++;
     } else if (c === "*") {
       parts.push(`0x${((a as number) >>> 0).toString(16)}`);
     } else if (c === "$") {
@@ -36,7 +38,9 @@ function _formatArgs(
       parts.push(text);
     } else if (c === "I") {
       parts.push(`${a}n`);
-    } else if (c === "r") {
+    } else if (c === "V") {
+      parts.push(_v128(a, args[++at]));
+    } else if (c === "r" || c === "R") {
       parts.push(a === null ? "null" : typeof a);
     } else {
       parts.push(String(a));
@@ -45,8 +49,30 @@ function _formatArgs(
   return parts.join(", ");
 }
 
+/** A v128 from its halves as one 128-bit hex number (the last byte in memory leads). */
+function _v128(lo: unknown, hi: unknown): string {
+  return `v128(${_hex64(hi)}${_hex64(lo).slice(2)})`;
+}
+
+/** What a native returned, v128 results put back together from their halves. */
+function _formatReturn(sig: Signature, value: unknown): string {
+  if (!sig.results.includes("V")) return _formatResult(value);
+  const flat = value as unknown[];
+  const parts: string[] = [];
+  for (let i = 0, at = 0; i < sig.results.length; i++, at++) {
+    if (sig.results[i] === "V") parts.push(_v128(flat[at], flat[++at]));
+    else parts.push(_formatResult(flat[at]));
+  }
+  return parts.length === 1 ? parts[0]! : `[${parts.join(", ")}]`;
+}
+
+function _hex64(half: unknown): string {
+  return `0x${BigInt.asUintN(64, half as bigint).toString(16).padStart(16, "0")}`;
+}
+
 function _formatResult(value: unknown): string {
   if (value === undefined) return "void";
+  if (Array.isArray(value)) return `[${value.map(_formatResult).join(", ")}]`;
   if (typeof value === "bigint") return `${value}n`;
   return typeof value === "number" ? String(value) : typeof value;
 }
@@ -77,7 +103,7 @@ export function traceNative(
       if (result instanceof Promise) {
         return result.then(
           (value) => {
-            sink(`[trace] ${call} -> ${_formatResult(value)} (${took()}, async)`);
+            sink(`[trace] ${call} -> ${_formatReturn(sig, value)} (${took()}, async)`);
             return value;
           },
           (error) => {
@@ -86,7 +112,7 @@ export function traceNative(
           },
         );
       }
-      sink(`[trace] ${call} -> ${_formatResult(result)} (${took()})`);
+      sink(`[trace] ${call} -> ${_formatReturn(sig, result)} (${took()})`);
       return result;
     } catch (error) {
       sink(`[trace] ${call} trapped: ${(error as Error).message} (${took()})`);
