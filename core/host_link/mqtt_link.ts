@@ -130,7 +130,11 @@ export interface MqttLinkOptions {
    * under it (`alert/`), any other entry exactly that URL.
    */
   events?: readonly string[];
-  /** QoS of events sent and received (default 0: events, like WAMR's, may be dropped). */
+  /**
+   * QoS of events sent and received (default 0: events, like WAMR's, may be dropped). QoS 1
+   * costs an acknowledgement per event, and Mosquitto keeps 20 unacknowledged per subscriber:
+   * about 1,500 events a second device to device on loopback, against 45,000–67,000 at QoS 0.
+   */
   eventQos?: 0 | 1;
   /** Most events a second this device sends; more are dropped (default 10,000). */
   maxEventRate?: number;
