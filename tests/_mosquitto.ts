@@ -26,6 +26,11 @@ export interface MosquittoOptions {
   prefix?: string;
   /** Also listen with TLS on another free port. */
   tls?: BrokerTls;
+  /**
+   * Send each packet at once (`set_tcp_nodelay true`): without it a request's round trip
+   * waits some 40 ms on Nagle's algorithm and delayed ACKs (fleet_bench.ts).
+   */
+  noDelay?: boolean;
 }
 
 /** A running broker. */
@@ -65,7 +70,9 @@ export async function startMosquitto(
   deviceIds: string[],
   options: string | MosquittoOptions = {},
 ): Promise<Mosquitto> {
-  const { prefix = "mr", tls } = typeof options === "string" ? { prefix: options } : options;
+  const { prefix = "mr", tls, noDelay = false } = typeof options === "string"
+    ? { prefix: options }
+    : options;
   const dir = await Deno.makeTempDir({ prefix: "mosquitto_" });
   // When run as root, Mosquitto drops to its own user, which must still read these files.
   await Deno.chmod(dir, 0o755);
@@ -130,6 +137,7 @@ export async function startMosquitto(
       "log_type error",
       "log_type warning",
       "log_type notice",
+      ...(noDelay ? ["set_tcp_nodelay true"] : []),
       `listener ${port} 127.0.0.1`,
       ...tlsLines,
       "",
