@@ -271,6 +271,29 @@ Deno.test("connection: a stream arrives in WAMR's 256-byte events, read no faste
   }
 });
 
+Deno.test("connection: an allowed server that is not there gives a handle, then a disconnect and the reason", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const peer = await udpPeer();
+  const app = await buildApp({ tcp: port, udpBind: 1, udpPeer: peer.port, refused: 1 });
+  const { manager, output } = managerWith(createConnectionLibrary({ allow: `127.0.0.1:${port}` }));
+  try {
+    manager.install("client", app);
+    await waitFor(output, /tcp disconnected\n/);
+    assert.match(output(), /tcp open: ok\ntcp sent 14\n/, "the connect happens in the background");
+    assert.match(
+      output(),
+      new RegExp(
+        `Connection 1 \\(TCP 127\\.0\\.0\\.1:${port}\\) of app "client" ended: opening failed: `,
+      ),
+    );
+  } finally {
+    manager.close();
+    await peer.stop();
+  }
+});
+
 Deno.test("connection: nothing is reachable by default; each refusal is logged", async () => {
   const echo = tcpServer();
   const peer = await udpPeer();

@@ -30,7 +30,8 @@ export function openStreamChannel(
   let stream: ByteStream | undefined;
   let closed = false;
   let unsent = 0;
-  const opened = open().then((s) => {
+  // A permission error may be thrown rather than rejected: either way it ends the channel.
+  const opened = Promise.resolve().then(open).then((s) => {
     if (closed) {
       _quietly(() => s.close());
       return undefined;
@@ -53,7 +54,7 @@ export function openStreamChannel(
     try {
       s = await opened;
     } catch (e) {
-      end(`cannot open it: ${_reason(e)}`);
+      end(`opening failed: ${_reason(e)}`);
       return;
     }
     if (!s) return;

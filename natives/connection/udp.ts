@@ -109,7 +109,12 @@ export function openUdp(options: UdpOptions, events: ChannelEvents): Channel {
             unsent -= copy.length;
             return;
           }
-          s.send(copy, to.port, to.host, () => unsent -= copy.length);
+          try {
+            s.send(copy, to.port, to.host, () => unsent -= copy.length);
+          } catch (e) {
+            unsent -= copy.length;
+            end(`sending failed: ${(e as Error).message}`);
+          }
         },
         () => unsent -= copy.length,
       );
