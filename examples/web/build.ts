@@ -34,8 +34,10 @@ const SWAPS: ReadonlyMap<string, string> = new Map([
 export interface BundleResult {
   /** The bundle's file path. */
   path: string;
-  /** The bundle's size in bytes. */
+  /** The bundle's size in bytes (minified unless asked otherwise). */
   bytes: number;
+  /** Its size gzip-compressed (`CompressionStream`, as a server would send it). */
+  gzipBytes: number;
   /** The source map's file path (the bundle ends with a `sourceMappingURL` comment to it). */
   mapPath: string;
 }
@@ -122,10 +124,25 @@ async function _build(options: BuildOptions): Promise<BundleResult> {
   await Deno.writeFile(tmp, js.contents);
   await Deno.rename(`${tmp}.map`, mapPath);
   await Deno.rename(tmp, path);
-  return { path, bytes: js.contents.length, mapPath };
+  return { path, bytes: js.contents.length, gzipBytes: await gzipSize(js.contents), mapPath };
+}
+
+/**
+ * The size of bytes once gzip-compressed, through `CompressionStream`, as a browser or a
+ * server's `Content-Encoding: gzip` would see them.
+ *
+ * @param bytes what to compress
+ * @returns the compressed size in bytes
+ */
+export async function gzipSize(bytes: Uint8Array): Promise<number> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new CompressionStream("gzip"),
+  );
+  return (await new Response(stream).arrayBuffer()).byteLength;
 }
 
 if (import.meta.main) {
-  const { path, bytes } = await buildBundle();
-  console.log(`${path}: ${(bytes / 1024).toFixed(1)} KiB`);
+  const { path, bytes, gzipBytes } = await buildBundle();
+  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  console.log(`${path}: ${kib(bytes)} minified, ${kib(gzipBytes)} minified + gzip`);
 }
