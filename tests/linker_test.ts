@@ -159,6 +159,26 @@ Deno.test("linker: an instance's exports are checked against each import, naming
   provider.free();
 });
 
+Deno.test("linker: a memory is checked at its size when imported, not when registered", async () => {
+  const { runtime, provider } = await withProvider();
+  const source = `(module (import "lib" "mem" (memory 2)))`;
+  await assertLinkError(runtime, source, /it has 1 page, the import needs at least 2$/);
+  provider.memory.memory.grow(1);
+  const user = await instantiate(runtime, source);
+  assert.equal(user.memory.memory.buffer.byteLength, 2 * 65536);
+  user.free();
+  provider.free();
+});
+
+Deno.test("linker: a memory and a table of the same name are created apart", async () => {
+  // Both cannot sit in one import object: V8's refusal still comes out as our LinkError.
+  await assertLinkError(
+    quietRuntime(),
+    `(module (import "m" "x" (memory 1)) (import "m" "x" (table 100000 funcref)))`,
+    /^Cannot link import "m"\."x" \(memory of at least 1 page\): /,
+  );
+});
+
 Deno.test("linker: a memory the host defines is shared and checked", async () => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 3 });
   const runtime = quietRuntime().define("env", "memory", memory);

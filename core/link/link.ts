@@ -140,7 +140,7 @@ export function linkImports(
         );
       }
     }
-    const key = `${imp.module}\0${imp.name}`;
+    const key = `${imp.kind}\0${imp.module}\0${imp.name}`;
     const made = created.get(key);
     if (made) {
       ns[imp.name] = made;
@@ -365,7 +365,7 @@ function _supply(module: AppModule, imp: Import, definition: Definition): WebAss
   if (reason !== undefined) {
     throw new LinkError(
       `Cannot link import "${imp.module}"."${imp.name}" (${_importText(module, imp)}) to ` +
-        `${definition.origin} (${_typeText(definition.type)}): ${reason}`,
+        `${definition.origin} (${_typeText(definition)}): ${reason}`,
     );
   }
   const { value } = definition;
@@ -404,14 +404,16 @@ function _misfit(module: AppModule, imp: Import, definition: Definition): string
       return undefined;
     }
     case "memory": {
-      const { pages, type } = have as Extract<ExternType, { kind: "memory" }>;
+      const type = (have as Extract<ExternType, { kind: "memory" }>).type;
+      const pages = _pages(value as WebAssembly.Memory);
       const shared = (value as WebAssembly.Memory).buffer instanceof SharedArrayBuffer;
       if (shared !== imp.type.shared) return shared ? "it is shared" : "it is not shared";
       if (type && type.memory64 !== imp.type.memory64) return "the index types differ";
       return _limitsMisfit(pages, type, imp.type, "page");
     }
     case "table": {
-      const { length, type } = have as Extract<ExternType, { kind: "table" }>;
+      const type = (have as Extract<ExternType, { kind: "table" }>).type;
+      const length = (value as WebAssembly.Table).length;
       if (type && type.element !== imp.type.element) return `it holds ${type.element}`;
       return _limitsMisfit(length, type?.limits, imp.type.limits, "element");
     }
@@ -464,7 +466,7 @@ function _mergedLimits(imports: readonly Import[]): Map<string, Limits> {
   const out = new Map<string, Limits>();
   for (const imp of imports) {
     if (imp.kind !== "memory" && imp.kind !== "table") continue;
-    const key = `${imp.module}\0${imp.name}`;
+    const key = `${imp.kind}\0${imp.module}\0${imp.name}`;
     const own = imp.kind === "memory" ? imp.type : imp.type.limits;
     const seen = out.get(key);
     if (!seen) {
@@ -532,23 +534,28 @@ function _importText(module: AppModule, imp: Import): string {
   }
 }
 
-/** A provider's type in words, as far as it is known. */
-function _typeText(type: ExternType): string {
+/** A provider's type in words, as far as it is known, with a memory's or table's size now. */
+function _typeText({ type, value }: Definition): string {
   switch (type.kind) {
     case "function":
       return type.type ? `function ${formatFuncType(type.type)}` : "a host function";
-    case "memory":
+    case "memory": {
+      const now = `${_count(_pages(value as WebAssembly.Memory), "page")} now`;
+      return type.type ? `${_memoryText(type.type)}, ${now}` : `memory of ${now}`;
+    }
+    case "table": {
+      const now = `${_count((value as WebAssembly.Table).length, "element")} now`;
       return type.type
-        ? `${_memoryText(type.type)}, ${_count(type.pages, "page")} now`
-        : `memory of ${_count(type.pages, "page")} now`;
-    case "table":
-      return type.type
-        ? `table of ${type.type.element}, ${_limitsText(type.type.limits, "element")}, ` +
-          `${_count(type.length, "element")} now`
-        : `table of ${_count(type.length, "element")} now`;
+        ? `table of ${type.type.element}, ${_limitsText(type.type.limits, "element")}, ${now}`
+        : `table of ${now}`;
+    }
     case "global":
       return type.type ? `global ${type.type.mutable ? "mut " : ""}${type.type.type}` : "global";
     case "tag":
       return type.type ? `tag ${formatFuncType(type.type)}` : "tag";
   }
+}
+
+function _pages(memory: WebAssembly.Memory): number {
+  return memory.buffer.byteLength / 65536;
 }

@@ -35,11 +35,14 @@ export type ExternValue =
   | number
   | bigint;
 
-/** An import's or a provider's type, as far as it is known. */
+/**
+ * A provider's declared type, as far as it is known (a memory's or table's current size is
+ * read from the object when an import is checked: it may have grown since).
+ */
 export type ExternType =
   | { kind: "function"; type: FuncType | undefined }
-  | { kind: "memory"; type: Limits | undefined; pages: number }
-  | { kind: "table"; type: TableType | undefined; length: number }
+  | { kind: "memory"; type: Limits | undefined }
+  | { kind: "table"; type: TableType | undefined }
   | { kind: "global"; type: GlobalType | undefined }
   | { kind: "tag"; type: FuncType | undefined };
 
@@ -66,7 +69,6 @@ export interface LinkableInstance {
 /** What to do with a function import nothing provides. */
 export type UnknownImports = "trap" | "error";
 
-const _PAGE = 65536;
 const _Tag = (WebAssembly as unknown as { Tag?: abstract new (...args: never[]) => object }).Tag;
 
 /**
@@ -122,7 +124,7 @@ export class Linker {
     for (const exp of info.exports) {
       const value = exports[exp.name] as ExternValue | undefined;
       if (value === undefined) continue;
-      const type = _exportType(info, exp.kind, exp.index, value);
+      const type = _exportType(info, exp.kind, exp.index);
       const origin = `export "${exp.name}" of instance "${app.name}"`;
       this.#set(module, exp.name, { value, type, origin });
     }
@@ -169,10 +171,10 @@ export function linkerFrom(imports: Record<string, Record<string, ExternValue>>)
 
 function _hostType(value: unknown, module: string, name: string): ExternType {
   if (value instanceof WebAssembly.Memory) {
-    return { kind: "memory", type: undefined, pages: value.buffer.byteLength / _PAGE };
+    return { kind: "memory", type: undefined };
   }
   if (value instanceof WebAssembly.Table) {
-    return { kind: "table", type: undefined, length: value.length };
+    return { kind: "table", type: undefined };
   }
   // A global object's type and mutability cannot be read from JS: V8 checks them.
   if (value instanceof WebAssembly.Global) return { kind: "global", type: undefined };
@@ -190,7 +192,6 @@ function _exportType(
   info: ModuleInfo,
   kind: "function" | "table" | "memory" | "global" | "tag",
   index: number,
-  value: unknown,
 ): ExternType {
   const imported = info.imports.filter((i) => i.kind === kind);
   switch (kind) {
@@ -199,13 +200,12 @@ function _exportType(
     case "memory": {
       const imp = imported[index];
       const type = imp?.kind === "memory" ? imp.type : info.memories[index - imported.length];
-      const pages = (value as WebAssembly.Memory).buffer.byteLength / _PAGE;
-      return { kind, type, pages };
+      return { kind, type };
     }
     case "table": {
       const imp = imported[index];
       const type = imp?.kind === "table" ? imp.type : info.tables[index - imported.length];
-      return { kind, type, length: (value as WebAssembly.Table).length };
+      return { kind, type };
     }
     case "global": {
       const imp = imported[index];
