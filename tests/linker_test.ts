@@ -272,6 +272,34 @@ Deno.test("linker: tables, globals and functions the host defines", async () => 
   );
 });
 
+Deno.test("linker: 16 bytes the host defines are an immutable v128 global", async () => {
+  const bytes = Uint8Array.from({ length: 16 }, (_, i) => 16 - i);
+  const runtime = quietRuntime().define("host", "v", bytes);
+  const app = await instantiate(
+    runtime,
+    `(module (import "host" "v" (global $v v128))
+      (func (export "v") (result v128) global.get $v))`,
+  );
+  assert.deepEqual(app.call("v"), bytes);
+  app.free();
+  await assertLinkError(
+    runtime,
+    `(module (import "host" "v" (global (mut v128))))`,
+    `Cannot link import "host"."v" (global mut v128) to the definition of "host"."v" ` +
+      `(global v128): a plain value can only be an immutable global`,
+  );
+  await assertLinkError(
+    runtime,
+    `(module (import "host" "v" (global i32)))`,
+    `Cannot link import "host"."v" (global i32) to the definition of "host"."v" ` +
+      `(global v128): 16 bytes cannot be a global i32`,
+  );
+  assert.throws(
+    () => runtime.define("host", "short", new Uint8Array(4)),
+    /expected .* 16 bytes, got 4 bytes$/,
+  );
+});
+
 Deno.test("linker: a host function of a v128 type sees and returns 16 bytes", async () => {
   const runtime = quietRuntime().define(
     "host",

@@ -153,9 +153,9 @@ export class Runtime implements InstanceHost {
   /**
    * Supplies one import for modules instantiated from now on: a `WebAssembly.Memory`,
    * `Table`, `Global` or `Tag`, a host function (called with the wasm arguments, v128 ones as
-   * 16-byte arrays; several results returned as an array), or a number or bigint for an
-   * immutable global. Definitions come before native libraries, and each is checked against
-   * the import's type and limits.
+   * 16-byte arrays; several results returned as an array), or a number, bigint or 16 bytes
+   * (v128) for an immutable global. Definitions come before native libraries, and each is
+   * checked against the import's type and limits.
    *
    * @param module the import's module name
    * @param name the import's field name

@@ -24,7 +24,7 @@ import type { AppMemory } from "../../sdk/memory.ts";
 import { traceNative, type TraceSink } from "./trace.ts";
 import type { ResolvedNative } from "./registry.ts";
 import { type Initializer, SideModule } from "./side_module.ts";
-import { hasV128, liftArgs, liftFunction, lowerResults } from "./v128.ts";
+import { hasV128, liftArgs, liftFunction, lowerResults, v128Global } from "./v128.ts";
 import type { Definition, ExternType, Linker, UnknownImports } from "./linker.ts";
 import type { FuncType, Limits } from "../module/binary.ts";
 
@@ -372,6 +372,7 @@ function _supply(module: AppModule, imp: Import, definition: Definition): WebAss
   if (imp.kind === "global" && imp.type.type === "i64" && typeof value === "number") {
     return BigInt(value) as unknown as WebAssembly.ImportValue;
   }
+  if (value instanceof Uint8Array) return v128Global(value);
   if (
     imp.kind === "function" && imp.type && hasV128(imp.type) &&
     definition.type.kind === "function" && definition.type.type === undefined
@@ -419,6 +420,12 @@ function _misfit(module: AppModule, imp: Import, definition: Definition): string
     }
     case "global": {
       const type = (have as Extract<ExternType, { kind: "global" }>).type;
+      if (value instanceof Uint8Array) {
+        if (imp.type.mutable) return "a plain value can only be an immutable global";
+        return imp.type.type === "v128"
+          ? undefined
+          : `16 bytes cannot be a global ${imp.type.type}`;
+      }
       if (typeof value === "number" || typeof value === "bigint") {
         if (imp.type.mutable) return "a plain value can only be an immutable global";
         const numeric = typeof value === "number"

@@ -25,7 +25,10 @@ import type { AppModule } from "../module/module.ts";
  */
 export type WasmTag = object;
 
-/** A value an import can be given: a wasm object, a host function, or a global's value. */
+/**
+ * A value an import can be given: a wasm object, a host function, or an immutable global's
+ * value (a number, a bigint for i64, 16 bytes for v128).
+ */
 export type ExternValue =
   | WebAssembly.Memory
   | WebAssembly.Table
@@ -33,7 +36,8 @@ export type ExternValue =
   | WasmTag
   | ((...args: never[]) => unknown)
   | number
-  | bigint;
+  | bigint
+  | Uint8Array;
 
 /**
  * A provider's declared type, as far as it is known (a memory's or table's current size is
@@ -91,8 +95,8 @@ export class Linker {
 
   /**
    * Supplies one import: a memory, table, global or tag object, a host function (called
-   * with the wasm arguments; v128 ones as 16-byte arrays), or a number or bigint for an
-   * immutable global. A later definition of the same name replaces the earlier one.
+   * with the wasm arguments; v128 ones as 16-byte arrays), or a number, bigint or 16 bytes
+   * for an immutable global. A later definition of the same name replaces the earlier one.
    *
    * @param module the import's module name
    * @param name the import's field name
@@ -182,9 +186,12 @@ function _hostType(value: unknown, module: string, name: string): ExternType {
   if (typeof value === "function") return { kind: "function", type: undefined };
   if (typeof value === "number") return { kind: "global", type: undefined };
   if (typeof value === "bigint") return { kind: "global", type: { type: "i64", mutable: false } };
+  if (value instanceof Uint8Array && value.length === 16) {
+    return { kind: "global", type: { type: "v128", mutable: false } };
+  }
   throw new TypeError(
     `Cannot define "${module}"."${name}": expected a WebAssembly.Memory, Table, Global or ` +
-      `Tag, a function, a number or a bigint, got ${value === null ? "null" : typeof value}`,
+      `Tag, a function, a number, a bigint or 16 bytes, got ${_describe(value)}`,
   );
 }
 
@@ -218,4 +225,10 @@ function _exportType(
       return { kind, type: typeIndex === undefined ? undefined : info.types[typeIndex] };
     }
   }
+}
+
+function _describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  return typeof value;
 }

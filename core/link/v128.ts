@@ -162,6 +162,26 @@ export function lowerFunction(
   return _bridge("lower", type, fn);
 }
 
+/**
+ * An immutable v128 global holding these 16 bytes: JS cannot create one
+ * (`new WebAssembly.Global({ value: "v128" })` throws), so a one-global module does.
+ *
+ * @param value a 16-byte `Uint8Array`
+ * @returns the global, for an import of an immutable v128 global
+ * @throws {TypeError} when the value is not 16 bytes
+ */
+export function v128Global(value: unknown): WebAssembly.Global {
+  v128ToHalves(value);
+  const init = [_SIMD, 0x0c, ...(value as Uint8Array), 0x0b]; // v128.const, end
+  const bytes = new Uint8Array([
+    ..._HEADER,
+    ..._section(6, [1, VALTYPE_BYTES.v128!, 0, ...init]),
+    ..._section(7, [1, 1, 0x67, 0x03, 0]), // export "g" global 0
+  ]);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  return instance.exports.g as WebAssembly.Global;
+}
+
 type _Direction = "lift" | "lower";
 
 const _adapters = new Map<string, WebAssembly.Module>();
@@ -212,6 +232,7 @@ function _section(id: number, body: number[]): number[] {
   return [id, ..._u32(body.length), ...body];
 }
 
+const _HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const _SIMD = 0xfd;
 const _I64X2_SPLAT = [_SIMD, 0x12];
 const _I64X2_EXTRACT_LANE = [_SIMD, 0x1d];
@@ -280,14 +301,7 @@ function _adapterBytes(direction: _Direction, type: FuncType): Uint8Array {
   const body = [...locals, ...code];
   const name = (s: string) => [..._u32(s.length), ...new TextEncoder().encode(s)];
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ..._HEADER,
     ..._section(1, [2, ..._funcType(inner), ..._funcType(outer)]),
     ..._section(2, [1, ...name("h"), ...name("f"), 0x00, 0]),
     ..._section(3, [1, 1]),
