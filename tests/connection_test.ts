@@ -407,3 +407,27 @@ Deno.test("connection: serve loads it by default; uninstall over the host link c
     await echo.stop();
   }
 });
+
+Deno.test("connection: examples/connection without --allow-connect prints WAMR's failure line", async () => {
+  const { runAppsCommand } = await import("../core/cli/apps_command.ts");
+  const { ManualClock } = await import("../sdk/clock.ts");
+  const clock = new ManualClock();
+  const stop = new AbortController();
+  let out = "";
+  const status = await runAppsCommand(
+    [new URL("../examples/connection/connection.wasm", import.meta.url).pathname],
+    {
+      builtins: { libc, base },
+      clock,
+      stdout: (b) => out += decoder.decode(b),
+      signal: stop.signal,
+      // Stops like Ctrl-C once on_init has run (the queues drain on real macrotasks).
+      onStart: () => waitFor(() => out, /on_init|fail/).then(() => stop.abort()),
+    },
+  );
+  assert.equal(status, 0, out);
+  assert.match(
+    out,
+    /gets no connection: TCP 127\.0\.0\.1:7777 is not allowed \(--allow-connect\)\nconnect to server fail!\n/,
+  );
+});

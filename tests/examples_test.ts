@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import {
   buildExamples,
+  CONNECTION_NATIVES,
   EXAMPLES,
   expectedExports,
   FRAMEWORK_CALLBACKS,
@@ -244,6 +245,14 @@ const FRAMEWORK_IMPORTS: Record<string, string[]> = {
   room_temp_service: ["wasm_register_resource", "wasm_response_send", "wasm_sub_event"],
   room_temp_client: ["wasm_create_timer", "wasm_post_request", "wasm_response_send"],
   sensor: ["wasm_sensor_open", "wasm_sensor_config", "wasm_sensor_close", "wasm_response_send"],
+  connection: [
+    "wasm_open_connection",
+    "wasm_send_on_connection",
+    "wasm_close_connection",
+    "wasm_register_resource",
+    "wasm_create_timer",
+    "wasm_response_send",
+  ],
   loop_init: ["wasm_response_send"],
   loop_request: ["wasm_register_resource", "wasm_response_send"],
   loop_timer: ["wasm_create_timer", "wasm_response_send"],
@@ -256,7 +265,7 @@ const FRAMEWORK_IMPORTS: Record<string, string[]> = {
 Deno.test("examples: app-framework apps export the callbacks and import framework natives", async () => {
   const framework = EXAMPLES.filter((e) => e.callbacks !== undefined);
   assert.deepEqual(framework.map((e) => e.name).sort(), Object.keys(FRAMEWORK_IMPORTS).sort());
-  const natives = new Set([...FRAMEWORK_NATIVES, ...SENSOR_NATIVES]);
+  const natives = new Set([...FRAMEWORK_NATIVES, ...SENSOR_NATIVES, ...CONNECTION_NATIVES]);
   for (const example of framework) {
     const where = wasmPath(example);
     const module = new WebAssembly.Module(await Deno.readFile(join(ROOT, where)));

@@ -95,6 +95,14 @@ export const SENSOR_NATIVES: readonly string[] = [
   "wasm_sensor_close",
 ];
 
+/** The connection natives (module `env`) the SDK's connection library imports. */
+export const CONNECTION_NATIVES: readonly string[] = [
+  "wasm_open_connection",
+  "wasm_close_connection",
+  "wasm_send_on_connection",
+  "wasm_config_connection",
+];
+
 function _frameworkApp(dir: string, name: string): Example {
   return {
     dir,
@@ -154,6 +162,12 @@ export const EXAMPLES: readonly Example[] = [
     extraImports: [...FRAMEWORK_NATIVES, ...SENSOR_NATIVES],
     sdkSources: [...SDK_SOURCES, "sdk/c/src/sensor/sensor.c"],
     callbacks: [...FRAMEWORK_CALLBACKS, "on_sensor_event"],
+  },
+  {
+    ..._frameworkApp("connection", "connection"),
+    extraImports: [...FRAMEWORK_NATIVES, ...CONNECTION_NATIVES],
+    sdkSources: [...SDK_SOURCES, "sdk/c/src/connection/connection.c"],
+    callbacks: [...FRAMEWORK_CALLBACKS, "on_connection_data"],
   },
   {
     dir: "gui",
