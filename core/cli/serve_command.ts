@@ -135,7 +135,10 @@ export interface HostServiceOptions {
   port?: number;
   /** Whether to listen on TCP (default true). */
   listen?: boolean;
-  /** Native libraries for the apps. */
+  /**
+   * Native libraries for the apps (default: what `serve` loads: libc, base, WASI, and the
+   * sensor and connection plugins with no connection allowed).
+   */
   plugins?: NativeLibrary[];
   /** Apps to install at start (not stored in the state directory). */
   apps?: { name: string; bytes: Uint8Array; heapSize?: number }[];
