@@ -9,6 +9,7 @@ import libc from "../natives/libc/mod.ts";
 import base from "../natives/base/mod.ts";
 import connection, { createConnectionLibrary, parseAllowList } from "../natives/connection/mod.ts";
 import { serve } from "./_serve.ts";
+import { wat } from "./_wat.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
@@ -207,6 +208,44 @@ Deno.test("connection: a C app talks to a TCP echo server and a UDP peer; uninst
     manager.close();
     await echo.stop();
     await forbidden.stop();
+    await peer.stop();
+  }
+});
+
+Deno.test("connection: an app cannot send on or close another app's connection", async () => {
+  const echo = tcpServer();
+  const peer = await udpPeer();
+  const app = await buildApp({ tcp: echo.port, udpBind: 1, udpPeer: peer.port, refused: 1 });
+  const { manager, output } = managerWith(createConnectionLibrary({
+    allow: `127.0.0.1:${echo.port}`,
+  }));
+  // Tries handle after handle of someone else's.
+  const intruder = wat(`(module
+    (import "env" "wasm_send_on_connection" (func $send (param i32 i32 i32) (result i32)))
+    (import "env" "wasm_close_connection" (func $close (param i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "mine")
+    (func (export "on_init"))
+    (func (export "send_on") (param i32) (result i32)
+      (call $send (local.get 0) (i32.const 16) (i32.const 4)))
+    (func (export "close") (param i32) (call $close (local.get 0))))`);
+  try {
+    manager.install("client", app);
+    await waitFor(output, /tcp got 14 bytes: hello over tcp\n/);
+    const other = manager.install("intruder", intruder);
+    manager.runPending();
+    for (const handle of [1, 2, 3]) {
+      assert.equal(other.instance.call("send_on", handle), -1, `handle ${handle}`);
+      other.instance.call("close", handle);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(echo.received, ["hello over tcp"], "nothing sent on the client's behalf");
+    assert.equal(echo.closedByPeer, 0, "the client's connection is still open");
+    manager.uninstall("client");
+    await waitFor(() => String(echo.closedByPeer), /^1$/);
+  } finally {
+    manager.close();
+    await echo.stop();
     await peer.stop();
   }
 });
