@@ -2,9 +2,12 @@
  * WAMR's sensor natives (`wasm_sensor_open ($i)i`, `wasm_sensor_config (iiii)i`,
  * `wasm_sensor_config_with_attr_container (i*~)i`, `wasm_sensor_close (i)i`): apps open
  * sensors by name and instance, configure a read interval, and get each reading as an
- * attr_container through `on_sensor_event(sensor, buf, len)` from their own queue.
+ * attr_container through `on_sensor_event(sensor, buf, len)` from their own queue. As in WAMR,
+ * a sensor is read as soon as its first client opens it, then once per interval (the shortest
+ * any client asked for).
  *
- * Needs the app framework (apps installed in an `AppManager`, or run with `apps`/`serve`).
+ * Needs the app framework (apps installed in an `AppManager`, or run with `apps`/`serve`,
+ * which load this plugin by default as WAMR's runtime has it built in).
  *
  * Options (`--plugin sensor,driver=csv,file=data.csv,name=room`): `driver` is `test`
  * (default: WAMR's "sensor_test", "sensor_test1" and "sensor_test2"), `sine` or `csv`.
