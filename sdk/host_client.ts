@@ -35,6 +35,7 @@ import {
   FMT_ATTR_CONTAINER,
 } from "./packet.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "./attr_container.ts";
+import { platform } from "./platform.ts";
 
 export type { HostTransport };
 
@@ -377,28 +378,14 @@ export class HostClient {
    * ```
    */
   static async connect(options: HostConnectOptions = {}): Promise<HostClient> {
-    const hostname = options.hostname ?? "127.0.0.1";
-    const port = options.port ?? 8888;
-    let conn: Deno.Conn;
-    if (options.tls || options.caCerts) {
-      const tls = await Deno.connectTls({
-        hostname,
-        port,
-        ...(options.caCerts ? { caCerts: options.caCerts } : {}),
-      });
-      try {
-        // Now, so a certificate the client does not trust fails here, with the reason.
-        await tls.handshake();
-      } catch (error) {
-        tls.close();
-        throw error;
-      }
-      conn = tls;
-    } else {
-      const tcp = await Deno.connect({ hostname, port });
-      tcp.setNoDelay(true);
-      conn = tcp;
-    }
+    // Through the platform: Deno's sockets (TLS handshake done there, so an untrusted
+    // certificate fails here with the reason); the browser build has none and says so.
+    const conn = await platform().connect({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 8888,
+      ...(options.tls || options.caCerts ? { tls: true } : {}),
+      ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    });
     const client = new HostClient(conn, options);
     try {
       await client.ready;

@@ -1,6 +1,6 @@
 /**
  * What the runtime needs from the machine it runs on, as one small interface: standard
- * streams, reading files, and letting a timer not hold the process open. Under Deno the
+ * streams, reading files, TCP connections, and letting a timer not hold the process open. Under Deno the
  * default is Deno's own APIs; the browser build (`deno task bundle`) puts a browser and
  * Node.js implementation in its place, so the runtime, framework and plugins carry no Deno
  * API into a web page. Clocks and randomness need nothing here: `performance.now`,
@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { ConnTransport } from "./host_link.ts";
 import { defaultPlatform } from "./platform_deno.ts";
 
 /** A stream the process writes to: standard output or standard error. */
@@ -51,6 +52,18 @@ export interface PlatformInput {
   isTerminal(): boolean;
 }
 
+/** Where {@linkcode Platform.connect} connects. */
+export interface PlatformConnectOptions {
+  /** The host name or address. */
+  hostname: string;
+  /** The TCP port. */
+  port: number;
+  /** Speak TLS, checking the certificate against `hostname`. */
+  tls?: boolean;
+  /** PEM certificates to trust besides the system's (TLS only). */
+  caCerts?: string[];
+}
+
 /** The machine's services the runtime uses; see the module documentation. */
 export interface Platform {
   /** Which implementation this is: `"deno"`, `"node"` or `"browser"`. */
@@ -75,6 +88,15 @@ export interface Platform {
    * @returns its text, decoded as UTF-8
    */
   readTextFileSync(path: string): string;
+  /**
+   * Opens a TCP connection (TLS with `tls`), handshake done: the host link's client side.
+   * Pages have none and say so; they reach a runtime over a WebSocket instead
+   * (`sdk/ws_transport.ts`).
+   *
+   * @param options where to connect and how
+   * @returns the open connection
+   */
+  connect(options: PlatformConnectOptions): Promise<ConnTransport>;
   /**
    * Lets a pending timer not keep the process alive (a no-op where nothing does).
    *

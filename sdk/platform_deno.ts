@@ -26,7 +26,31 @@ function _output(stream: typeof Deno.stdout) {
   };
 }
 
-/** Deno's standard streams, files and timers. */
+async function _connect(
+  options: { hostname: string; port: number; tls?: boolean; caCerts?: string[] },
+): Promise<Deno.Conn> {
+  const { hostname, port } = options;
+  if (!options.tls && !options.caCerts) {
+    const tcp = await Deno.connect({ hostname, port });
+    tcp.setNoDelay(true);
+    return tcp;
+  }
+  const tls = await Deno.connectTls({
+    hostname,
+    port,
+    ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+  });
+  try {
+    // Now, so a certificate the client does not trust fails here, with the reason.
+    await tls.handshake();
+  } catch (error) {
+    tls.close();
+    throw error;
+  }
+  return tls;
+}
+
+/** Deno's standard streams, files, sockets and timers. */
 export const defaultPlatform = {
   name: "deno",
   stdin: Deno.stdin,
@@ -34,5 +58,6 @@ export const defaultPlatform = {
   stderr: _output(Deno.stderr),
   readFile: (path: string | URL): Promise<Uint8Array> => Deno.readFile(path),
   readTextFileSync: (path: string): string => Deno.readTextFileSync(path),
+  connect: _connect,
   unrefTimer: (timer: ReturnType<typeof setTimeout>): void => Deno.unrefTimer(Number(timer)),
 };

@@ -4,7 +4,9 @@
  * files are the process's own (through `process.getBuiltinModule`, so the bundle imports no
  * `node:` module a browser would choke on); in a browser standard output and error go to
  * the console a line at a time, files are fetched relative to the page, and standard input
- * is empty. Pages pass their own sinks to the runtime and plugins for anything visible.
+ * is empty. Neither opens TCP connections: a page reaches a runtime over a WebSocket
+ * (`sdk/ws_transport.ts`). Pages pass their own sinks to the runtime and plugins for anything
+ * visible.
  *
  * @module
  */
@@ -30,6 +32,15 @@ interface _NodeProcess {
   stdout: _NodeStream;
   stderr: _NodeStream;
   getBuiltinModule?(name: string): unknown;
+}
+
+function _noSockets(): Promise<never> {
+  return Promise.reject(
+    new Error(
+      "The browser build opens no TCP connections: reach a runtime over a WebSocket " +
+        "(serve --ws PORT, webSocketTransport)",
+    ),
+  );
 }
 
 function _nodeProcess(): _NodeProcess | undefined {
@@ -82,6 +93,7 @@ function _nodePlatform(process: _NodeProcess): Platform {
     stderr: _nodeOutput(fs, process.stderr, 2),
     readFile: async (path) => new Uint8Array(await fsp.readFile(path)),
     readTextFileSync: (path) => fs.readFileSync(path, "utf8"),
+    connect: _noSockets,
     // Node.js's timers are objects with `unref`.
     unrefTimer: (timer) => (timer as unknown as { unref?: () => void }).unref?.(),
   };
@@ -122,6 +134,7 @@ function _browserPlatform(): Platform {
       return new Uint8Array(await response.arrayBuffer());
     },
     readTextFileSync: noFiles,
+    connect: _noSockets,
     unrefTimer: () => {},
   };
 }

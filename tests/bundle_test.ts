@@ -34,6 +34,12 @@ if (kind === "run") {
   });
   status = await m.runApp(await readFile(file), { name: file, args, wasi, heapSize: 0 });
   process.stdout.write("out/a.txt: " + JSON.stringify(fs.readTextFile("/out/a.txt")) + "\\n");
+} else if (kind === "connect") {
+  await m.HostClient.connect({ port: 1 }).then(
+    () => process.stdout.write("connected\\n"),
+    (e) => process.stdout.write(e.message + "\\n"),
+  );
+  status = 0;
 }
 process.exitCode = status;
 `;
@@ -142,6 +148,16 @@ Deno.test("bundle: a WASI app under Node.js runs over the in-memory file system"
   } finally {
     await Deno.remove(host, { recursive: true });
   }
+});
+
+Deno.test("bundle: HostClient over TCP says to use a WebSocket, under Node.js", async () => {
+  const { code, stdout, stderr } = await node("connect");
+  assert.equal(code, 0, stderr);
+  assert.equal(
+    stdout,
+    "The browser build opens no TCP connections: reach a runtime over a WebSocket " +
+      "(serve --ws PORT, webSocketTransport)\n",
+  );
 });
 
 Deno.test("bundle: a second build in the same process replaces the file whole", async () => {

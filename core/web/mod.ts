@@ -9,7 +9,8 @@
  * here defaults to an empty one, and {@linkcode runApp} gives a WASI app its command line.
  *
  * What it leaves out is what needs a host: the CLI, the TCP/TLS host link server, durable
- * installs on disk, MQTT, and `HostClient.connect` over TCP.
+ * installs on disk and MQTT; `HostClient.connect` (TCP) says so, and a page reaches a
+ * runtime with `new HostClient(webSocketTransport(socket))` (`serve --ws PORT`).
  *
  * @example Run hello through libc, with its output in a string
  * ```ts
@@ -138,6 +139,22 @@ export {
   FrameParser,
   HostMessageType,
 } from "../../sdk/host_link.ts";
+
+// The host link's client, over a WebSocket to \`serve --ws\` (pages open no TCP connections).
+export {
+  HostAuthError,
+  HostClient,
+  type HostClientOptions,
+  type HostEvent,
+  type HostInstallOptions,
+  type HostResponse,
+  type HostTransport,
+} from "../../sdk/host_client.ts";
+export {
+  type WebSocketTransport,
+  webSocketTransport,
+  type WebSocketTransportOptions,
+} from "../../sdk/ws_transport.ts";
 
 // The built-in plugins.
 export { default as libc } from "../../natives/libc/mod.ts";
