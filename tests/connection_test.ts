@@ -10,6 +10,7 @@ import base from "../natives/base/mod.ts";
 import connection, { createConnectionLibrary, parseAllowList } from "../natives/connection/mod.ts";
 import { serve } from "./_serve.ts";
 import { wat } from "./_wat.ts";
+import { AttrContainer, encodeAttrContainer } from "../sdk/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
@@ -247,6 +248,37 @@ Deno.test("connection: an app cannot send on or close another app's connection",
     manager.close();
     await echo.stop();
     await peer.stop();
+  }
+});
+
+Deno.test("connection: a port set as an int or a short is the same port (WAMR's getter would read 0)", async () => {
+  const echo = tcpServer();
+  const { manager, output } = managerWith(createConnectionLibrary({
+    allow: `127.0.0.1:${echo.port}`,
+  }));
+  const opener = wat(`(module
+    (import "env" "wasm_open_connection" (func $open (param i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "TCP\\00")
+    (func (export "on_init"))
+    (func (export "open") (param i32 i32) (result i32)
+      (call $open (i32.const 16) (local.get 0) (local.get 1))))`);
+  try {
+    const app = manager.install("opener", opener).instance;
+    const open = (args: AttrContainer) => {
+      const bytes = encodeAttrContainer(args.setString("address", "127.0.0.1"));
+      app.memory.write(1024, bytes);
+      return app.call("open", 1024, bytes.length);
+    };
+    assert.notEqual(open(new AttrContainer("").setInt("port", echo.port)), -1);
+    const short = echo.port > 32767 ? echo.port - 65536 : echo.port; // C's (short)port
+    assert.notEqual(open(new AttrContainer("").setShort("port", short)), -1);
+    assert.equal(open(new AttrContainer("").setString("port", String(echo.port))), -1);
+    assert.match(output(), /TCP needs the string "address" and the number "port" \(0 to 65535\)/);
+    await waitFor(() => String(echo.accepted), /^2$/);
+  } finally {
+    manager.close();
+    await echo.stop();
   }
 });
 

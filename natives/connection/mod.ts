@@ -147,10 +147,10 @@ function _definition(allow: AllowList, maxPerApp: number) {
   ): _Connection | string {
     if (name === "TCP") {
       const host = args.getAsString("address");
-      if (host === undefined || !args.has("port")) {
-        return 'TCP needs the string "address" and the number "port"';
+      const port = _port(args, "port");
+      if (host === undefined || port === undefined) {
+        return 'TCP needs the string "address" and the number "port" (0 to 65535)';
       }
-      const port = args.getAsUint16("port");
       const label = `TCP ${formatEndpoint(host, port)}`;
       if (!allowsEndpoint(allow, host, port)) return `${label} is not allowed (--allow-connect)`;
       const conn: _Connection = { handle, label, channel: undefined };
@@ -159,8 +159,8 @@ function _definition(allow: AllowList, maxPerApp: number) {
       return conn;
     }
     if (name === "UDP") {
-      if (!args.has("bind port")) return 'UDP needs the number "bind port"';
-      const port = args.getAsUint16("bind port");
+      const port = _port(args, "bind port");
+      if (port === undefined) return 'UDP needs the number "bind port" (0 to 65535)';
       const label = `UDP port ${port}`;
       if (allow.endpoints.length === 0) {
         return `${label}: no peer is allowed (--allow-connect)`;
@@ -247,8 +247,8 @@ function _definition(allow: AllowList, maxPerApp: number) {
           return 0;
         }
         const host = cfg.getAsString("address");
-        if (host === undefined || !cfg.has("port")) return 0;
-        const port = cfg.getAsUint16("port");
+        const port = _port(cfg, "port");
+        if (host === undefined || port === undefined) return 0;
         if (!allowsEndpoint(allow, host, port)) {
           ctx.state.framework?.log(
             `wasm_config_connection: app "${ctx.state.framework.name}" may not send to ` +
@@ -261,6 +261,18 @@ function _definition(allow: AllowList, maxPerApp: number) {
       }),
     }),
   };
+}
+
+/**
+ * A port as any integer attribute holds it: WAMR's apps set a uint16 (or a short, read back as
+ * its 16 bits), but an app that sets an int (where WAMR's loose getter would read 0) means the
+ * same port.
+ */
+function _port(args: AttrContainer, key: string): number | undefined {
+  const attr = args.get(key);
+  if (attr?.type === "short") return attr.value & 0xffff;
+  const n = typeof attr?.value === "bigint" ? Number(attr.value) : attr?.value;
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
 }
 
 const _defaults = { allow: "", max: DEFAULT_CONNECTIONS_PER_APP };
