@@ -5,7 +5,8 @@
 // WAT apps of framework_bench.ts, the lower bound (no libc, no packing, no timers).
 // The real clock is used, as under `serve`; drains run synchronously (runPending).
 //
-// Prints rates per CPU second at load time (each case the best of 5 windows of 80 ms); the Deno.bench groups give the
+// Prints rates per CPU second at load time (each case the best of 5 windows of 80 ms) and the
+// JS heap each message allocates (counted in a child process); the Deno.bench groups give the
 // ratio to the WAT lower bound.
 import assert from "node:assert/strict";
 import { cpuUsage } from "node:process";
@@ -210,6 +211,22 @@ const cases = {
   cEvents: cEvents(),
 };
 
+// With --alloc (a child run with --expose-gc and a young generation too large to be collected
+// during the count): the JS heap each message allocates.
+if (Deno.args[0] === "--alloc") {
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  const bytes: Record<string, number> = {};
+  for (const [name, c] of Object.entries(cases)) {
+    for (let i = 0; i < 200; i++) c.run(1);
+    gc();
+    const before = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < 2000; i++) c.run(1);
+    bytes[name] = (Deno.memoryUsage().heapUsed - before) / 2000;
+  }
+  console.log(JSON.stringify(bytes));
+  Deno.exit(0);
+}
+
 // Each case delivers what it sends (one answer per request, one event per subscriber).
 for (const [name, c] of Object.entries(cases)) {
   const before = c.count();
@@ -253,6 +270,28 @@ console.log(
     k(rate(cases.cEvents, 1, 2))
   }, WAT ${k(rate(cases.watEvents, 1, 2))}; 20 per drain: C ${k(rate(cases.cEvents, 20, 2))}, ` +
     `WAT ${k(rate(cases.watEvents, 20, 2))} (target ≥ 200k/s)`,
+);
+
+const alloc = JSON.parse(
+  new TextDecoder().decode(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--v8-flags=--expose-gc,--min-semi-space-size=128,--max-semi-space-size=128",
+        new URL(import.meta.url).pathname,
+        "--alloc",
+      ],
+      stderr: "inherit",
+    }).outputSync().stdout,
+  ),
+) as Record<keyof typeof cases, number>;
+console.log(
+  `message path: JS heap allocated per message sent, one per drain: round trip C ${
+    Math.round(alloc.cRoundTrip)
+  } B, WAT ${Math.round(alloc.watRoundTrip)} B; event to 2 subscribers C ${
+    Math.round(alloc.cEvents)
+  } B, WAT ${Math.round(alloc.watEvents)} B`,
 );
 
 Deno.bench("WAT apps (lower bound): round trip", { group: "round trip", baseline: true }, () => {

@@ -59,6 +59,7 @@ import {
 } from "./installed_app.ts";
 import { checkUrlStart, parseAppUrl } from "./url.ts";
 import { LogCollapser } from "./log_collapse.ts";
+import { MessageQueue } from "./message_queue.ts";
 
 export { AppManagerError } from "./applet.ts";
 export {
@@ -292,8 +293,22 @@ export class AppManager extends EventTarget {
   readonly #requestTimeout: number;
   readonly #onHostMessage: ((message: HostMessage) => void) | undefined;
   readonly #hooks: AppHooks;
-  readonly #managerQueue: Request[] = [];
-  readonly #ready = new Set<InstalledApp | typeof _MANAGER>();
+  readonly #managerQueue = new MessageQueue<Request>();
+  /**
+   * Queues with messages waiting, in the order they became ready: an array kept at its size,
+   * as a Set that goes from empty to one entry and back allocates each time.
+   */
+  readonly #ready: (InstalledApp | typeof _MANAGER | undefined)[] = [];
+  #readyCount = 0;
+  /** What `#runRequest` and `#runResponse` run under (one at a time). */
+  readonly #messageCurrent: _Current = {
+    app: undefined as unknown as InstalledApp,
+    request: undefined,
+    answered: false,
+  };
+  readonly #pairArgs = [0, 0];
+  /** The queues one pass of a drain serves (a drain never runs inside another). */
+  readonly #pass: (InstalledApp | undefined)[] = [];
   readonly #pending = new Map<number, (response: Response) => void>();
   readonly #pendingTimers = new Map<number, { handle: TimerHandle; reject: (e: Error) => void }>();
   readonly #hostListeners = new Map<string, Set<(event: Request) => void>>();
@@ -689,8 +704,9 @@ export class AppManager extends EventTarget {
       this.#pending.delete(mid);
     }
     this.#pendingTimers.clear();
-    this.#managerQueue.length = 0;
-    this.#ready.clear();
+    this.#managerQueue.takeAll();
+    this.#ready.fill(undefined);
+    this.#readyCount = 0;
     this.#repeats.close();
   }
 
@@ -947,8 +963,26 @@ export class AppManager extends EventTarget {
   // ---- scheduling ------------------------------------------------------------------------
 
   #markReady(owner: InstalledApp | typeof _MANAGER): void {
-    this.#ready.add(owner);
+    if (!this.#isReady(owner)) this.#ready[this.#readyCount++] = owner;
     this.#wake();
+  }
+
+  #isReady(owner: InstalledApp | typeof _MANAGER): boolean {
+    const ready = this.#ready;
+    for (let i = 0; i < this.#readyCount; i++) if (ready[i] === owner) return true;
+    return false;
+  }
+
+  /** Takes a queue off the ready list, keeping the others' order. */
+  #unready(owner: InstalledApp | typeof _MANAGER): void {
+    const ready = this.#ready;
+    const count = this.#readyCount;
+    let i = 0;
+    while (i < count && ready[i] !== owner) i++;
+    if (i === count) return;
+    for (; i < count - 1; i++) ready[i] = ready[i + 1];
+    ready[count - 1] = undefined;
+    this.#readyCount = count - 1;
   }
 
   #wake(): void {
@@ -996,20 +1030,28 @@ export class AppManager extends EventTarget {
     let sliced = false;
     let n = 0;
     try {
-      while (n < limit && this.#ready.size > 0 && !this.#overran && !sliced) {
-        if (this.#ready.has(_MANAGER)) {
+      while (n < limit && this.#readyCount > 0 && !this.#overran && !sliced) {
+        if (this.#isReady(_MANAGER)) {
           const request = this.#managerQueue.shift();
-          if (this.#managerQueue.length === 0) this.#ready.delete(_MANAGER);
+          if (this.#managerQueue.length === 0) this.#unready(_MANAGER);
           if (request) {
             n++;
             this.#handleManagerRequest(request);
           }
         }
-        for (const owner of [...this.#ready]) {
+        // A copy, as running changes the list; reused, as a drain may run per message.
+        const pass = this.#pass;
+        let passCount = 0;
+        for (let i = 0; i < this.#readyCount; i++) {
+          const owner = this.#ready[i];
+          if (owner !== _MANAGER) pass[passCount++] = owner;
+        }
+        for (let i = 0; i < passCount; i++) {
+          const owner = pass[i]!;
+          pass[i] = undefined;
           if (n >= limit || this.#overran) break;
-          if (owner === _MANAGER) continue;
           const msg = owner.queue.shift();
-          if (owner.queue.length === 0) this.#ready.delete(owner);
+          if (owner.queue.length === 0) this.#unready(owner);
           if (msg) {
             n++;
             this.#run(owner, msg);
@@ -1021,9 +1063,10 @@ export class AppManager extends EventTarget {
         }
       }
     } finally {
+      this.#pass.fill(undefined);
       this.#draining = false;
     }
-    if (this.#ready.size > 0) {
+    if (this.#readyCount > 0) {
       if (this.#overran || sliced) this.#wakeAfterIo();
       else this.#wake();
     }
@@ -1121,8 +1164,8 @@ export class AppManager extends EventTarget {
 
   /** Empties an app's queue, answering the requests in it with SERVICE_UNAVAILABLE. */
   #dropQueue(app: InstalledApp, why: string): void {
-    this.#ready.delete(app);
-    for (const msg of app.queue.splice(0)) {
+    this.#unready(app);
+    for (const msg of app.queue.takeAll()) {
       if (msg.kind === "request" && msg.request.action !== Action.EVENT) {
         app.answer(msg.request.sender, msg.request.mid);
         this.bus.replyError(
@@ -1190,16 +1233,21 @@ export class AppManager extends EventTarget {
       return;
     }
     const size = requestSize(request);
-    const current: _Current = { app, request: isEvent ? undefined : request, answered: false };
+    // Reused: messages run one at a time, from drains, which never nest.
+    const current = this.#messageCurrent;
     const instance = app.instance;
     // The packet is written straight into the app's heap: no buffer of its own.
     const ptr = this.#heapCopy(app, instance, size);
     let result: "ok" | "missing" | "trap" | "nomem" = "nomem";
     if (ptr !== 0) {
       writeRequest(request, instance.memory.u8, ptr);
+      current.app = app;
+      current.request = isEvent ? undefined : request;
+      current.answered = false;
       try {
-        result = this.#invoke(app, "on_request", [ptr, size], "wasm", current);
+        result = this.#invoke(app, "on_request", this.#pair(ptr, size), "wasm", current);
       } finally {
+        this.#releaseCurrent();
         this.#heapFree(app, instance, ptr);
       }
     }
@@ -1236,14 +1284,19 @@ export class AppManager extends EventTarget {
       return;
     }
     const size = responseSize(response);
+    const current = this.#messageCurrent;
     const instance = app.instance;
     const ptr = this.#heapCopy(app, instance, size);
     let result: "ok" | "missing" | "trap" | "nomem" = "nomem";
     if (ptr !== 0) {
       writeResponse(response, instance.memory.u8, ptr);
       try {
-        result = this.#invoke(app, "on_response", [ptr, size], "wasm");
+        current.app = app;
+        current.request = undefined;
+        current.answered = false;
+        result = this.#invoke(app, "on_response", this.#pair(ptr, size), "wasm", current);
       } finally {
+        this.#releaseCurrent();
         this.#heapFree(app, instance, ptr);
       }
     }
@@ -1283,6 +1336,20 @@ export class AppManager extends EventTarget {
         app,
       );
     }
+  }
+
+  /** Lets go of the app and request the reused `_Current` held. */
+  #releaseCurrent(): void {
+    this.#messageCurrent.app = undefined as unknown as InstalledApp;
+    this.#messageCurrent.request = undefined;
+  }
+
+  /** `[ptr, size]` for a callback: one array, as `AppInstance.call` copies its arguments. */
+  #pair(ptr: number, size: number): number[] {
+    const pair = this.#pairArgs;
+    pair[0] = ptr;
+    pair[1] = size;
+    return pair;
   }
 
   /** Copies bytes into the app heap for one call and frees them after. */

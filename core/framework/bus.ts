@@ -100,8 +100,12 @@ export function errorPayload(message: string): Uint8Array {
 export class MessageBus {
   /** Newest registration first, as WAMR walks it. */
   #resources: ResourceEntry[] = [];
-  /** Event URL → subscriber ids, newest subscriber first; newest URL first. */
-  #events = new Map<string, number[]>();
+  /**
+   * Event URL → subscriber ids, newest subscriber first; newest URL first. Each list is
+   * replaced, never changed, so `publish` walks it without a copy while a delivery
+   * unsubscribes.
+   */
+  #events = new Map<string, readonly number[]>();
   readonly #endpoints = new Map<number, BusEndpoint>();
   readonly #log: (level: LogLevel, message: string) => void;
 
@@ -223,14 +227,13 @@ export class MessageBus {
       this.#log("error", `Subscribe to event "${url}" failed: invalid url`);
       return false;
     }
-    let subscribers = this.#events.get(url);
+    const subscribers = this.#events.get(url);
     if (!subscribers) {
-      subscribers = [];
       // Newest URL first, like WAMR's list.
-      this.#events = new Map([[url, subscribers], ...this.#events]);
-    }
-    if (!subscribers.includes(id)) {
-      subscribers.unshift(id);
+      this.#events = new Map([[url, [id]], ...this.#events]);
+      this.#log("trace", `client: ${_id(id)} registered event (${url})`);
+    } else if (!subscribers.includes(id)) {
+      this.#events.set(url, [id, ...subscribers]);
       this.#log("trace", `client: ${_id(id)} registered event (${url})`);
     }
     return true;
@@ -246,11 +249,11 @@ export class MessageBus {
    */
   unsubscribe(url: string | undefined, id: number): boolean {
     id >>>= 0;
-    for (const [eventUrl, subscribers] of this.#events) {
+    for (let [eventUrl, subscribers] of this.#events) {
       if (url !== undefined && eventUrl !== url) continue;
-      const at = subscribers.indexOf(id);
-      if (at >= 0) {
-        subscribers.splice(at, 1);
+      if (subscribers.includes(id)) {
+        subscribers = subscribers.filter((s) => s !== id);
+        this.#events.set(eventUrl, subscribers);
         this.#log("trace", `client: ${_id(id)} deregistered event (${eventUrl})`);
       }
       if (subscribers.length === 0) {
@@ -318,8 +321,8 @@ export class MessageBus {
     const subscribers = this.#events.get(event.url);
     if (!subscribers) return 0;
     let n = 0;
-    for (const id of [...subscribers]) {
-      const endpoint = this.#endpoints.get(id);
+    for (let i = 0; i < subscribers.length; i++) {
+      const endpoint = this.#endpoints.get(subscribers[i]!);
       if (!endpoint) continue;
       endpoint.deliverRequest(event);
       n++;

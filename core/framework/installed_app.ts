@@ -20,6 +20,7 @@ import type { AppInstance } from "../instance/instance.ts";
 import { DEADLINE_EXCEEDED } from "../instance/limits.ts";
 import type { AppModule } from "../module/module.ts";
 import { AppTimers, DEFAULT_TIMERS_PER_APP, MAX_TIMERS_PER_APP } from "./timers.ts";
+import { MessageQueue } from "./message_queue.ts";
 
 /** App heap of an install that names none: WAMR's app manager default, 8 KiB. */
 export const DEFAULT_APP_HEAP_SIZE = 8 * 1024;
@@ -159,7 +160,7 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   /** @internal Callbacks in a row that ran past the deadline. */
   strikes = 0;
   /** @internal Its queue. */
-  readonly queue: QueuedMessage[] = [];
+  readonly queue: MessageQueue<QueuedMessage> = new MessageQueue();
   /** @internal Callbacks of this app on the stack. */
   depth = 0;
   readonly #hooks: AppHooks;

@@ -36,6 +36,8 @@ interface _Timer {
   periodic: boolean;
   handle: TimerHandle | undefined;
   expiry: number | undefined;
+  /** What the clock calls: made once, as apps re-arm a timer per request they send. */
+  fire: () => void;
 }
 
 /**
@@ -102,6 +104,7 @@ export class AppTimers {
       periodic,
       handle: undefined,
       expiry: undefined,
+      fire: () => this.#expire(timer),
     };
     this.#timers.set(id, timer);
     if (autoStart) this.#arm(timer);
@@ -185,7 +188,7 @@ export class AppTimers {
     // A periodic timer of 0 ms would fire forever within one instant: 1 ms is its floor.
     const delay = timer.periodic ? Math.max(1, timer.interval) : timer.interval;
     timer.expiry = this.#clock.now() + delay;
-    timer.handle = this.#clock.setTimer(delay, () => this.#expire(timer));
+    timer.handle = this.#clock.setTimer(delay, timer.fire);
   }
 
   #disarm(timer: _Timer): void {
