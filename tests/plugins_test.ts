@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadPlugin } from "../core/cli/plugins.ts";
+import { allowConnections, frameworkExtensions, loadPlugin } from "../core/cli/plugins.ts";
 import { defineConfigurableLibrary } from "../sdk/native.ts";
 import libc from "../natives/libc/mod.ts";
 
@@ -32,5 +32,28 @@ Deno.test("plugins: loadPlugin configures a built-in from 'name,key=value,...'",
   await assert.rejects(
     () => loadPlugin("libc,x=1", { libc }),
     /Cannot load plugin "libc": it takes no options/,
+  );
+});
+
+Deno.test("plugins: apps and serve get sensor and connection; --allow-connect joins the plugin's list", async () => {
+  const connection = (await import("../natives/connection/mod.ts")).default;
+  const plugins = await frameworkExtensions({ libc });
+  assert.deepEqual(plugins.map((p) => p.name), ["sensor", "connection"]);
+  plugins[1] = await loadPlugin("connection,allow=127.0.0.1:1;127.0.0.1:2,max=5", { connection });
+  allowConnections(plugins, ["127.0.0.1:3,[::1]:4", "/dev/ttyS0"]);
+  assert.deepEqual(plugins[1]!.options, {
+    allow: "127.0.0.1:1;127.0.0.1:2,127.0.0.1:3,[::1]:4,/dev/ttyS0",
+    max: 5,
+  });
+  const before = [...plugins];
+  allowConnections(plugins, []);
+  assert.deepEqual(plugins, before, "no flag, no change");
+  assert.throws(
+    () => allowConnections(plugins, ["127.0.0.1"]),
+    /^Error: Invalid --allow-connect entry "127.0.0.1" is not HOST:PORT/,
+  );
+  assert.throws(
+    () => allowConnections([libc], ["127.0.0.1:3"]),
+    /--allow-connect needs the connection plugin/,
   );
 });

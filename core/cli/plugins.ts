@@ -86,15 +86,14 @@ export async function frameworkWasi(builtins: BuiltinPlugins): Promise<NativeLib
  * @returns the libraries
  */
 export async function frameworkExtensions(builtins: BuiltinPlugins): Promise<NativeLibrary[]> {
-  const [sensor, connection] = await Promise.all([
-    (async () =>
-      await builtinPlugin(builtins, "sensor") ??
-        (await import("../../natives/sensor/mod.ts")).default)(),
-    (async () =>
-      await builtinPlugin(builtins, "connection") ??
-        (await import("../../natives/connection/mod.ts")).default)(),
+  return await Promise.all([
+    builtinPlugin(builtins, "sensor").then(async (given) =>
+      given ?? (await import("../../natives/sensor/mod.ts")).default
+    ),
+    builtinPlugin(builtins, "connection").then(async (given) =>
+      given ?? (await import("../../natives/connection/mod.ts")).default
+    ),
   ]);
-  return [sensor, connection];
 }
 
 /**
