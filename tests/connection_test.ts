@@ -404,6 +404,17 @@ Deno.test("connection: --allow-connect entries are HOST:PORT or device paths", (
   );
 });
 
+Deno.test("connection: serve refuses a bad --allow-connect as a usage error", async () => {
+  const { runServe } = await import("../core/cli/serve_command.ts");
+  let err = "";
+  const status = await runServe(["--port", "0", "--allow-connect=127.0.0.1:80,example.com"], {
+    stderr: (t) => err += t,
+    stdout: () => {},
+  });
+  assert.equal(status, 2);
+  assert.match(err, /^serve: Invalid --allow-connect entry "example.com" is not HOST:PORT/);
+});
+
 Deno.test("connection: apps loads it by default; --allow-connect lets an app open a serial line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "connection_uart_" });
   const echo = tcpServer();

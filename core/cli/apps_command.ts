@@ -18,6 +18,7 @@ import {
   loadPlugin,
 } from "./plugins.ts";
 import { readModule } from "../module/binary.ts";
+import { parseAllowList } from "../../natives/connection/allow.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
 import {
   AppManager,
@@ -108,6 +109,11 @@ const _FLAGS = {
   }),
   allowConnect: listFlag(["--allow-connect"], function allowList(list): string {
     if (!list) throw new UsageError("Option --allow-connect needs HOST:PORT entries");
+    try {
+      parseAllowList(list);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     return list;
   }),
   plugins: listFlag(["--plugin"], function pluginSpec(spec): string {

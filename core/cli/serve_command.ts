@@ -26,6 +26,7 @@ import type { MqttLink, MqttLinkOptions } from "../host_link/mqtt_link.ts";
 import type { WebSocketEndpoint } from "../host_link/ws_link.ts";
 import { exposureWarning, readToken, TOKEN_ENV } from "./link_security.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
+import { parseAllowList } from "../../natives/connection/allow.ts";
 import {
   type CoalescingSink,
   coalescingSink,
@@ -444,7 +445,14 @@ const _FLAGS = {
   stdio: switchFlag("--stdio"),
   serial: valueFlag(["--serial"], text),
   plugins: listFlag(["--plugin"], text),
-  allowConnect: listFlag(["--allow-connect"], text),
+  allowConnect: listFlag(["--allow-connect"], function allowList(list): string {
+    try {
+      parseAllowList(list);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    return list;
+  }),
   apps: listFlag(["--app"], function appSpec(spec): { name: string; file: string } {
     const at = spec.indexOf("=");
     if (at <= 0 || at === spec.length - 1) {
