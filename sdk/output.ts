@@ -18,7 +18,8 @@ const CAPACITY = 8192;
 export class AppOutput {
   readonly #sink: OutputSink;
   readonly #lineBuffered: boolean;
-  #buf = new Uint8Array(CAPACITY);
+  /** Allocated at the first write: most instances never print, and 8 KiB each cost GC time. */
+  #buf: Uint8Array | undefined;
   #len = 0;
 
   /**
@@ -45,7 +46,7 @@ export class AppOutput {
         return;
       }
     }
-    this.#buf.set(bytes, this.#len);
+    (this.#buf ??= new Uint8Array(CAPACITY)).set(bytes, this.#len);
     this.#len += bytes.length;
     if (this.#lineBuffered && bytes.includes(10)) this.flush();
   }
@@ -62,7 +63,7 @@ export class AppOutput {
   /** Sends everything buffered to the sink. */
   flush(): void {
     if (this.#len === 0) return;
-    const out = this.#buf.slice(0, this.#len);
+    const out = this.#buf!.slice(0, this.#len);
     this.#len = 0;
     this.#sink(out);
   }

@@ -48,3 +48,21 @@ Deno.test("registry: candidates are every native of the name, newest library fir
   assert.equal(registry.resolve("env", "_f", type(["f32"])), undefined);
   assert.equal(registry.resolve("env", "_f")?.library, newer, "without a type: the first");
 });
+
+Deno.test("registry: instances link against the libraries registered at the time, as they change", async () => {
+  const first = defineNativeLibrary({ name: "a", symbols: { val: native("()i", () => 1) } });
+  const second = defineNativeLibrary({ name: "b", symbols: { val: native("()i", () => 2) } });
+  const runtime = quietRuntime().register(first);
+  const module = await runtime.load(wat(`(module
+    (import "env" "val" (func $v (result i32)))
+    (func (export "v") (result i32) call $v))`));
+  const values = async () => (await runtime.instantiate(module)).call("v");
+  assert.equal(await values(), 1);
+  runtime.register(second);
+  assert.equal(await values(), 2, "a library registered after an instance shadows for the next");
+  runtime.registry.unregister(second);
+  assert.equal(await values(), 1, "and removing it restores the earlier one");
+  runtime.registry.unregister(first);
+  const unlinked = await runtime.instantiate(module);
+  assert.deepEqual(unlinked.unlinked, [{ module: "env", name: "val" }]);
+});

@@ -148,6 +148,66 @@ Deno.test("wrappers: cached views refresh after memory growth", async () => {
   assert.equal(app.call("str", 131000), 1);
 });
 
+Deno.test("wrappers: a '*~' view is kept for the same region and remade after growth", async () => {
+  const views: Uint8Array[] = [];
+  const lib = defineNativeLibrary({
+    name: "keep",
+    symbols: {
+      region: native("(*~)i", (_ctx, view) => {
+        views.push(view);
+        return view[0]! + view[view.length - 1]!;
+      }),
+    },
+  });
+  const app = await appWith(
+    lib,
+    `(import "env" "region" (func $region (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "region") (param i32 i32) (result i32) local.get 0 local.get 1 call $region)
+    (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+    (func (export "poke") (param i32 i32) local.get 0 local.get 1 i32.store8)`,
+  );
+  app.call("poke", 100, 3);
+  app.call("poke", 103, 4);
+  assert.equal(app.call("region", 100, 4), 7);
+  assert.equal(app.call("region", 100, 4), 7);
+  assert.equal(views[1], views[0], "the same region hands out the same view");
+  app.call("poke", 100, 10);
+  assert.equal(app.call("region", 100, 4), 14, "the kept view sees the app's later writes");
+  assert.equal(app.call("region", 101, 3), 4);
+  assert.notEqual(views[3], views[0], "another region gets its own view");
+  assert.equal(app.call("grow", 1), 1);
+  assert.equal(views[0]!.length, 0, "growth detached the old buffer");
+  assert.equal(app.call("region", 101, 3), 4, "after growth the same region is viewed anew");
+  assert.equal(views[4]!.length, 3);
+  assert.equal(views[4]!.buffer, app.memory.memory.buffer);
+  assert.equal(app.call("region", 70000, 1), 0, "and the grown part is reachable");
+});
+
+Deno.test("wrappers: instances of one module each see their own memory and context", async () => {
+  const lib = defineNativeLibrary({
+    name: "own",
+    symbols: {
+      first: native("(*~)i", (ctx, view) => view[0]! * 1000 + ctx.memory.u8.length / 65536),
+    },
+  });
+  const runtime = quietRuntime().register(lib);
+  const module = await runtime.load(wat(`(module
+    (import "env" "first" (func $first (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "first") (result i32) i32.const 8 i32.const 1 call $first)
+    (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+    (func (export "poke") (param i32 i32) local.get 0 local.get 1 i32.store8))`));
+  const a = await runtime.instantiate(module, { heapSize: 0 });
+  const b = await runtime.instantiate(module, { heapSize: 0 });
+  a.call("poke", 8, 1);
+  b.call("poke", 8, 2);
+  b.call("grow", 2);
+  assert.equal(a.call("first"), 1001);
+  assert.equal(b.call("first"), 2003);
+  assert.equal(a.call("first"), 1001);
+});
+
 Deno.test("wrappers: an exception thrown by a native traps the app, never reaches the host raw", async () => {
   const lib = defineNativeLibrary({
     name: "bad",

@@ -408,7 +408,7 @@ export class AppInstance implements AppHandle {
     }
     const exported = Object.values(raw).find((v) => v instanceof WebAssembly.Memory);
     const memory = imported ?? (exported as WebAssembly.Memory | undefined);
-    this.memory = new AppMemory(memory ?? new WebAssembly.Memory({ initial: 0, maximum: 0 }));
+    this.memory = new AppMemory(memory ?? _noMemory());
     const usesWasi = this.module.info.imports.some((i) => i.module.startsWith("wasi_"));
     // A supplied memory belongs to someone else: no heap is appended to it unless asked.
     const own = !usesWasi && !link.memorySupplied;
@@ -789,6 +789,16 @@ class _Context implements NativeContext<unknown> {
   trap(message: string): never {
     throw new TrapError(message);
   }
+}
+
+let _empty: WebAssembly.Memory | undefined;
+
+/**
+ * The memory of apps that have none: empty and unable to grow, so one serves them all (a
+ * memory each cost an address-space reservation per instance).
+ */
+function _noMemory(): WebAssembly.Memory {
+  return _empty ??= new WebAssembly.Memory({ initial: 0, maximum: 0 });
 }
 
 type _Variants = typeof import("./variants.ts");

@@ -17,7 +17,7 @@ import { formatFuncType, type Import } from "../module/binary.ts";
 import { LinkError } from "../../sdk/errors.ts";
 import type { AppModule } from "../module/module.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
-import type { NativeRegistry } from "./registry.ts";
+import { cachedCandidates, type NativeRegistry } from "./registry.ts";
 import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import { nativeFailure, unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
 import type { AppMemory } from "../../sdk/memory.ts";
@@ -132,7 +132,7 @@ export function linkImports(
     }
     if (strict && !side && imp.kind !== "global") {
       const functions = imp.kind === "function" &&
-        registry.candidates(imp.module, imp.name).length > 0;
+        cachedCandidates(registry, imp.module, imp.name).length > 0;
       if (!functions) {
         throw new LinkError(
           `Cannot link import "${imp.module}"."${imp.name}" (${_importText(module, imp)}): ` +
@@ -140,15 +140,16 @@ export function linkImports(
         );
       }
     }
-    const key = `${imp.kind}\0${imp.module}\0${imp.name}`;
-    const made = created.get(key);
+    // Only memories and tables are created here; functions skip building the key.
+    const key = imp.kind === "function" ? "" : `${imp.kind}\0${imp.module}\0${imp.name}`;
+    const made = key === "" ? undefined : created.get(key);
     if (made) {
       ns[imp.name] = made;
       continue;
     }
     switch (imp.kind) {
       case "function": {
-        const candidates = registry.candidates(imp.module, imp.name);
+        const candidates = cachedCandidates(registry, imp.module, imp.name);
         if (candidates.length === 0) {
           unlinked.push({ module: imp.module, name: imp.name });
           ns[imp.name] = unlinkedImport(imp.module, imp.name);

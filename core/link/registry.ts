@@ -46,6 +46,7 @@ export class NativeRegistry {
       }
     }
     this.#libraries.unshift(library);
+    _candidates.delete(this);
   }
 
   /**
@@ -57,6 +58,7 @@ export class NativeRegistry {
   unregister(library: NativeLibrary): boolean {
     const i = this.#libraries.indexOf(library);
     if (i >= 0) this.#libraries.splice(i, 1);
+    _candidates.delete(this);
     return i >= 0;
   }
 
@@ -112,4 +114,34 @@ export class NativeRegistry {
     }
     return out;
   }
+}
+
+/** Each registry's candidates by module and field, until a library is registered or removed. */
+const _candidates = new WeakMap<
+  NativeRegistry,
+  Map<string, Map<string, readonly ResolvedNative[]>>
+>();
+
+/**
+ * {@linkcode NativeRegistry.candidates}, kept per registry until its libraries change: the
+ * linker asks for every import of every instance, and building the list each time (objects,
+ * arrays, signature lookups) was a third of instantiating an app of 60 imports.
+ *
+ * @param registry the registry to search
+ * @param module the import's module name
+ * @param field the import's field name
+ * @returns the natives of that name, shared: do not modify
+ */
+export function cachedCandidates(
+  registry: NativeRegistry,
+  module: string,
+  field: string,
+): readonly ResolvedNative[] {
+  let byModule = _candidates.get(registry);
+  if (byModule === undefined) _candidates.set(registry, byModule = new Map());
+  let byField = byModule.get(module);
+  if (byField === undefined) byModule.set(module, byField = new Map());
+  let found = byField.get(field);
+  if (found === undefined) byField.set(field, found = registry.candidates(module, field));
+  return found;
 }

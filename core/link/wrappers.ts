@@ -2,10 +2,13 @@
  * Per-signature import wrappers: the hot path between an app and its natives.
  *
  * For each signature text the wrapper's source is generated once (straight-line code, no
- * per-call loops over parameter kinds); each linked import gets its own closure from it.
+ * per-call loops over parameter kinds); each native gets its own factory from it, made once and
+ * reused by every instance, and each linked import its own closure from that factory.
  * Pointer arguments are checked against a cached view, refreshed only when a check fails
- * (growth detaches a non-shared buffer, so its stale view has length 0). A failed check
- * traps before the native runs; anything a native throws becomes a trap naming it.
+ * (growth detaches a non-shared buffer, so its stale view has length 0). A `*~` region's view
+ * is kept and handed out again while the same region comes with the same memory view (a view
+ * per call cost ~14 ns). A failed check traps before the native runs; anything a native
+ * throws becomes a trap naming it.
  * A `V` (v128) parameter arrives as two i64 halves and reaches the native as 16 bytes; `V`
  * results go back as halves (the linker puts a v128 adapter in front, see `v128.ts`), and
  * several results as an array.
@@ -28,7 +31,8 @@ export type NativeFailure = (error: unknown) => never;
 type _Factory = (
   impl: (...args: unknown[]) => unknown,
   ctx: WrapperContext,
-  fail: NativeFailure,
+  label: string,
+  fail: typeof _nativeFailed,
   oob: () => never,
   AppPtrClass: typeof AppPtr,
   decode: typeof decodeUtf8,
@@ -42,6 +46,7 @@ function _wrapperSource(sig: Signature): string {
   const params = sig.params.flatMap((c, i) => c === "V" ? [`a${i}`, `b${i}`] : [`a${i}`]);
   const checks: string[] = [];
   const args: string[] = ["ctx"];
+  const state: string[] = [];
   let usesMemory = false;
   for (let i = 0; i < n; i++) {
     const c = sig.params[i];
@@ -50,8 +55,13 @@ function _wrapperSource(sig: Signature): string {
       checks.push(
         `const p${i} = a${i} >>> 0, n${i} = a${i + 1} >>> 0;`,
         `if (p${i} + n${i} > u8.length) { u8 = m.refresh(); if (p${i} + n${i} > u8.length) oob(); }`,
+        // A new memory view means the buffer may have been replaced: the kept view goes too.
+        `if (p${i} !== vp${i} || n${i} !== vn${i} || u8 !== vu${i}) {`,
+        `  v${i} = new Uint8Array(u8.buffer, p${i}, n${i}); vp${i} = p${i}; vn${i} = n${i}; vu${i} = u8;`,
+        `}`,
       );
-      args.push(`new Uint8Array(u8.buffer, p${i}, n${i})`, `n${i}`);
+      state.push(`let v${i}, vu${i}, vp${i} = -1, vn${i} = -1;`);
+      args.push(`v${i}`, `n${i}`);
       i++;
     } else if (c === "*") {
       usesMemory = true;
@@ -75,9 +85,10 @@ function _wrapperSource(sig: Signature): string {
     }
   }
   const prologue = usesMemory ? "const m = ctx.memory; let u8 = m.u8;\n" : "";
-  return `return function native(${params.join(", ")}) {
+  return `${state.join("\n")}
+return function native(${params.join(", ")}) {
 ${prologue}${checks.join("\n")}
-try { ${_resultSource(sig, `impl(${args.join(", ")})`)} } catch (e) { fail(e); }
+try { ${_resultSource(sig, `impl(${args.join(", ")})`)} } catch (e) { fail(e, label); }
 };`;
 }
 
@@ -90,11 +101,22 @@ function _resultSource(sig: Signature, call: string): string {
 }
 
 const _sources = new Map<string, string>();
+const _factories = new WeakMap<object, Map<string, _Factory>>();
 
-// The source is generated once per signature; each import gets its own factory from it.
-// V8 caches the compile by source text, and separate factories give each wrapper its own
-// feedback, so the call to `impl` stays monomorphic even when many natives share a signature.
-function _factory(sig: Signature): _Factory {
+// One factory per native implementation, not per import per instance: `new Function` cost
+// ~1.1 µs an import at every instantiation. Not one per signature either: separate factories
+// give each native's wrappers their own feedback, so the call to `impl` stays monomorphic
+// even when many natives share a signature; every instance's wrappers of one native share it.
+function _factory(sig: Signature, impl: object): _Factory {
+  let bySignature = _factories.get(impl);
+  if (bySignature === undefined) _factories.set(impl, bySignature = new Map());
+  let factory = bySignature.get(sig.text);
+  if (factory === undefined) bySignature.set(sig.text, factory = _newFactory(sig));
+  return factory;
+}
+
+// The source is generated once per signature; V8 caches the compile by source text.
+function _newFactory(sig: Signature): _Factory {
   let source = _sources.get(sig.text);
   if (source === undefined) {
     source = _wrapperSource(sig);
@@ -103,6 +125,7 @@ function _factory(sig: Signature): _Factory {
   return new Function(
     "impl",
     "ctx",
+    "label",
     "fail",
     "oob",
     "AppPtr",
@@ -122,10 +145,15 @@ function _factory(sig: Signature): _Factory {
  */
 export function nativeFailure(label: string): NativeFailure {
   return function nativeFailed(error: unknown): never {
-    if (error instanceof TrapError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TrapError(`native function ${label} failed: ${message}`, { cause: error });
+    _nativeFailed(error, label);
   };
+}
+
+// Shared by every wrapper, which passes its label: no closure per import per instance.
+function _nativeFailed(error: unknown, label: string): never {
+  if (error instanceof TrapError) throw error;
+  const message = error instanceof Error ? error.message : String(error);
+  throw new TrapError(`native function ${label} failed: ${message}`, { cause: error });
 }
 
 /**
@@ -143,10 +171,11 @@ export function wrapNative(
   ctx: WrapperContext,
   label: string,
 ): (...args: never[]) => unknown {
-  return _factory(sig)(
+  return _factory(sig, impl)(
     impl as (...args: unknown[]) => unknown,
     ctx,
-    nativeFailure(label),
+    label,
+    _nativeFailed,
     trapOutOfBounds,
     AppPtr,
     decodeUtf8,
