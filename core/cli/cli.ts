@@ -14,9 +14,6 @@ import type { NativeLibrary } from "../../sdk/native.ts";
 import type { AppModule } from "../module/module.ts";
 import type { WasiLibrary } from "../../natives/wasi/mod.ts";
 import { writerSink, writeStderr } from "../../sdk/output.ts";
-import { callWithTextArgs } from "../instance/text_call.ts";
-
-export { callWithTextArgs, formatResults } from "../instance/text_call.ts";
 import type { AppLimits } from "../instance/limits.ts";
 import { builtinPlugin, type BuiltinPlugins, loadPlugin } from "./plugins.ts";
 import {
@@ -277,6 +274,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     });
     if (args.repl) return await _repl(app, options.stdin ?? _stdinLines(), print);
     if (args.function !== undefined) {
+      // Loaded here: a plain run (`main`) does not need the text-argument parser.
+      const { callWithTextArgs } = await import("../instance/text_call.ts");
       const line = await callWithTextArgs(app, args.function, args.args);
       app.stdout.flush();
       print(line);
@@ -427,6 +426,7 @@ async function _repl(
   lines: AsyncIterable<string>,
   print: (line: string) => void,
 ): Promise<number> {
+  const { callWithTextArgs } = await import("../instance/text_call.ts");
   const encoder = new TextEncoder();
   const prompt = () => app.stdout.write(encoder.encode("webassembly> "));
   prompt();

@@ -54,7 +54,11 @@ function _path(url: URL): string {
   return decodeURIComponent(url.pathname);
 }
 
-const swapPlatform: esbuild.Plugin = {
+/**
+ * The esbuild plugin that swaps Deno's platform for the web one: for any other page build
+ * that bundles modules of `sdk/`, `core/` or `natives/` (the playground's script, a console).
+ */
+export const webPlatformPlugin: esbuild.Plugin = {
   name: "micro-runtime-web-platform",
   setup(build) {
     build.onResolve({ filter: /platform_deno\.ts$/ }, (args) => {
@@ -102,7 +106,7 @@ async function _build(options: BuildOptions): Promise<BundleResult> {
       write: false,
       legalComments: "none",
       logLevel: "silent",
-      plugins: [swapPlatform],
+      plugins: [webPlatformPlugin],
     });
   } finally {
     await esbuild.stop();
