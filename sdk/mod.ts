@@ -63,6 +63,7 @@ export { AppOutput } from "./output.ts";
 export {
   type Platform,
   platform,
+  type PlatformConnectOptions,
   type PlatformInput,
   type PlatformOutput,
   setPlatform,

@@ -103,6 +103,7 @@ export { type Clock, ManualClock, realClock, type TimerHandle } from "../../sdk/
 export {
   type Platform,
   platform,
+  type PlatformConnectOptions,
   type PlatformInput,
   type PlatformOutput,
   setPlatform,
@@ -195,3 +196,90 @@ export {
 export { MemoryFs } from "../../natives/wasi/memory_fs.ts";
 export { WasiExit } from "../../natives/wasi/exit.ts";
 export type { WasiFs } from "../../natives/wasi/fs.ts";
+
+// Types the exports above mention, for typed pages (`deno check`, editors).
+export type { AppFramework, AppMessage } from "../../sdk/framework.ts";
+export type { AppHeap } from "../../sdk/heap.ts";
+export type { AppKeeper, AppMonitor } from "../framework/app_manager.ts";
+export type {
+  AsyncNativeImpl,
+  NativeFactory,
+  NativeImpl,
+  NativeLibraryDefinition,
+  NativeSymbol,
+  NativeSymbolOptions,
+  NativeSymbols,
+  PluginOptions,
+} from "../../sdk/native.ts";
+export type {
+  AttrEra,
+  AttrJSONValue,
+  AttrValue,
+  EncodeOptions,
+  EraOptions,
+} from "../../sdk/attr_container.ts";
+export type { BusEndpoint, ResourceEntry, ResourceHandler } from "../framework/bus.ts";
+export type { CoalescingSink } from "../../sdk/output.ts";
+export type {
+  CodeBody,
+  DataSegment,
+  DylinkInfo,
+  Export,
+  GlobalType,
+  Import,
+  ImportDesc,
+  Limits,
+  SectionInfo,
+  TableType,
+  TypeKind,
+} from "../module/binary.ts";
+export type {
+  ExportArgTuple,
+  ExportArgType,
+  ExportFunction,
+  ExportParams,
+  ExportResult,
+} from "../instance/instance.ts";
+export type {
+  Definition,
+  ExternType,
+  ExternValue,
+  LinkableInstance,
+  Linker,
+  UnknownImports,
+  WasmTag,
+} from "../link/linker.ts";
+export type { FuncType, ValType } from "../../sdk/wasm_types.ts";
+export type { ConnTransport, OversizeFrame, StreamTransport } from "../../sdk/host_link.ts";
+export type { PixelSource, PngOptions } from "../../natives/display/png.ts";
+export type { PointerReading } from "../../natives/display/input.ts";
+export type { Rect } from "../../natives/display/framebuffer.ts";
+export type {
+  SigChar,
+  Signature,
+  SignatureLetters,
+  SignatureParams,
+  SignatureParamTuple,
+  SignatureParamType,
+  SignatureResult,
+  SignatureValueTuple,
+  SignatureValueType,
+  WasmFuncRef,
+} from "../../sdk/signature.ts";
+export type { TerminalSink } from "../../natives/display/terminal.ts";
+export type { WasiClock } from "../../natives/wasi/clock.ts";
+export type { WasiConfigureOptions } from "../../natives/wasi/library.ts";
+export type {
+  WasiDirEntry,
+  WasiFile,
+  WasiOpenOptions,
+  WasiStat,
+  WasiTimes,
+} from "../../natives/wasi/fs.ts";
+export type { WasiPreopen, WasiSettings } from "../../natives/wasi/state.ts";
+export type { FdEntry, WasiReader, WasiWriter } from "../../natives/wasi/fd_table.ts";
+export { TerminalView } from "../../natives/display/terminal.ts";
+export { WasiState } from "../../natives/wasi/state.ts";
+export type { ActionName, ClientRequestOptions, HostEventListener } from "../../sdk/host_client.ts";
+export { Filetype, type FiletypeValue } from "../../natives/wasi/constants.ts";
+export { FdTable } from "../../natives/wasi/fd_table.ts";
