@@ -1,9 +1,10 @@
 /**
  * The platform of the browser build, for web pages and Node.js ≥ 20: `deno task bundle`
  * puts this module where `platform_deno.ts` is imported. In Node.js the standard streams and
- * files are the process's own (through `process.getBuiltinModule`, so the bundle imports no
- * `node:` module a browser would choke on); in a browser standard output and error go to
- * the console a line at a time, files are fetched relative to the page, and standard input
+ * files are the process's own (through `process.getBuiltinModule`, Node.js 20.16 and later,
+ * so the bundle imports no `node:` module a browser would choke on; an older Node.js is
+ * treated as a browser); in a browser standard output and error go to the console a line at
+ * a time, files are fetched relative to the page, and standard input
  * is empty. Neither opens TCP connections: a page reaches a runtime over a WebSocket
  * (`sdk/ws_transport.ts`). Pages pass their own sinks to the runtime and plugins for anything
  * visible.
