@@ -7,6 +7,10 @@ import type { Page } from "playwright-core";
 import { launchChromium } from "./_chromium.ts";
 import { serve, type ServeProcess } from "./_serve.ts";
 import { type Mosquitto, startMosquitto } from "./_mosquitto.ts";
+import { FleetRelay } from "../examples/web/console/relay.ts";
+import { startConsoleServer } from "../examples/web/console/serve.ts";
+import type { RelayMessage } from "../examples/web/console/protocol.ts";
+import { mqttEventFilter } from "../core/host_link/mqtt_topics.ts";
 
 const CONSOLE = new URL("../examples/web/console/serve.ts", import.meta.url).pathname;
 const PUBLISHER = new URL("../examples/event_publisher/event_publisher.wasm", import.meta.url)
@@ -210,6 +214,10 @@ Deno.test({
       // in each device's row from its retained status.
       await page.setInputFiles("[data-role=install-file]", PUBLISHER);
       assert.equal(await page.inputValue("[data-role=install-name]"), "event_publisher");
+      assert.match(
+        await page.locator("[data-role=install-chosen]").innerText(),
+        /^event_publisher\.wasm \(\d+\.\d KiB\)$/,
+      );
       await page.fill("[data-role=install-name]", "publisher");
       await page.click("[data-role=install-send]");
       await page.waitForSelector('[data-op] li[data-device="dev2"][data-outcome="ok"]');
@@ -294,6 +302,228 @@ Deno.test({
       for (const process of started.reverse()) await process.stop();
       await broker.stop();
       await Deno.remove(wrong);
+    }
+  },
+});
+
+/** A page's view of the relay: every message it got, and a way to wait for one. */
+function fakePage(relay: FleetRelay) {
+  const messages: RelayMessage[] = [];
+  const waiting: (() => void)[] = [];
+  const detach = relay.attach((message) => {
+    messages.push(message);
+    waiting.splice(0).forEach((f) => f());
+  });
+  return {
+    messages,
+    detach,
+    /** Sends a message as the page would (JSON text) and returns the replies to it. */
+    async send(message: unknown): Promise<RelayMessage[]> {
+      const replies: RelayMessage[] = [];
+      await relay.handle(
+        typeof message === "string" ? message : JSON.stringify(message),
+        (reply) => replies.push(reply),
+      );
+      return replies;
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "console relay: bad input from a page gets a clear message and changes nothing; an unreachable broker and a foreign page are refused",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto(["dev1"], { noDelay: true });
+    const dev1 = await device(broker, "dev1");
+    const closedPort = (() => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      listener.close();
+      return (listener.addr as Deno.NetAddr).port;
+    })();
+    const relay = new FleetRelay({ url: `mqtt://127.0.0.1:${closedPort}` });
+    const page = fakePage(relay);
+    try {
+      // Nothing listening: the reason, and operations refused until connected.
+      const down = await relay.connect();
+      assert.equal(down.state, "failed");
+      assert.match(
+        down.message!,
+        new RegExp(
+          `^Cannot connect to the MQTT broker mqtt://127\\.0\\.0\\.1:${closedPort}: .*ECONNREFUSED`,
+        ),
+      );
+      assert.deepEqual(
+        await page.send({ type: "uninstall", op: "u1", devices: ["dev1"], name: "x" }),
+        [
+          {
+            type: "failed",
+            op: "u1",
+            message:
+              `Not connected to the MQTT broker mqtt://127.0.0.1:${closedPort}: connect first`,
+          },
+        ],
+      );
+
+      // Connected from the page's form, with the operator's credentials.
+      assert.deepEqual(
+        await page.send({
+          type: "connect",
+          url: broker.url,
+          username: broker.operator.username,
+          password: broker.operator.password,
+          prefix: "",
+        }),
+        [],
+      );
+      assert.equal(relay.broker.state, "connected");
+      assert.equal(relay.broker.prefix, "mr");
+      const devices = page.messages.filter((m) => m.type === "devices").at(-1);
+      assert.deepEqual(
+        devices?.type === "devices" ? devices.devices.map((d) => [d.id, d.online]) : [],
+        [["dev1", true]],
+      );
+
+      const failed = async (message: unknown) => {
+        const replies = await page.send(message);
+        assert.equal(replies.length, 1, JSON.stringify(replies));
+        assert.equal(replies[0]!.type, "failed");
+        return (replies[0] as { message: string }).message;
+      };
+      const wasm = btoa(String.fromCharCode(...Deno.readFileSync(PUBLISHER)));
+      assert.equal(
+        await failed("{oops"),
+        `Malformed message: ${
+          (() => {
+            try {
+              JSON.parse("{oops");
+            } catch (error) {
+              return (error as Error).message;
+            }
+          })()
+        }`,
+      );
+      assert.equal(await failed({ type: "reboot" }), 'Unknown message type "reboot"');
+      assert.equal(
+        await failed({
+          type: "install",
+          op: "i1",
+          devices: ["dev1"],
+          name: "a b",
+          file: "p.wasm",
+          wasm,
+        }),
+        'Invalid app name "a b": give a name without spaces, "&", "?", "=", "#" or "/"',
+      );
+      assert.equal(
+        await failed({ type: "install", op: "i2", devices: [], name: "p", file: "p.wasm", wasm }),
+        "No device selected: tick one or more devices first",
+      );
+      assert.equal(
+        await failed({
+          type: "install",
+          op: "i3",
+          devices: ["dev/1"],
+          name: "p",
+          file: "p.wasm",
+          wasm,
+        }),
+        'Invalid device pattern "dev/1": use a device id, "+" or "#" (a list separated by ",")',
+      );
+      assert.equal(
+        await failed({
+          type: "install",
+          op: "i4",
+          devices: ["dev1"],
+          name: "p",
+          file: "p.wasm",
+          wasm: "*",
+        }),
+        "The upload is not base64",
+      );
+      assert.equal(
+        await failed({
+          type: "request",
+          op: "r1",
+          device: "dev1",
+          method: "PATCH",
+          url: "/x",
+          payload: "",
+        }),
+        'Unknown method "PATCH": use GET, POST, PUT or DELETE',
+      );
+      assert.match(
+        await failed({
+          type: "request",
+          op: "r2",
+          device: "dev1",
+          method: "POST",
+          url: "/x",
+          payload: "[1",
+        }),
+        /^The payload is not a JSON object: /,
+      );
+      assert.equal(
+        await failed({ type: "subscribe", url: "alert/#", devices: "+" }),
+        (() => {
+          try {
+            mqttEventFilter("mr", "alert/#", "+");
+          } catch (error) {
+            return `Cannot subscribe to "alert/#": ${(error as Error).message}`;
+          }
+          return "no error";
+        })(),
+      );
+      assert.equal(await failed({ type: "unsubscribe", id: 99 }), "No event subscription 99");
+      assert.match(
+        await failed({ type: "connect", url: "http://x", username: "", prefix: "mr" }),
+        /^Invalid broker URL "http:\/\/x": expected mqtt:\/\/HOST:PORT or mqtts:\/\/HOST:PORT$/,
+      );
+      // None of that touched the link or the device.
+      assert.equal(relay.broker.state, "connected");
+      const query = await page.send({
+        type: "request",
+        op: "r3",
+        device: "dev1",
+        method: "GET",
+        url: "/applet",
+        payload: "",
+      });
+      assert.equal(query.length, 1);
+      assert.equal(query[0]!.type, "response");
+      assert.equal((query[0] as { status: number }).status, 69);
+
+      // A page of another origin cannot open the relay's socket; a same-origin one can.
+      const web = await startConsoleServer({
+        port: 0,
+        url: broker.url,
+        username: broker.operator.username,
+        password: broker.operator.password,
+      });
+      try {
+        assert.equal((await web.connected).state, "connected");
+        const ws = web.url.replace("http:", "ws:") + "ws";
+        const foreign = await fetch(web.url + "ws", {
+          headers: { origin: "http://evil.example", upgrade: "websocket" },
+        });
+        assert.equal(foreign.status, 403);
+        assert.equal(await foreign.text(), 'Forbidden origin "http://evil.example"\n');
+        const socket = new WebSocket(ws);
+        const first = await new Promise<RelayMessage>((resolve, reject) => {
+          socket.onmessage = (event) => resolve(JSON.parse(event.data));
+          socket.onerror = () => reject(new Error("The relay's socket failed"));
+        });
+        assert.equal(first.type, "broker");
+        socket.close();
+      } finally {
+        await web.close();
+      }
+    } finally {
+      page.detach();
+      await relay.close();
+      await dev1.stop();
+      await broker.stop();
     }
   },
 });

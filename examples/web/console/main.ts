@@ -84,8 +84,10 @@ const installName = h("input", { size: 16, "data-role": "install-name" });
 const installTargets = h("span", { class: "hint", "data-role": "install-targets" });
 const installMessage = h("span", { class: "message", "data-role": "install-message" });
 const operations = h("ul", { class: "operations", "data-role": "operations" });
+const installChosen = h("span", { "data-role": "install-chosen" }, "choose a .wasm…");
 installFile.onchange = () => {
   const file = installFile.files?.[0];
+  installChosen.textContent = file ? `${file.name} (${_bytes(file.size)})` : "choose a .wasm…";
   if (file) installName.value = file.name.replace(/\.[^.]*$/, "").replace(/[^\w.-]/g, "_");
 };
 const installPanel = h(
@@ -95,7 +97,7 @@ const installPanel = h(
   h(
     "div",
     { class: "row" },
-    h("label", { class: "file" }, "choose a .wasm…", installFile),
+    h("label", { class: "file" }, installChosen, installFile),
     field("name", installName),
     h("button", { class: "primary", onclick: install, "data-role": "install-send" }, "Install"),
     installTargets,
