@@ -195,52 +195,51 @@ const _SECTION_NAMES = [
 /** Position of each known section id in the required order (tag sits between memory and global). */
 const _SECTION_RANK: readonly number[] = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6];
 
-/** Abstract heap types by their one-byte code. */
-const _HEAP_TYPE_NAMES: Record<number, string> = {
-  0x70: "func",
-  0x6f: "extern",
-  0x6e: "any",
-  0x6d: "eq",
-  0x6c: "i31",
-  0x6b: "struct",
-  0x6a: "array",
-  0x69: "exn",
-  0x73: "nofunc",
-  0x72: "noextern",
-  0x71: "none",
-  0x74: "noexn",
-};
+// Type codes run from 0x69 to 0x7f: the tables below are indexed by `code - 0x69` (a dense array;
+// an object keyed by code made every lookup a dictionary probe).
 
-/** One-byte value types, including the reference-type shorthands. */
-const _VALUE_TYPE_NAMES: Record<number, string> = {
-  0x7f: "i32",
-  0x7e: "i64",
-  0x7d: "f32",
-  0x7c: "f64",
-  0x7b: "v128",
-  0x70: "funcref",
-  0x6f: "externref",
-  0x6e: "anyref",
-  0x6d: "eqref",
-  0x6c: "i31ref",
-  0x6b: "structref",
-  0x6a: "arrayref",
-  0x69: "exnref",
-  0x73: "nullfuncref",
-  0x72: "nullexternref",
-  0x71: "nullref",
-  0x74: "nullexnref",
-};
+/** Abstract heap types by their one-byte code, from 0x69. */
+const _HEAP_TYPES: readonly (string | undefined)[] = [
+  "exn", // 0x69
+  "array",
+  "struct",
+  "i31",
+  "eq",
+  "any",
+  "extern",
+  "func", // 0x70
+  "none",
+  "noextern",
+  "nofunc",
+  "noexn", // 0x74
+];
 
-/** Dense by byte: a sparse object's numeric keys make every lookup a dictionary probe. */
-function _byByte(names: Record<number, string>): (string | undefined)[] {
-  const table: (string | undefined)[] = new Array(256).fill(undefined);
-  for (const [code, name] of Object.entries(names)) table[Number(code)] = name;
-  return table;
-}
-
-const _VALUE_TYPES = _byByte(_VALUE_TYPE_NAMES);
-const _HEAP_TYPES = _byByte(_HEAP_TYPE_NAMES);
+/** One-byte value types, including the reference-type shorthands, from 0x69. */
+const _VALUE_TYPES: readonly (string | undefined)[] = [
+  "exnref", // 0x69
+  "arrayref",
+  "structref",
+  "i31ref",
+  "eqref",
+  "anyref",
+  "externref",
+  "funcref", // 0x70
+  "nullref",
+  "nullexternref",
+  "nullfuncref",
+  "nullexnref", // 0x74
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  "v128", // 0x7b
+  "f64",
+  "f32",
+  "i64",
+  "i32", // 0x7f
+];
 
 const _EXPORT_KINDS = ["function", "table", "memory", "global", "tag"] as const;
 
@@ -378,7 +377,7 @@ function _heapType(r: _Reader): string {
   const at = r.pos;
   const value = r.signed(33);
   if (value >= 0) return String(value);
-  const name = value >= -64 ? _HEAP_TYPES[value + 0x80] : undefined;
+  const name = value >= -64 ? _HEAP_TYPES[value + 0x80 - 0x69] : undefined;
   if (name === undefined) throw new _Deferred(at);
   return name;
 }
@@ -386,7 +385,7 @@ function _heapType(r: _Reader): string {
 function _valType(r: _Reader): ValType {
   const at = r.pos;
   const code = r.u8();
-  const known = _VALUE_TYPES[code];
+  const known = _VALUE_TYPES[code - 0x69];
   if (known !== undefined) return known;
   if (code === 0x63) return `(ref null ${_heapType(r)})`;
   if (code === 0x64) return `(ref ${_heapType(r)})`;
