@@ -67,6 +67,8 @@ const _TYPES: Record<string, string> = {
 export async function buildPage(): Promise<{ js: Uint8Array; map: Uint8Array }> {
   const entry = _path(new URL("playground/main.ts", WEB));
   const runtimeEntry = _path(new URL("core/web/mod.ts", ROOT));
+  const platformDeno = _path(new URL("sdk/platform_deno.ts", ROOT));
+  const platformWeb = _path(new URL("sdk/platform_web.ts", ROOT));
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -81,6 +83,11 @@ export async function buildPage(): Promise<{ js: Uint8Array; map: Uint8Array }> 
     plugins: [{
       name: "runtime-from-dist",
       setup(build) {
+        // As in the runtime bundle: Deno's platform module is swapped for the web one.
+        build.onResolve({ filter: /platform_deno\.ts$/ }, (args) => {
+          const path = _path(new URL(args.path, `file://${args.resolveDir}/`));
+          return path === platformDeno ? { path: platformWeb } : undefined;
+        });
         build.onResolve({ filter: /web\/mod\.ts$/ }, (args) => {
           const path = _path(new URL(args.path, `file://${args.resolveDir}/`));
           return path === runtimeEntry
@@ -93,6 +100,14 @@ export async function buildPage(): Promise<{ js: Uint8Array; map: Uint8Array }> 
   const js = result.outputFiles.find((f) => f.path.endsWith("main.js"));
   const map = result.outputFiles.find((f) => f.path.endsWith("main.js.map"));
   if (!js || !map) throw new Error("esbuild wrote no playground script");
+  const deno = /\bDeno\.[a-z]/.exec(js.text);
+  if (deno) {
+    throw new Error(
+      `The playground script names a Deno API: "${
+        js.text.slice(deno.index - 40, deno.index + 40)
+      }"`,
+    );
+  }
   return { js: js.contents, map: map.contents };
 }
 

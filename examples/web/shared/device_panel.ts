@@ -9,9 +9,15 @@
  * @module
  */
 
-import { HostClient, type HostEvent, type HostResponse } from "../../../sdk/host_client.ts";
-import { webSocketTransport } from "../../../sdk/ws_transport.ts";
-import { type AttrContainer, formatHostToolJSON, fromJSON } from "../../../sdk/attr_container.ts";
+import {
+  type AttrContainer,
+  attrContainerFromJSON as fromJSON,
+  formatHostToolJSON,
+  HostClient,
+  type HostEvent,
+  type HostResponse,
+  webSocketTransport,
+} from "../../../core/web/mod.ts";
 import { field, h } from "./dom.ts";
 import { EventLog } from "./event_log.ts";
 
