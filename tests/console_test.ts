@@ -296,6 +296,10 @@ Deno.test({
       assert.equal(await page.locator("[data-role=install-targets]").innerText(), "to dev2");
       await page.click("[data-role=install-send]");
       await page.waitForSelector('[data-op] li[data-device="dev2"][data-outcome="offline"]');
+      assert.equal(
+        (await texts(page, "[data-op]:first-child li[data-device]"))[0],
+        "dev2 offline (nothing sent)",
+      );
       await browser.screenshot(page, "offline");
       assert.deepEqual(browser.errors, []);
     } finally {

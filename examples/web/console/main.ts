@@ -403,7 +403,9 @@ function onMessage(message: RelayMessage): void {
       const r = message.result;
       const row = block.querySelector(`li[data-device="${CSS.escape(r.device)}"]`);
       const status = r.status !== undefined ? statusText(r.status) : r.outcome;
-      const text = `${r.device} ${status}${r.error ? `: ${r.error}` : ""} (${r.ms} ms)`;
+      const why = r.error !== undefined && r.error !== r.outcome ? `: ${r.error}` : "";
+      const when = r.outcome === "offline" ? "nothing sent" : `${r.ms} ms`;
+      const text = `${r.device} ${status}${why} (${when})`;
       if (row instanceof HTMLElement) {
         row.dataset.outcome = r.outcome;
         row.textContent = text;

@@ -24,24 +24,12 @@
  */
 
 import * as esbuild from "esbuild-wasm";
+import { webPlatformPlugin } from "../build.ts";
 import { FleetRelay, type RelayOptions } from "./relay.ts";
 import type { BrokerView, RelayMessage } from "./protocol.ts";
 
 const HERE = new URL("./", import.meta.url);
 const SHARED = new URL("../shared/", import.meta.url);
-
-/**
- * The shared UI pieces reach `sdk/` modules that default to Deno's platform: the page gets
- * the browser's, as the runtime's browser build does (`../build.ts`).
- */
-const _webPlatform: esbuild.Plugin = {
-  name: "console-web-platform",
-  setup(build) {
-    build.onResolve({ filter: /platform_deno\.ts$/ }, (args) => ({
-      path: decodeURIComponent(new URL("platform_web.ts", `file://${args.resolveDir}/`).pathname),
-    }));
-  },
-};
 
 /** Options of {@linkcode startConsoleServer}. */
 export interface ConsoleServerOptions extends RelayOptions {
@@ -80,7 +68,8 @@ export async function buildConsolePage(): Promise<{ js: Uint8Array; map: Uint8Ar
     outfile: "/console/main.js",
     write: false,
     logLevel: "silent",
-    plugins: [_webPlatform],
+    // The shared UI pieces reach `sdk/` modules that default to Deno's platform.
+    plugins: [webPlatformPlugin],
   }).finally(() => esbuild.stop());
   const js = result.outputFiles.find((f) => f.path.endsWith("main.js"));
   const map = result.outputFiles.find((f) => f.path.endsWith("main.js.map"));
