@@ -9,12 +9,13 @@ const outDir = await Deno.makeTempDir({ prefix: "bundle_test_" });
 let built: Promise<BundleResult> | undefined;
 const bundle = (): Promise<BundleResult> => built ??= buildBundle({ outDir });
 
-// The Node.js side of the smoke test: runs one case against the bundle given as argv[2].
+// The Node.js side of the smoke test: runs one case against the module given as argv[2] (the
+// bundle; or, for "apps", also core/web/mod.ts under Deno, which runs Node.js's APIs too).
 const SMOKE = `
 import { readFile } from "node:fs/promises";
-const [bundlePath, kind, ...rest] = process.argv.slice(2);
-const m = await import(bundlePath);
-if (m.platform().name !== "node") throw new Error("platform is " + m.platform().name);
+const [moduleUrl, platformName, kind, ...rest] = process.argv.slice(2);
+const m = await import(moduleUrl);
+if (m.platform().name !== platformName) throw new Error("platform is " + m.platform().name);
 let status;
 if (kind === "run") {
   const [file, ...args] = rest;
@@ -34,6 +35,56 @@ if (kind === "run") {
   });
   status = await m.runApp(await readFile(file), { name: file, args, wasi, heapSize: 0 });
   process.stdout.write("out/a.txt: " + JSON.stringify(fs.readTextFile("/out/a.txt")) + "\\n");
+} else if (kind === "apps") {
+  // Framework apps on a manual clock, sensor readings and the GUI's screen, printed.
+  let pending = "";
+  const print = (bytes) => {
+    pending += new TextDecoder().decode(bytes);
+    const lines = pending.split("\\n");
+    pending = lines.pop();
+    for (const line of lines) console.log("  | " + line);
+  };
+  const clock = new m.ManualClock();
+  // sensor.wasm opens sensor_test1 and sensor_test2: a sine wave and WAMR's test sensor.
+  const watch = (s) => console.log("sample", s.name, s.time, JSON.stringify(s.values));
+  const sensors = m.createSensorLibrary([
+    m.watchSensor(m.sineSensor({ name: "sensor_test1" }), watch),
+    m.watchSensor(m.testSensor("sensor_test2"), watch),
+  ]);
+  const runtime = new m.Runtime({ plugins: [m.libc, m.base, sensors], stdout: print });
+  const manager = new m.AppManager(runtime, { clock });
+  for (const name of ["timer", "request_handler", "event_publisher", "sensor"]) {
+    manager.install(name, await readFile("examples/" + name + "/" + name + ".wasm"));
+  }
+  manager.runPending();
+  manager.subscribe("alert/overheat", (e) => console.log("event", clock.now(), e.url));
+  for (const ms of [999, 1, 2000]) clock.advance(ms);
+  const reply = manager.request({ url: "/url1", action: m.Action.GET });
+  clock.advance(0);
+  const response = await reply;
+  console.log("GET /url1", response.status, JSON.stringify(m.attrContainerToJSON(m.decodeAttrContainer(response.payload))));
+  for (const app of [...manager.apps]) manager.uninstall(app.name);
+  let now = 0;
+  let frame;
+  const display = m.createDisplayLibrary({
+    clock: () => now,
+    terminal: false,
+    screen: { present: (rgba) => frame = rgba.slice() },
+  });
+  const gui = await new m.Runtime({ plugins: [display] }).instantiate(
+    await new m.Runtime({ plugins: [display] }).load(await readFile("examples/gui/gui.wasm")),
+  );
+  gui.call("gui_init");
+  for (; now <= 1500; now += 10) {
+    if (now === 300) display.state(gui).pointer(160, 125, true);
+    if (now === 500) display.state(gui).pointer(160, 125, false);
+    gui.call("gui_tick", now);
+  }
+  await Promise.resolve();
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", frame));
+  console.log("screen", [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  gui.free();
+  status = 0;
 } else if (kind === "connect") {
   await m.HostClient.connect({ port: 1 }).then(
     () => process.stdout.write("connected\\n"),
@@ -61,11 +112,16 @@ async function run(command: string, args: string[]): Promise<Run> {
   return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
 }
 
-async function node(...args: string[]): Promise<Run> {
+async function smokeScript(): Promise<string> {
   const script = `${outDir}/smoke.mjs`;
   await Deno.writeTextFile(script, SMOKE);
+  return script;
+}
+
+async function node(...args: string[]): Promise<Run> {
+  const script = await smokeScript();
   const { path } = await bundle();
-  return await run("node", [script, path, ...args]);
+  return await run("node", [script, `file://${path}`, "node", ...args]);
 }
 
 function cli(...args: string[]): Promise<Run> {
@@ -158,6 +214,32 @@ Deno.test("bundle: HostClient over TCP says to use a WebSocket, under Node.js", 
     "The browser build opens no TCP connections: reach a runtime over a WebSocket " +
       "(serve --ws PORT, webSocketTransport)\n",
   );
+});
+
+Deno.test("bundle: framework apps, sensors and the GUI's screen under Node.js act as under Deno", async () => {
+  const source = new URL("../core/web/mod.ts", import.meta.url).href;
+  const [fromNode, fromDeno] = await Promise.all([
+    node("apps"),
+    smokeScript().then((script) =>
+      run(Deno.execPath(), ["run", "-A", script, source, "deno", "apps"])
+    ),
+  ]);
+  assert.equal(fromDeno.code, 0, fromDeno.stderr);
+  assert.equal(fromNode.code, 0, fromNode.stderr);
+  const lines = fromDeno.stdout.split("\n");
+  for (
+    const expected of [
+      /^ {2}\| Timer update 2$/,
+      /^sample sensor_test1 1000 \{"value":22\.93892\d*,"time":1000\}$/,
+      /^event 3000 alert\/overheat$/,
+      /^ {2}\| ### app get sensor event from sensor1$/,
+      /^GET \/url1 69 /,
+      /^screen [0-9a-f]{64}$/,
+    ]
+  ) {
+    assert.ok(lines.some((line) => expected.test(line)), `${expected} in:\n${fromDeno.stdout}`);
+  }
+  assert.equal(fromNode.stdout, fromDeno.stdout);
 });
 
 Deno.test("bundle: a second build in the same process replaces the file whole", async () => {
