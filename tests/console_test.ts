@@ -531,3 +531,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test("console: the command line's bad options are refused with exit status 2", async () => {
+  const run = async (...args: string[]) => {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-env", "--allow-run", "--allow-net", CONSOLE, ...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return { code, err: new TextDecoder().decode(stderr) };
+  };
+  assert.deepEqual(await run("--port=0", "--mqtt", "http://x"), {
+    code: 2,
+    err:
+      'console: Invalid value for --mqtt: "http://x" (expected mqtt://HOST:PORT or mqtts://HOST:PORT)\n',
+  });
+  assert.deepEqual(await run("--port", "70000"), {
+    code: 2,
+    err: 'console: Invalid value for --port: "70000" (expected 0 to 65535)\n',
+  });
+  const missing = await run("--mqtt-password-file=/nonexistent/operator.password");
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.err,
+    /^console: Cannot read --mqtt-password-file "\/nonexistent\/operator\.password": /,
+  );
+  assert.deepEqual(await run("--mqtt"), { code: 2, err: "console: Missing value for --mqtt\n" });
+});

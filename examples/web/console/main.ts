@@ -294,6 +294,7 @@ function renderDevices(): void {
     : `to ${[...selected].sort().join(", ")}`;
   const choice = requestDevice.value;
   requestDevice.replaceChildren(...list.map((d) => h("option", { value: d.id }, d.id)));
+  if (list.length === 0) requestDevice.append(h("option", { value: "" }, "no devices"));
   if (devices.has(choice)) requestDevice.value = choice;
 }
 

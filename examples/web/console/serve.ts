@@ -177,9 +177,10 @@ function _parseArgs(args: string[]): ConsoleServerOptions {
     "--mqtt-ca",
     "--mqtt-prefix",
   ];
-  for (let i = 0; i < args.length; i += 2) {
-    const flag = args[i]!;
-    const value = args[i + 1];
+  for (let i = 0; i < args.length; i++) {
+    // `--flag value` or `--flag=value`, as host and serve take them.
+    const [flag, inline] = args[i]!.split(/=(.*)/s) as [string, string | undefined];
+    const value = inline ?? args[++i];
     if (!known.includes(flag)) {
       throw new Error(`Unknown option "${flag}" (expected ${known.join(", ")})`);
     }
