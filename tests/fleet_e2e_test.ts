@@ -9,6 +9,7 @@ import { FleetClient } from "../core/host_link/fleet_client.ts";
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const REQUEST_HANDLER = new URL("../examples/request_handler/request_handler.wasm", import.meta.url)
   .pathname;
+const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
 
 interface HostRun {
   code: number;
@@ -53,13 +54,13 @@ class Fleet {
   }
 
   static async start(ids: string[]): Promise<Fleet> {
-    const broker = await startMosquitto(ids);
+    const broker = await startMosquitto(ids, { noDelay: true });
     const operator = await secretFile(broker.operator.password);
     return new Fleet(broker, operator, [operator]);
   }
 
-  /** Starts `serve --mqtt` for `id` (with `--state-dir DIR` when given). */
-  async device(id: string, stateDir?: string): Promise<ServeProcess> {
+  /** Starts `serve --mqtt` for `id` (with `--state-dir DIR` when given, and more arguments). */
+  async device(id: string, stateDir?: string, more: string[] = []): Promise<ServeProcess> {
     const password = await secretFile(this.broker.devices[id]!.password);
     this.#files.push(password);
     const device = await serve([
@@ -72,9 +73,17 @@ class Fleet {
       "--mqtt-password-file",
       password,
       ...(stateDir !== undefined ? ["--state-dir", stateDir] : []),
+      ...more,
     ]);
     this.devices.set(id, device);
     await device.waitFor(new RegExp(`MQTT link connected to .* as mr/${id} `));
+    // Its status is at the broker once it is online there, not when it says it connected.
+    const watcher = await this.client();
+    try {
+      await watcher.waitForDevice(id);
+    } finally {
+      await watcher.close();
+    }
     return device;
   }
 
@@ -285,7 +294,7 @@ Deno.test({
       dev1.child.kill("SIGSTOP");
       try {
         const slow = await fleet.host(["--device", "dev1", "-q", "-t", "500"]);
-        assert.equal(slow.code, 2);
+        assert.equal(slow.code, 2, slow.stderr);
         assert.equal(slow.stdout, "operation timeout\n");
         const slowFleet = await fleet.host(["--fleet", "dev1", "-q", "-t", "500"]);
         assert.equal(slowFleet.code, 1);
@@ -303,6 +312,109 @@ Deno.test({
       assert.match(both.stderr, /need --mqtt/);
     } finally {
       await Deno.remove(wrong);
+      await fleet.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "fleet e2e: an event an app publishes on device A reaches an app on device B and the operator, through the broker",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const fleet = await Fleet.start(["dev1", "dev2"]);
+    let watcher: FleetClient | undefined;
+    try {
+      const events = ["--mqtt-events", "alert/"];
+      await fleet.device("dev1", undefined, events);
+      const dev2 = await fleet.device("dev2", undefined, events);
+      watcher = await fleet.client();
+      const seen: string[] = [];
+      await watcher.subscribeEvents("alert/", (e) => {
+        seen.push(`${e.device} ${e.url} ${e.container?.get("warning")?.value}`);
+      });
+
+      const subscriber = await fleet.host([
+        "--device",
+        "dev2",
+        "-i",
+        "event_subscriber",
+        "-f",
+        `${EXAMPLES}event_subscriber/event_subscriber.wasm`,
+      ]);
+      assert.equal(subscriber.code, 65, subscriber.stderr);
+      const publisher = await fleet.host([
+        "--device",
+        "dev1",
+        "-i",
+        "event_publisher",
+        "-f",
+        `${EXAMPLES}event_publisher/event_publisher.wasm`,
+      ]);
+      assert.equal(publisher.code, 65, publisher.stderr);
+
+      // The publisher's timer fires each second; dev2's app prints what it gets.
+      await dev2.waitFor(/### user over heat event handler called/);
+      assert.match(dev2.out, /key: warning, type: string, value: temperature is over high/);
+      while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(seen[0], "dev1 alert/overheat temperature is over high");
+    } finally {
+      await watcher?.close();
+      await fleet.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "fleet e2e: a broker restart is survived by both sides: devices come back online, the operator resubscribes and a request made while it was down is answered",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const fleet = await Fleet.start(["dev1", "dev2"]);
+    let watcher: FleetClient | undefined;
+    try {
+      await fleet.device("dev1");
+      await fleet.device("dev2");
+      const install = await fleet.host([
+        "--fleet",
+        "+",
+        "-i",
+        "request_handler",
+        "-f",
+        REQUEST_HANDLER,
+      ]);
+      assert.equal(install.code, 0, install.stdout + install.stderr);
+      watcher = await fleet.client();
+      const links: boolean[] = [];
+      watcher.onConnection((connected) => links.push(connected));
+
+      let pending: Promise<unknown> | undefined;
+      await fleet.broker.restart(async () => {
+        while (watcher!.connected) await new Promise((resolve) => setTimeout(resolve, 20));
+        // Made while the broker is down: held, and sent once the client has resubscribed.
+        pending = watcher!.request("dev1", { action: 1, url: "/app/request_handler/url1" });
+      });
+      const answer = await pending as Awaited<ReturnType<FleetClient["request"]>>;
+      assert.equal(answer.status, 69);
+      assert.equal(answer.container?.get("key1")?.value, "value1");
+      assert.deepEqual(links, [false, true]);
+
+      // Both devices reconnect and publish their status again; host sees them with their apps.
+      for (const id of ["dev1", "dev2"]) {
+        const device = fleet.devices.get(id)!;
+        await device.waitFor(/MQTT link connected to [^\n]*\n[^]*MQTT link connected to /);
+      }
+      const query = await fleet.host(["--fleet", "+", "-q", "--json"]);
+      assert.equal(query.code, 0, query.stdout + query.stderr);
+      const rows = query.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(
+        rows.slice(0, 2).map((r) => [r.device, r.status, r.payload.applet1]),
+        [["dev1", 69, "request_handler"], ["dev2", 69, "request_handler"]],
+      );
+    } finally {
+      await watcher?.close();
       await fleet.stop();
     }
   },

@@ -333,6 +333,7 @@ export class FleetClient {
   readonly #client: MqttClient;
   readonly #devices = new Map<string, FleetDevice>();
   readonly #deviceListeners = new Set<(device: FleetDevice) => void>();
+  readonly #connectionListeners = new Set<(connected: boolean) => void>();
   readonly #eventListeners = new Set<_EventListener>();
   /** Subscribed event filters: how many listeners use each, and its subscription identifier. */
   readonly #eventFilters = new Map<string, { count: number; id: number }>();
@@ -349,6 +350,11 @@ export class FleetClient {
   #mid = crypto.getRandomValues(new Uint32Array(1))[0]!;
   #syncs: (() => void)[] = [];
   #closed = false;
+  /** The status, response and sync topics, subscribed again after each reconnect. */
+  #baseTopics: string[] = [];
+  /** Requests published while the broker is away (or being resubscribed to), in order. */
+  #held: (() => void)[] = [];
+  #resubscribing = false;
 
   private constructor(client: MqttClient, options: FleetClientOptions, clientId: string) {
     this.#client = client;
@@ -379,6 +385,9 @@ export class FleetClient {
       protocolVersion: 5,
       clientId,
       clean: true,
+      // Resubscribed here, before the requests held meanwhile go out: their responses must
+      // find the subscription in place.
+      resubscribe: false,
       // No retries until the first connect worked: a wrong password is reported, not retried.
       reconnectPeriod: 0,
       connectTimeout: options.connectTimeout ?? 10_000,
@@ -388,18 +397,15 @@ export class FleetClient {
     if (options.ca !== undefined) clientOptions.ca = options.ca;
     const client = connect(options.url, clientOptions);
     const where = _safeUrl(options.url);
+    // Listeners of the first connect only: MQTT.js's own listeners on these events stay.
+    let onError: ((error: Error & { code?: unknown }) => void) | undefined;
+    let onClose: (() => void) | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        const fail = (error: FleetConnectError) => {
-          client.off("connect", ok);
-          reject(error);
-        };
-        const ok = () => resolve();
-        client.once("connect", ok);
-        client.once("error", (error: Error & { code?: unknown }) => {
+        onError = (error) => {
           const code = typeof error.code === "number" ? error.code : 0;
           const refused = code === 134 || code === 135 || code === 4 || code === 5;
-          fail(
+          reject(
             new FleetConnectError(
               refused
                 ? `MQTT broker ${where} refused the operator: ${error.message} (reason ${code})`
@@ -407,28 +413,32 @@ export class FleetClient {
               code,
             ),
           );
-        });
-        client.once("close", () => {
-          fail(
+        };
+        onClose = () => {
+          reject(
             new FleetConnectError(`Cannot connect to the MQTT broker ${where}: connection closed`),
           );
-        });
+        };
+        client.once("connect", () => resolve());
+        client.on("error", onError);
+        client.on("close", onClose);
       });
     } catch (error) {
       client.end(true);
       throw error;
+    } finally {
+      client.off("error", onError!);
+      client.off("close", onClose!);
     }
     // Each request is one small packet waiting for its answer: Nagle's algorithm would hold it
     // back for the broker's delayed ACK (some 40 ms a round trip).
     _noDelay(client);
     client.on("connect", () => _noDelay(client));
-    client.removeAllListeners("error");
-    client.removeAllListeners("close");
     // Later failures are reconnected (and logged nowhere: `connected` and `device` events tell).
     client.on("error", () => {});
     client.options.reconnectPeriod = options.reconnectPeriod ?? DEFAULT_FLEET_RECONNECT;
     const fleet = new FleetClient(client, options, clientId);
-    const topics = [fleet.#syncTopic];
+    const topics = fleet.#baseTopics = [fleet.#syncTopic];
     for (const pattern of tracked) {
       const level = pattern === "#" ? "+" : pattern;
       topics.push(
@@ -436,6 +446,8 @@ export class FleetClient {
         mqttDeviceTopic(prefix, level, "res"),
       );
     }
+    client.on("connect", () => void fleet.#reconnected());
+    client.on("offline", () => fleet.#connectionChanged(false));
     try {
       const granted = await client.subscribeAsync(topics, { qos: 1 });
       const refused = granted.find((g) => g.qos > 2);
@@ -525,6 +537,18 @@ export class FleetClient {
         );
       }, timeout);
     });
+  }
+
+  /**
+   * Hears when the link to the broker drops (`false`; it reconnects by itself, and requests
+   * made meanwhile wait for it) and when it is back and subscribed again (`true`).
+   *
+   * @param listener called with whether the client is connected now
+   * @returns a function that removes the listener
+   */
+  onConnection(listener: (connected: boolean) => void): () => void {
+    this.#connectionListeners.add(listener);
+    return () => this.#connectionListeners.delete(listener);
   }
 
   /**
@@ -894,15 +918,46 @@ export class FleetClient {
       },
     });
     this.#byMid.set(byMid, correlation);
-    this.#client.publish(mqttDeviceTopic(this.prefix, device, "req"), _buffer(packet), {
-      qos: 1,
-      properties: {
-        correlationData: Buffer.from(correlation),
-        // The device refuses a request meant for another (a misrouted or replayed one).
-        userProperties: { [MQTT_DEVICE_PROPERTY]: device },
-      },
-    });
+    const send = () => {
+      this.#client.publish(mqttDeviceTopic(this.prefix, device, "req"), _buffer(packet), {
+        qos: 1,
+        properties: {
+          correlationData: Buffer.from(correlation),
+          // The device refuses a request meant for another (a misrouted or replayed one).
+          userProperties: { [MQTT_DEVICE_PROPERTY]: device },
+        },
+      });
+    };
+    if (this.#client.connected && !this.#resubscribing) send();
+    else this.#held.push(send);
     return correlation;
+  }
+
+  /** After a reconnect: subscribes again (a clean session forgot), then sends what waited. */
+  async #reconnected(): Promise<void> {
+    if (this.#closed || this.#baseTopics.length === 0 || this.#resubscribing) return;
+    this.#resubscribing = true;
+    try {
+      await this.#client.subscribeAsync(this.#baseTopics, { qos: 1 });
+      for (const [filter, { id }] of this.#eventFilters) {
+        await this.#client.subscribeAsync(filter, {
+          qos: 1,
+          properties: { subscriptionIdentifier: id },
+        });
+      }
+    } catch {
+      // Lost again meanwhile: the next connect tries again.
+      return;
+    } finally {
+      this.#resubscribing = false;
+    }
+    // Statuses changed while the broker was away; the retained ones came with the subscription.
+    for (const send of this.#held.splice(0)) send();
+    this.#connectionChanged(true);
+  }
+
+  #connectionChanged(connected: boolean): void {
+    for (const listener of this.#connectionListeners) listener(connected);
   }
 
   #forget(correlation: string): void {
