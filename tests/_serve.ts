@@ -49,7 +49,10 @@ export async function serve(args: string[] = []): Promise<ServeProcess> {
   let err = "";
   let bytes = 0;
   const changed: (() => void)[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>, add: (t: string) => void) => {
+  const pump = async (
+    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
+    add: (t: string) => void,
+  ) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       bytes += chunk.length;
       add(chunk);

@@ -34,7 +34,10 @@ function serve(args: string[], options: { ulimit?: number; env?: Record<string, 
   let out = "";
   let err = "";
   const changed: (() => void)[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>, add: (t: string) => void) => {
+  const pump = async (
+    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
+    add: (t: string) => void,
+  ) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       add(chunk);
       changed.splice(0).forEach((f) => f());
