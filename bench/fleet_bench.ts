@@ -10,7 +10,7 @@
 // The broker sends each packet at once (set_tcp_nodelay): otherwise every round trip waits some
 // 40 ms on Nagle's algorithm and delayed ACKs. FLEET_DEVICES=N changes the fleet's size (default
 // 200), FLEET_QUEUE the app queues of the two event devices (default 50, WAMR's), FLEET_BURST the
-// events the publisher posts between yields (default 40).
+// events the publisher posts between yields (default 200).
 import assert from "node:assert/strict";
 import { connectAsync, type MqttClient } from "mqtt";
 import { Buffer } from "node:buffer";
@@ -35,7 +35,7 @@ const PAYLOAD = new Uint8Array(64).fill(7);
 /** Messages each app's queue holds on the two event devices (WAMR's default: 50). */
 const QUEUE = Number(Deno.env.get("FLEET_QUEUE") ?? 50);
 /** Events the publishing app posts between two yields to the event loop. */
-const BURST = Number(Deno.env.get("FLEET_BURST") ?? 40);
+const BURST = Number(Deno.env.get("FLEET_BURST") ?? 200);
 
 // send(ptr, len) posts a packet (an event here); counts the events it receives in a global.
 const EVENT_APP = wat(`(module
