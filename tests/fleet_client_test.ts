@@ -176,7 +176,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "fleet_client: a HostClient to one device through the broker installs, queries and times out as over TCP",
+    "fleet_client: a HostClient to one device through the broker installs, queries, subscribes to its events and times out as over TCP",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -195,6 +195,23 @@ Deno.test({
       const reply = await client.request("/app/request_handler/url1", "GET");
       assert.equal(reply.container?.get("key1")?.value, "value1");
       assert.deepEqual(seen, [65, 69, 69]);
+
+      // A subscription through it is the broker's, to this device's events only.
+      const heard: string[] = [];
+      const subscribed = await client.subscribe("alert/x", (e) => {
+        heard.push(`${e.url} ${e.fmt} ${[...e.payload!]}`);
+      });
+      assert.equal(subscribed.status, 69);
+      // dev2's event goes first through the same connection: heard before dev1's, if at all.
+      await fleet.publishEvent("alert/x", new Uint8Array([4]), { as: "dev2", fmt: 98 });
+      await fleet.publishEvent("alert/x", new Uint8Array([1, 2, 3]), { as: "dev1", fmt: 98 });
+      while (heard.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(heard, ["alert/x 98 1,2,3"]);
+      assert.equal((await client.unsubscribe("alert/x")).status, 69);
+      // The unsubscription went before this event: the next response comes after it.
+      await fleet.publishEvent("alert/x", new Uint8Array([5]), { as: "dev1", fmt: 98 });
+      assert.equal((await client.query()).status, 69);
+      assert.equal(heard.length, 1);
       client.close();
 
       // Nobody serves "ghost": both kinds of request time out with their own errors.

@@ -359,6 +359,14 @@ Deno.test({
       assert.match(dev2.out, /key: warning, type: string, value: temperature is over high/);
       while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(seen[0], "dev1 alert/overheat temperature is over high");
+
+      // host -s through the broker prints the device's events as it does over TCP.
+      const listen = await fleet.host(["--device", "dev1", "-s", "/alert/overheat", "-a", "2500"]);
+      assert.equal(listen.code, 69, listen.stderr);
+      assert.match(
+        listen.stdout,
+        /^\nresponse status 69\n\nreceived an event alert\/overheat\n\{\n\t"warning":\t"temperature is over high"\n\}\n/,
+      );
     } finally {
       await watcher?.close();
       await fleet.stop();

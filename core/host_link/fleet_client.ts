@@ -30,10 +30,15 @@ import {
 } from "../../sdk/host_link.ts";
 import {
   Action,
+  decodeRequest,
   decodeResponse,
   encodeRequest,
+  encodeResponse,
   FMT_APP_RAW_BINARY,
   FMT_ATTR_CONTAINER,
+  ID_APP_MGR,
+  ID_HOST,
+  Status,
 } from "../../sdk/packet.ts";
 import {
   HostClient,
@@ -42,7 +47,7 @@ import {
   type HostResponse,
   installUrl,
 } from "../../sdk/host_client.ts";
-import { type AttrContainer, decode } from "../../sdk/attr_container.ts";
+import { AttrContainer, decode, encodeLikeWamr } from "../../sdk/attr_container.ts";
 import type { MqttDeviceStatus } from "./mqtt_link.ts";
 import {
   checkMqttLevel,
@@ -722,7 +727,9 @@ export class FleetClient {
   /**
    * A {@linkcode HostClient} to one device over this connection: everything `host` does over
    * TCP (installs, queries, requests, timeouts, response listeners) works through the broker.
-   * Closing it leaves this connection open.
+   * Its event subscriptions (`subscribe`, `-s`) become the broker's subscriptions to that
+   * device's events (`serve --mqtt-events`), delivered as over TCP. Closing it leaves this
+   * connection open.
    *
    * @param device the device id
    * @param options timeout and payload limit (a token has no meaning here)
@@ -733,11 +740,18 @@ export class FleetClient {
     const writer = toHost.writable.getWriter();
     const parser = new FrameParser({ maxPayload: Number.MAX_SAFE_INTEGER });
     const mine = new Set<string>();
+    /** Event subscriptions made through this client, by event URL. */
+    const subscriptions = new Map<string, Promise<() => Promise<void>>>();
     let open = true;
+    const toClient = (type: number, bytes: Uint8Array) => {
+      if (open) writer.write(encodeFrame(type, bytes)).catch(() => {});
+    };
     const end = () => {
       if (!open) return;
       open = false;
       for (const correlation of mine) this.#forget(correlation);
+      for (const stop of subscriptions.values()) void stop.then((f) => f(), () => {});
+      subscriptions.clear();
       writer.close().catch(() => {});
     };
     const fromHost = new WritableStream<Uint8Array>({
@@ -751,9 +765,10 @@ export class FleetClient {
           const mid = packet.length >= 8
             ? new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(4)
             : 0;
+          if (this.#eventRequest(device, packet, subscriptions, toClient)) continue;
           const correlation = this.#publish(device, packet, mid, (bytes) => {
             mine.delete(correlation);
-            if (open) writer.write(encodeFrame(HostMessageType.RESPONSE, bytes)).catch(() => {});
+            toClient(HostMessageType.RESPONSE, bytes);
           });
           mine.add(correlation);
         }
@@ -765,6 +780,77 @@ export class FleetClient {
       maxPayload: DEFAULT_MAX_PAYLOAD,
       ...options,
     });
+  }
+
+  /**
+   * Takes a host's `/event/<url>` subscription (PUT) or unsubscription (DELETE) here rather
+   * than at the device: over MQTT an event is a topic, so the subscription is the broker's.
+   * Events then reach the host as they do over TCP; the answer is 69, or 5.03 with a reason.
+   *
+   * @returns whether the packet was such a request
+   */
+  #eventRequest(
+    device: string,
+    packet: Uint8Array,
+    subscriptions: Map<string, Promise<() => Promise<void>>>,
+    toClient: (type: number, bytes: Uint8Array) => void,
+  ): boolean {
+    let request;
+    try {
+      request = decodeRequest(packet);
+    } catch {
+      return false;
+    }
+    if (!request.url.startsWith("/event/")) return false;
+    if (request.action !== Action.PUT && request.action !== Action.DELETE) return false;
+    // host_tool's -d asks for "/event//x" when given "/x": the same URL.
+    const url = request.url.slice("/event/".length).replace(/^\/+/, "");
+    const answer = (status: number, error?: string) => {
+      toClient(
+        HostMessageType.RESPONSE,
+        encodeResponse({
+          status,
+          fmt: FMT_ATTR_CONTAINER,
+          mid: request.mid,
+          receiver: ID_HOST,
+          payload: error === undefined ? undefined : encodeLikeWamr(
+            new AttrContainer("").setString("error message", error),
+          ),
+        }),
+      );
+    };
+    const previous = subscriptions.get(url);
+    subscriptions.delete(url);
+    void previous?.then((stop) => stop(), () => {});
+    if (request.action === Action.DELETE) {
+      answer(Status.CONTENT_2_05);
+      return true;
+    }
+    const subscribed = this.subscribeEvents(url, (e) => {
+      toClient(
+        HostMessageType.REQUEST,
+        encodeRequest({
+          action: Action.EVENT,
+          fmt: e.fmt,
+          mid: 0,
+          sender: ID_APP_MGR,
+          url: e.url,
+          payload: e.payload.length > 0 ? e.payload : undefined,
+        }),
+      );
+    }, { devices: device });
+    subscriptions.set(url, subscribed);
+    subscribed.then(
+      () => answer(Status.CONTENT_2_05),
+      (error) => {
+        subscriptions.delete(url);
+        answer(
+          Status.SERVICE_UNAVAILABLE_5_03,
+          `Cannot subscribe to "${url}" on the broker: ${(error as Error).message}`,
+        );
+      },
+    );
+    return true;
   }
 
   /**
