@@ -239,7 +239,8 @@ export function writeRequest(request: Request, out: Uint8Array, at: number): num
     // All ASCII (_urlLength counted one byte per character).
     for (let i = 0; i < url.length; i++) out[urlAt + i] = url.charCodeAt(i);
   } else {
-    _encoder.encodeInto(url, out.subarray(urlAt, urlAt + urlLen - 1));
+    // Encoded apart: encodeInto may refuse a view of shared memory.
+    out.set(_encoder.encode(url), urlAt);
   }
   out[urlAt + urlLen - 1] = 0;
   if (payload !== undefined && payloadLen > 0) out.set(payload, urlAt + urlLen);

@@ -286,6 +286,34 @@ Deno.test("app manager: events reach app and host subscribers by exact URL", () 
   assert.deepEqual(h.manager.bus.subscribers("alert/overheat"), [subscriber.id]);
 });
 
+Deno.test("app manager: a payload is copied when sent: the app's later writes and sends do not change it", () => {
+  const h = harness();
+  h.manager.install("publisher", CLIENT);
+  const subscriber = h.manager.install("subscriber", CLIENT);
+  subscriber.instance.memory.write(8192, new TextEncoder().encode("bench/e\0"));
+  subscriber.instance.call("subscribe", 8192);
+  const hostEvents: Request[] = [];
+  h.manager.subscribe("bench/e", (e) => hostEvents.push(e));
+  // Enough payloads, small and large, to fill several of the chunks small copies share.
+  const sizes = [1, 64, 255, 256, 257, 300, 8].flatMap((n) => Array(40).fill(n) as number[]);
+  for (const [i, size] of sizes.entries()) {
+    const payload = new Uint8Array(size).fill(i & 0xff);
+    post(h, "publisher", { action: 6, fmt: 0, mid: i, url: "bench/e", payload });
+    // Each post rewrites the same app memory: what was sent must not change with it.
+    if (i % 40 === 39) h.manager.runPending();
+  }
+  h.manager.runPending();
+  assert.equal(hostEvents.length, sizes.length);
+  for (const [i, event] of hostEvents.entries()) {
+    assert.equal(event.mid, i);
+    assert.deepEqual(event.payload, new Uint8Array(sizes[i]!).fill(i & 0xff));
+  }
+  assert.equal(h.packets.length, sizes.length);
+  for (const [i, packet] of h.packets.entries()) {
+    assert.deepEqual(decodeRequest(packet.bytes).payload, new Uint8Array(sizes[i]!).fill(i & 0xff));
+  }
+});
+
 Deno.test("app manager: '/event/<url>' PUT and DELETE subscribe the host and reply 69", async () => {
   const events: string[] = [];
   const h = harness({ onHostMessage: (m) => m.kind === "event" && events.push(m.request.url) });

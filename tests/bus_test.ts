@@ -154,3 +154,25 @@ Deno.test("bus: errorPayload is WAMR's container byte for byte (tag '', one stri
   // attr_container_create("") reserves 100 spare bytes; the 47-byte string attribute fits.
   assert.equal(bytes.length, 2 + 4 + 2 + 1 + 100);
 });
+
+Deno.test("bus: a delivery that unsubscribes does not change who gets the event being published", () => {
+  const bus = new MessageBus();
+  const got: number[] = [];
+  for (const id of [1, 2, 3]) {
+    bus.attach(id, {
+      deliverRequest: () => {
+        got.push(id);
+        // The newest subscriber (3) gets it first and unsubscribes everyone, itself included.
+        bus.unsubscribe("e", 1);
+        bus.unsubscribe("e", 2);
+        bus.unsubscribe("e", 3);
+      },
+      deliverResponse: () => {},
+    });
+    bus.subscribe("e", id);
+  }
+  assert.equal(bus.publish(req("e", { action: 6 })), 3);
+  assert.deepEqual(got, [3, 2, 1]);
+  assert.deepEqual(bus.subscribers("e"), []);
+  assert.equal(bus.publish(req("e", { action: 6 })), 0);
+});

@@ -12,8 +12,12 @@ import {
   ID_NONE,
   type Request,
   REQUEST_FIXED_SIZE,
+  requestSize,
   RESPONSE_FIXED_SIZE,
+  responseSize,
   Status,
+  writeRequest,
+  writeResponse,
 } from "../sdk/packet.ts";
 import { ProtocolError } from "../sdk/errors.ts";
 import {
@@ -240,4 +244,78 @@ Deno.test("packet: encode checks field widths and the URL", () => {
     () => encodeResponse({ status: 300, fmt: 0, mid: 0, receiver: 0, payload: undefined }),
     RangeError,
   );
+});
+
+Deno.test("packet: writeRequest writes what encodeRequest encodes, at an offset, shared memory too", () => {
+  for (const url of ["/a", "/é/x", "/日本", "/\ud800/lone surrogate"]) {
+    const request: Request = {
+      action: Action.PUT,
+      fmt: 0xffff,
+      mid: -1,
+      sender: ID_HOST,
+      url,
+      payload: new Uint8Array([9, 8, 7]),
+    };
+    const encoded = encodeRequest(request);
+    assert.equal(requestSize(request), encoded.length);
+    for (const out of [new Uint8Array(128), new Uint8Array(new SharedArrayBuffer(128))]) {
+      out.fill(0xaa);
+      assert.equal(writeRequest(request, out, 5), encoded.length);
+      assert.deepEqual(out.slice(5, 5 + encoded.length), encoded);
+      assert.equal(out[4], 0xaa, "nothing before the offset");
+      assert.equal(out[5 + encoded.length], 0xaa, "nothing after the packet");
+    }
+  }
+});
+
+Deno.test("packet: writeResponse writes what encodeResponse encodes; sizes match", () => {
+  const response = { status: 69, fmt: 99, mid: 0xffffffff, receiver: -3, payload: undefined };
+  const encoded = encodeResponse(response);
+  assert.equal(responseSize(response), RESPONSE_FIXED_SIZE);
+  const out = new Uint8Array(40).fill(0xaa);
+  assert.equal(writeResponse(response, out, 20), RESPONSE_FIXED_SIZE);
+  assert.deepEqual(out.slice(20, 36), encoded);
+  assert.equal(out[36], 0xaa);
+});
+
+Deno.test("packet: sizes check every field first, and a short buffer is refused untouched", () => {
+  assert.throws(
+    () => requestSize({ action: 256, fmt: 0, mid: 1, sender: 0, url: "/x", payload: undefined }),
+    new RangeError("Field action 256 is out of range (0..255)"),
+  );
+  assert.throws(
+    () => requestSize({ action: 1, fmt: 0, mid: 1, sender: 0, url: "/\0", payload: undefined }),
+    new TypeError('Request url "/\0" contains a NUL character'),
+  );
+  assert.throws(
+    () => responseSize({ status: 69, fmt: 0, mid: 1, receiver: 2 ** 32, payload: undefined }),
+    new RangeError("Field receiver 4294967296 is out of range (-2147483648..4294967295)"),
+  );
+  const out = new Uint8Array(20);
+  const request = { action: 1, fmt: 0, mid: 1, sender: 0, url: "/x", payload: undefined };
+  assert.throws(
+    () => writeRequest(request, out, 0),
+    new RangeError("Packet of 21 bytes does not fit at offset 0 of 20 bytes"),
+  );
+  assert.deepEqual(out, new Uint8Array(20), "nothing written");
+});
+
+Deno.test("packet: URLs decode right whatever was decoded before (the URL cache)", () => {
+  const urls = ["/abc", "/abd", "/abc", "/é", "/\u00c3", "/abc", "", "/abc"];
+  for (const url of urls) {
+    const bytes = encodeRequest({ action: 1, fmt: 0, mid: 1, sender: 0, url, payload: undefined });
+    assert.equal(decodeRequest(bytes).url, url);
+  }
+  // An invalid byte decodes to U+FFFD, never to a cached URL of the same length.
+  const invalid = encodeRequest({
+    action: 1,
+    fmt: 0,
+    mid: 1,
+    sender: 0,
+    url: "/a",
+    payload: undefined,
+  });
+  invalid[19] = 0xc3;
+  assert.equal(decodeRequest(invalid).url, "/\ufffd");
+  assert.equal(decodeRequest(encodeRequest({ ...decodeRequest(QUERY), url: "/a" })).url, "/a");
 });
