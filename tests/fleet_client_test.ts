@@ -224,6 +224,17 @@ Deno.test({
           error instanceof FleetTimeoutError &&
           /No response from device "ghost" within 400 ms/.test(error.message),
       );
+
+      // Closing fails what still waits, at once.
+      const waiting = fleet.request("ghost", { action: Action.GET, url: "/applet" }, {
+        timeout: 60_000,
+      });
+      const failed = assert.rejects(
+        waiting,
+        /The fleet client closed before the response from device "ghost"/,
+      );
+      await fleet.close();
+      await failed;
     } finally {
       await fleet?.close();
       await device.close();

@@ -315,6 +315,8 @@ interface _Route {
   /** Its key in the by-mid map. */
   byMid: string;
   deliver: (bytes: Uint8Array) => void;
+  /** Fails the request when the client closes first. */
+  fail?: (error: Error) => void;
 }
 
 /**
@@ -604,6 +606,9 @@ export class FleetClient {
           return;
         }
         resolve(_withContainer(response));
+      }, (error) => {
+        clearTimeout(timer);
+        reject(error);
       });
       const timer = setTimeout(() => {
         this.#forget(correlation);
@@ -976,13 +981,22 @@ export class FleetClient {
   }
 
   /**
-   * Disconnects; requests still waiting fail by their timeouts.
+   * Disconnects; requests still waiting fail at once.
    *
    * @returns when the client has ended
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const routes = [...this.#routes.values()];
+    this.#routes.clear();
+    this.#byMid.clear();
+    this.#held = [];
+    for (const route of routes) {
+      route.fail?.(
+        new Error(`The fleet client closed before the response from device "${route.device}"`),
+      );
+    }
     await this.#client.endAsync(true);
   }
 
@@ -992,6 +1006,7 @@ export class FleetClient {
     packet: Uint8Array,
     mid: number,
     deliver: (bytes: Uint8Array) => void,
+    fail?: (error: Error) => void,
   ): string {
     const correlation = `${this.#tag}.${(this.#seq++).toString(36)}`;
     const byMid = `${device}/${mid}`;
@@ -1002,6 +1017,7 @@ export class FleetClient {
         this.#forget(correlation);
         deliver(bytes);
       },
+      ...(fail ? { fail } : {}),
     });
     this.#byMid.set(byMid, correlation);
     const send = () => {
