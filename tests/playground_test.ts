@@ -424,6 +424,20 @@ Deno.test({
               )
             );
             await browser.screenshot(page, "device");
+            // The whole page at work: the device panel, and sensors plotted beside it.
+            await page.click("[data-group='sensor']");
+            await page.waitForFunction(
+              () => {
+                const counts = (globalThis as unknown as {
+                  playground: { plot: { counts: Record<string, number> } };
+                }).playground.plot.counts;
+                return (counts["sensor_test1 value"] ?? 0) >= 5;
+              },
+              null,
+              { timeout: 15_000 },
+            );
+            await browser.screenshot(page, "playground");
+            await page.click("[data-role=stop]");
 
             await page.click(
               "[data-role=device-apps] li[data-app=request_handler] [data-role=device-uninstall]",

@@ -317,14 +317,17 @@ export class FrameworkSession {
   }
 }
 
-/** A driver whose readings are also reported to the page, each numeric key a series. */
+/** A driver whose readings are also reported to the page, each floating-point key a series. */
 function _plotted(driver: SensorDriver, sink: FrameworkSink): SensorDriver {
   return {
     ...driver,
     read(now: number) {
       const reading = driver.read(now);
       for (const [key, attr] of reading.entries()) {
-        if (typeof attr.value === "number") sink.reading(driver.name, key, now, attr.value);
+        // Measurements (doubles, floats), not counters such as the reading's time.
+        if (attr.type === "double" || attr.type === "float") {
+          sink.reading(driver.name, key, now, attr.value);
+        }
       }
       return reading;
     },

@@ -83,7 +83,11 @@ export class LivePlot {
     let tMax = -Infinity;
     for (const s of this.#series.values()) tMax = Math.max(tMax, s.t.at(-1) ?? -Infinity);
     if (!Number.isFinite(tMax)) return;
-    const tMin = tMax - this.#window;
+    // The first readings fill the width; later the last `window` ms scroll by.
+    let tFirst = Infinity;
+    for (const s of this.#series.values()) tFirst = Math.min(tFirst, s.t[0] ?? Infinity);
+    const tMin = Math.max(tMax - this.#window, tFirst);
+    const span = Math.max(tMax - tMin, 1);
     let vMin = Infinity, vMax = -Infinity;
     for (const s of this.#series.values()) {
       s.t.forEach((t, i) => {
@@ -93,7 +97,9 @@ export class LivePlot {
       });
     }
     if (vMin === vMax) [vMin, vMax] = [vMin - 1, vMax + 1];
-    const x = (t: number) => left + ((t - tMin) / this.#window) * (right - left);
+    const pad = (vMax - vMin) * 0.05; // lines at the extremes stay off the frame
+    [vMin, vMax] = [vMin - pad, vMax + pad];
+    const x = (t: number) => left + ((t - tMin) / span) * (right - left);
     const y = (v: number) => bottom - ((v - vMin) / (vMax - vMin)) * (bottom - top);
     c.strokeStyle = "#bbb";
     c.fillStyle = "#555";
@@ -101,7 +107,7 @@ export class LivePlot {
     c.strokeRect(left, top, right - left, bottom - top);
     c.fillText(vMax.toPrecision(4), 2, top + 8);
     c.fillText(vMin.toPrecision(4), 2, bottom);
-    c.fillText(`last ${this.#window / 1000} s`, left, height - 5);
+    c.fillText(`last ${(span / 1000).toFixed(span < 10_000 ? 1 : 0)} s`, left, height - 5);
     let legend = right;
     for (const [name, s] of [...this.#series].reverse()) {
       legend -= c.measureText(name).width + 18;
