@@ -362,6 +362,8 @@ export class FleetClient {
   /** Requests published while the broker is away (or being resubscribed to), in order. */
   #held: (() => void)[] = [];
   #resubscribing = false;
+  /** What the connection listeners were last told. */
+  #up = true;
 
   private constructor(client: MqttClient, options: FleetClientOptions, clientId: string) {
     this.#client = client;
@@ -441,7 +443,7 @@ export class FleetClient {
     // back for the broker's delayed ACK (some 40 ms a round trip).
     _noDelay(client);
     client.on("connect", () => _noDelay(client));
-    // Later failures are reconnected (and logged nowhere: `connected` and `device` events tell).
+    // Later failures are reconnected (and logged nowhere: onConnection listeners hear of them).
     client.on("error", () => {});
     client.options.reconnectPeriod = options.reconnectPeriod ?? DEFAULT_FLEET_RECONNECT;
     const fleet = new FleetClient(client, options, clientId);
@@ -1059,6 +1061,9 @@ export class FleetClient {
   }
 
   #connectionChanged(connected: boolean): void {
+    // One call per change: MQTT.js may report "offline" again on each failed reconnect.
+    if (connected === this.#up) return;
+    this.#up = connected;
     for (const listener of this.#connectionListeners) listener(connected);
   }
 
