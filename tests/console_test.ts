@@ -264,6 +264,32 @@ Deno.test({
       assert.match(answer, /^dev2: 69 \(2\.05 Content\)\n\{.*"name":\s*"publisher"/s);
       await browser.screenshot(page, "installed");
 
+      // The broker restarts: the relay reconnects and subscribes again, and events flow again.
+      const eventCount = () =>
+        page.evaluate(() =>
+          [...document.querySelectorAll("[data-role=event-log] li[data-kind=event]")].length
+        );
+      await broker.restart();
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll("[data-role=activity] li[data-kind=link] span")]
+          .some((s) => (s.textContent ?? "").startsWith("reconnecting to mqtt://127.0.0.1:"))
+      ).catch(async (error) => {
+        await browser.screenshot(page, "restart");
+        throw new Error(
+          `The page did not see the relay reconnecting: ${error.message}\nactivity:\n` +
+            (await texts(page, "[data-role=activity] li")).join("\n") + `\nserver: ${web.output()}`,
+        );
+      });
+      await page.waitForSelector("[data-role=broker-state][data-state=connected]");
+      const afterRestart = await eventCount();
+      await page.waitForFunction(
+        (n) =>
+          [...document.querySelectorAll("[data-role=event-log] li[data-kind=event]")].length > n,
+        afterRestart,
+      );
+      await page.waitForSelector('tr[data-device="dev2"][data-online="true"]');
+      assert.deepEqual(await apps(page, "dev2"), ["publisher"]);
+
       // Uninstall from dev2 only.
       await page.click('tr[data-device="dev2"] li[data-app="publisher"] [data-role=uninstall]');
       await page.waitForSelector('tr[data-device="dev2"] li.empty');

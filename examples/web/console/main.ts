@@ -284,6 +284,16 @@ function renderDevices(): void {
   const list = [...devices.values()].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   for (const id of selected) if (!devices.has(id)) selected.delete(id);
   deviceRows.replaceChildren(...list.map(deviceRow));
+  renderSummary();
+  const choice = requestDevice.value;
+  requestDevice.replaceChildren(...list.map((d) => h("option", { value: d.id }, d.id)));
+  if (list.length === 0) requestDevice.append(h("option", { value: "" }, "no devices"));
+  if (devices.has(choice)) requestDevice.value = choice;
+}
+
+/** The counts, the select-all box and the install targets. */
+function renderSummary(): void {
+  const list = [...devices.values()];
   const online = list.filter((d) => d.online).length;
   summary.textContent = list.length === 0
     ? "no devices yet"
@@ -292,10 +302,6 @@ function renderDevices(): void {
   installTargets.textContent = selected.size === 0
     ? "tick devices to install to"
     : `to ${[...selected].sort().join(", ")}`;
-  const choice = requestDevice.value;
-  requestDevice.replaceChildren(...list.map((d) => h("option", { value: d.id }, d.id)));
-  if (list.length === 0) requestDevice.append(h("option", { value: "" }, "no devices"));
-  if (devices.has(choice)) requestDevice.value = choice;
 }
 
 function deviceRow(device: DeviceView): HTMLTableRowElement {
@@ -307,7 +313,7 @@ function deviceRow(device: DeviceView): HTMLTableRowElement {
     onchange: () => {
       if (box.checked) selected.add(device.id);
       else selected.delete(device.id);
-      renderDevices();
+      renderSummary();
     },
   });
   const apps = h("ul", { class: "apps", "data-role": "apps" });
@@ -386,7 +392,13 @@ function onMessage(message: RelayMessage): void {
           `${message.device.id} is ${message.device.online ? "online" : "offline"}`,
         );
       }
-      renderDevices();
+      // A fleet's statuses come one device at a time: only that row is built again.
+      const row = before &&
+        deviceRows.querySelector(`tr[data-device="${CSS.escape(message.device.id)}"]`);
+      if (row) {
+        row.replaceWith(deviceRow(message.device));
+        renderSummary();
+      } else renderDevices();
       break;
     }
     case "subscriptions":
