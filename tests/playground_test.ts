@@ -30,13 +30,19 @@ declare const document: {
 
 /** Runs the CLI (`deno run mod.ts …`) from the repo root; returns stdout. */
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await new Deno.Command(Deno.execPath(), {
+  const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-write", ...args],
     cwd: ROOT,
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).output();
-  return new TextDecoder().decode(stdout);
+  const text = new TextDecoder().decode(stdout);
+  if (text === "" && !args.includes("--png")) {
+    throw new Error(
+      `The CLI printed nothing for ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return text;
 }
 
 async function host(port: number, ...args: string[]) {
@@ -382,6 +388,39 @@ Deno.test({
       );
 
       await t.step(
+        "a device with a token: a wrong token is refused, the right one connects",
+        async () => {
+          const tokenFile = `${dir}/token`;
+          await Deno.writeTextFile(tokenFile, "page-s3cret\n");
+          const device = await serve(["--ws", "0", "--token-file", tokenFile]);
+          try {
+            const url = (await device.waitFor(/over WebSocket on (ws:\/\/\S+)/))[1]!;
+            await page.fill("[data-role=device-url]", url);
+            await page.fill("[data-role=device-token]", "guess");
+            await page.click("[data-role=device-connect]");
+            await page.waitForFunction(() =>
+              /^Cannot connect to "ws:.*": Authentication failed: the token does not match this runtime's/
+                .test(document.querySelector("[data-role=device-status]")!.textContent!)
+            );
+            await browser.screenshot(page, "device-wrong-token");
+            await page.fill("[data-role=device-token]", "page-s3cret");
+            await page.click("[data-role=device-connect]");
+            await page.waitForFunction(
+              (u) =>
+                document.querySelector("[data-role=device-status]")!.textContent ===
+                  `connected to ${u}`,
+              url,
+            );
+            await page.waitForSelector("[data-role=device-apps] li.empty");
+            await page.click("[data-role=device-disconnect]");
+            await page.fill("[data-role=device-token]", "");
+          } finally {
+            await device.stop();
+          }
+        },
+      );
+
+      await t.step(
         "install on a device: serve --ws gets the app, host -q lists it, requests and events " +
           "flow, and a server that goes away is reported",
         async () => {
@@ -485,5 +524,54 @@ Deno.test({
       }
     }
     await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "playground server: serves the page's files and examples, nothing else of the repo",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const server = await startWebServer({ port: 0, reuseBundle: true });
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const get = async (path: string) => {
+      const response = await fetch(base + path, { redirect: "manual" });
+      return {
+        status: response.status,
+        type: response.headers.get("content-type"),
+        body: await response.text(),
+      };
+    };
+    try {
+      assert.equal((await get("/")).status, 302);
+      const page = await get("/playground/");
+      assert.equal(page.status, 200);
+      assert.match(page.body, /<script type="module" src="\/playground\/main\.js">/);
+      const script = await get("/playground/main.js");
+      assert.match(script.body, /from"\/dist\/micro-runtime\.js"/);
+      assert.doesNotMatch(script.body, /\bDeno\.[a-z]/);
+      const list = JSON.parse((await get("/examples/index.json")).body) as { path: string }[];
+      assert.ok(list.some((e) => e.path === "examples/gui/gui.wasm"));
+      const wasm = await get("/examples/hello/hello.wasm");
+      assert.deepEqual([wasm.status, wasm.type], [200, "application/wasm"]);
+      assert.equal((await get("/dist/micro-runtime.js")).status, 200);
+      for (
+        const path of [
+          "/examples/%2e%2e/deno.json",
+          "/examples/hello/../../mod.ts",
+          "/core/web/mod.ts",
+          "/examples/.git/config",
+          "/tests/playground_test.ts",
+        ]
+      ) {
+        const { status } = await get(path);
+        assert.equal(status, 404, path);
+      }
+      const post = await fetch(`${base}/playground/`, { method: "POST" });
+      await post.body?.cancel();
+      assert.equal(post.status, 405);
+    } finally {
+      await server.close();
+    }
   },
 });

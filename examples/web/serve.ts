@@ -23,7 +23,7 @@
  */
 
 import * as esbuild from "esbuild-wasm";
-import { buildBundle } from "./build.ts";
+import { buildBundle, webPlatformPlugin } from "./build.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const WEB = new URL("./", import.meta.url);
@@ -67,8 +67,6 @@ const _TYPES: Record<string, string> = {
 export async function buildPage(): Promise<{ js: Uint8Array; map: Uint8Array }> {
   const entry = _path(new URL("playground/main.ts", WEB));
   const runtimeEntry = _path(new URL("core/web/mod.ts", ROOT));
-  const platformDeno = _path(new URL("sdk/platform_deno.ts", ROOT));
-  const platformWeb = _path(new URL("sdk/platform_web.ts", ROOT));
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -80,14 +78,10 @@ export async function buildPage(): Promise<{ js: Uint8Array; map: Uint8Array }> 
     outfile: "/playground/main.js",
     write: false,
     logLevel: "silent",
-    plugins: [{
+    // As in the runtime bundle, Deno's platform module is swapped for the web one.
+    plugins: [webPlatformPlugin, {
       name: "runtime-from-dist",
       setup(build) {
-        // As in the runtime bundle: Deno's platform module is swapped for the web one.
-        build.onResolve({ filter: /platform_deno\.ts$/ }, (args) => {
-          const path = _path(new URL(args.path, `file://${args.resolveDir}/`));
-          return path === platformDeno ? { path: platformWeb } : undefined;
-        });
         build.onResolve({ filter: /web\/mod\.ts$/ }, (args) => {
           const path = _path(new URL(args.path, `file://${args.resolveDir}/`));
           return path === runtimeEntry

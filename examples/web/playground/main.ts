@@ -282,7 +282,7 @@ async function startDisplay(app: LoadedApp): Promise<void> {
   const module = await _module(app);
   if (!module) return;
   display = DisplaySession.live(module, {
-    frame: (frame) => screen.draw(frame),
+    screen,
     stdout: (bytes) => output.write("stdout", bytes),
   });
   if (!display) return;
@@ -309,7 +309,7 @@ async function replay(): Promise<void> {
   const until = Number(untilInput.value);
   try {
     DisplaySession.replay(module, script, until, {
-      frame: (frame) => screen.draw(frame),
+      screen,
       stdout: (bytes) => output.write("stdout", bytes),
     });
   } catch (error) {

@@ -18,7 +18,6 @@ import {
   createWasiLibrary,
   type DisplayLibrary,
   fastSchedule,
-  getFramebuffer,
   libc,
   type ModuleInfo,
   type OutputSink,
@@ -26,11 +25,12 @@ import {
   readModule,
   runApp,
   Runtime,
-  type SensorDriver,
+  type ScreenSink,
   sineSensor,
   TrapError,
+  watchSensor,
 } from "../../../core/web/mod.ts";
-import type { PixelSource, PointerState } from "../shared/screen.ts";
+import type { PointerState } from "../shared/screen.ts";
 
 /** How the playground runs an app. */
 export type AppKind = "display" | "framework" | "command";
@@ -105,10 +105,10 @@ export function runCommand(bytes: Uint8Array, run: CommandRun): Promise<number> 
   });
 }
 
-/** Callbacks of a display session. */
-export interface ScreenSink {
-  /** A new frame. */
-  frame(frame: PixelSource): void;
+/** Where a display session's frames and output go. */
+export interface DisplaySink {
+  /** The screen the display plugin presents each changed frame on (a canvas). */
+  screen: ScreenSink;
   /** App output and the exception line of a trap. */
   stdout: OutputSink;
 }
@@ -120,11 +120,11 @@ export interface ScreenSink {
 export class DisplaySession {
   readonly #runtime: Runtime;
   readonly #display: DisplayLibrary;
-  readonly #sink: ScreenSink;
+  readonly #sink: DisplaySink;
   #app: ReturnType<Runtime["instantiateSync"]> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  private constructor(runtime: Runtime, display: DisplayLibrary, sink: ScreenSink) {
+  private constructor(runtime: Runtime, display: DisplayLibrary, sink: DisplaySink) {
     this.#runtime = runtime;
     this.#display = display;
     this.#sink = sink;
@@ -137,7 +137,7 @@ export class DisplaySession {
    * @param sink where frames and output go
    * @returns the running session, or undefined when it trapped at start (reported)
    */
-  static live(module: AppModule, sink: ScreenSink): DisplaySession | undefined {
+  static live(module: AppModule, sink: DisplaySink): DisplaySession | undefined {
     const start = performance.now();
     const session = DisplaySession.#create(() => performance.now() - start, [], sink);
     if (!session.#start(module)) return undefined;
@@ -158,24 +158,24 @@ export class DisplaySession {
     module: AppModule,
     script: readonly PointerAction[],
     until: number,
-    sink: ScreenSink,
+    sink: DisplaySink,
   ): void {
     let now = 0;
     const session = DisplaySession.#create(() => now, script, sink);
     if (!session.#start(module)) return;
     for (; now <= until; now += 10) {
-      if (!session.#tick(now, false)) return;
+      if (!session.#tick(now)) return;
     }
-    session.#draw();
+    // Freeing the app closes its screen, which presents the last frame first.
     session.stop();
   }
 
   static #create(
     clock: () => number,
     input: readonly PointerAction[],
-    sink: ScreenSink,
+    sink: DisplaySink,
   ): DisplaySession {
-    const display = createDisplayLibrary({ clock, input, terminal: false });
+    const display = createDisplayLibrary({ clock, input, terminal: false, screen: sink.screen });
     const runtime = new Runtime({ plugins: [libc, display], stdout: sink.stdout });
     return new DisplaySession(runtime, display, sink);
   }
@@ -187,8 +187,7 @@ export class DisplaySession {
    */
   pointer(state: PointerState): void {
     const app = this.#app;
-    const display = app && this.#display.state(app);
-    display?.input.push({ at: display.now(), x: state.x, y: state.y, pressed: state.pressed });
+    if (app) this.#display.state(app)?.pointer(state.x, state.y, state.pressed);
   }
 
   /** Stops ticking and frees the app. */
@@ -208,7 +207,6 @@ export class DisplaySession {
     try {
       this.#app = this.#runtime.instantiateSync(module);
       if ("gui_init" in this.#app.exports) this.#app.call("gui_init");
-      this.#draw();
       return true;
     } catch (error) {
       this.#trap(error);
@@ -216,7 +214,7 @@ export class DisplaySession {
     }
   }
 
-  #tick(now: number, draw = true): boolean {
+  #tick(now: number): boolean {
     const app = this.#app;
     if (!app) return false;
     try {
@@ -225,13 +223,7 @@ export class DisplaySession {
       this.#trap(error);
       return false;
     }
-    if (draw) this.#draw();
     return true;
-  }
-
-  #draw(): void {
-    const frame = this.#app && getFramebuffer(this.#app, this.#display);
-    if (frame) this.#sink.frame(frame);
   }
 
   #trap(error: unknown): void {
@@ -270,9 +262,18 @@ export class FrameworkSession {
    */
   constructor(sink: FrameworkSink, options: { deadlineMs: number }) {
     const drivers = [
-      _plotted(sineSensor({ name: "sensor_test1", period: 8000, amplitude: 5, offset: 20 }), sink),
-      _plotted(sineSensor({ name: "sensor_test2", period: 5000, amplitude: 2, offset: 24 }), sink),
-    ];
+      sineSensor({ name: "sensor_test1", period: 8000, amplitude: 5, offset: 20 }),
+      sineSensor({ name: "sensor_test2", period: 5000, amplitude: 2, offset: 24 }),
+    ].map((driver) =>
+      watchSensor(driver, (reading) => {
+        // Measurements (doubles, floats), not counters such as the reading's time.
+        for (const [key, attr] of reading.reading.entries()) {
+          if (attr.type === "double" || attr.type === "float") {
+            sink.reading(reading.name, key, reading.time, attr.value);
+          }
+        }
+      })
+    );
     const runtime = new Runtime({
       plugins: [libc, base, createSensorLibrary(drivers)],
       stdout: sink.stdout,
@@ -315,21 +316,4 @@ export class FrameworkSession {
     }
     this.manager.close();
   }
-}
-
-/** A driver whose readings are also reported to the page, each floating-point key a series. */
-function _plotted(driver: SensorDriver, sink: FrameworkSink): SensorDriver {
-  return {
-    ...driver,
-    read(now: number) {
-      const reading = driver.read(now);
-      for (const [key, attr] of reading.entries()) {
-        // Measurements (doubles, floats), not counters such as the reading's time.
-        if (attr.type === "double" || attr.type === "float") {
-          sink.reading(driver.name, key, now, attr.value);
-        }
-      }
-      return reading;
-    },
-  };
 }

@@ -94,6 +94,21 @@ export class CanvasScreen {
   }
 
   /**
+   * Shows RGBA pixels: the display plugin's screen sink (`createDisplayLibrary({ screen })`).
+   *
+   * @param rgba width × height pixels, 4 bytes each
+   * @param width in pixels
+   * @param height in pixels
+   */
+  present(rgba: Uint8ClampedArray, width: number, height: number): void {
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+    }
+    this.#context.putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+  }
+
+  /**
    * The canvas's pixels as RGBA bytes, row by row (what a PNG of the screen decodes to).
    *
    * @returns the bytes
