@@ -11,6 +11,7 @@ import { FleetRelay } from "../examples/web/console/relay.ts";
 import { startConsoleServer } from "../examples/web/console/serve.ts";
 import type { RelayMessage } from "../examples/web/console/protocol.ts";
 import { mqttEventFilter } from "../core/host_link/mqtt_topics.ts";
+import { FleetClient } from "../core/host_link/fleet_client.ts";
 
 const CONSOLE = new URL("../examples/web/console/serve.ts", import.meta.url).pathname;
 const PUBLISHER = new URL("../examples/event_publisher/event_publisher.wasm", import.meta.url)
@@ -361,7 +362,7 @@ function fakePage(relay: FleetRelay) {
 
 Deno.test({
   name:
-    "console relay: bad input from a page gets a clear message and changes nothing; an unreachable broker and a foreign page are refused",
+    "console relay: bad input from a page gets a clear message and changes nothing; an unreachable broker and a foreign page are refused; events past 200 a second are counted, then reported",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -372,7 +373,12 @@ Deno.test({
       listener.close();
       return (listener.addr as Deno.NetAddr).port;
     })();
-    const relay = new FleetRelay({ url: `mqtt://127.0.0.1:${closedPort}` });
+    // The events' clock: the first 250 events in one second, the next one a second later.
+    let clockCalls = 0;
+    const relay = new FleetRelay({
+      url: `mqtt://127.0.0.1:${closedPort}`,
+      now: () => ++clockCalls > 250 ? 1000 : 0,
+    });
     const page = fakePage(relay);
     try {
       // Nothing listening: the reason, and operations refused until connected.
@@ -523,6 +529,50 @@ Deno.test({
       assert.equal(query.length, 1);
       assert.equal(query[0]!.type, "response");
       assert.equal((query[0] as { status: number }).status, 69);
+
+      // A burst of events: 200 a second reach the page, the rest are counted, then reported.
+      assert.deepEqual(await page.send({ type: "subscribe", url: "burst/", devices: "sim" }), []);
+      const publisher = await FleetClient.connect({
+        url: broker.url,
+        username: broker.operator.username,
+        password: broker.operator.password,
+      });
+      try {
+        // Published in order on one connection, so delivered in order.
+        await Promise.all(
+          Array.from(
+            { length: 251 },
+            (_, i) =>
+              publisher.publishEvent("burst/n", new TextEncoder().encode(String(i)), {
+                fmt: 98,
+                as: "sim",
+              }),
+          ),
+        );
+        const deadline = Date.now() + 20_000;
+        const burst = () =>
+          page.messages.filter((m) =>
+            m.type === "event" && m.url === "burst/n" ||
+            m.type === "failed" && m.message.includes("events not shown")
+          );
+        while (burst().length < 202 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const seen = burst().map((m) =>
+          m.type === "event" ? m.text : (m as { message: string }).message
+        );
+        assert.equal(seen.length, 202);
+        assert.deepEqual(
+          seen.slice(0, 200),
+          Array.from({ length: 200 }, (_, i) => `${String(i).length} bytes: "${i}"`),
+        );
+        assert.deepEqual(seen.slice(200), [
+          "50 events not shown (over 200 a second)",
+          '3 bytes: "250"',
+        ]);
+      } finally {
+        await publisher.close();
+      }
 
       // A page of another origin cannot open the relay's socket; a same-origin one can.
       const web = await startConsoleServer({

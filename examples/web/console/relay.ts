@@ -40,6 +40,8 @@ export interface RelayOptions {
   prefix?: string;
   /** Milliseconds each device has to answer (default 10,000). */
   timeout?: number;
+  /** The clock of the events' rate limit, in milliseconds (default `performance.now`). */
+  now?: () => number;
 }
 
 /** Events forwarded to the pages each second at most; the rest are counted as dropped. */
@@ -315,7 +317,7 @@ export class FleetRelay {
   }
 
   #onEvent(event: FleetEvent): void {
-    const second = Math.floor(performance.now() / 1000);
+    const second = Math.floor((this.#options.now?.() ?? performance.now()) / 1000);
     if (second !== this.#eventWindow) {
       if (this.#dropped > 0) {
         this.#broadcast({
