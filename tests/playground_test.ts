@@ -197,6 +197,42 @@ Deno.test({
       });
 
       await t.step(
+        "a WASI app runs over the page's in-memory files as over real ones",
+        async () => {
+          await page.click("[data-role=clear]");
+          await pickExample(page, "examples/wasi/c/wasi_app.wasm");
+          assert.equal(
+            await page.inputValue("[data-role=args]"),
+            "data/in.txt data/out.txt 3 hello",
+          );
+          const added = await runAndWait(page);
+          const host = `${dir}/wasi`;
+          await Deno.mkdir(host);
+          await Deno.writeTextFile(
+            `${host}/in.txt`,
+            "Hello from the page's in-memory file system\n",
+          );
+          const expected = await cli(
+            "mod.ts",
+            `--dir=${host}::data`,
+            "examples/wasi/c/wasi_app.wasm",
+            ..."data/in.txt data/out.txt 3 hello".split(" "),
+          );
+          assert.match(expected, /^exit 3$/m);
+          assert.equal(appLines(added), expected);
+          assert.match(added, /— exit status 3 /);
+          const copied = (await Deno.stat(`${host}/out.txt`)).size;
+          assert.match(
+            added,
+            new RegExp(
+              `— data/ in memory: in\\.txt \\(\\d+ bytes\\), out\\.txt \\(${copied} bytes\\)`,
+            ),
+          );
+          await browser.screenshot(page, "wasi");
+        },
+      );
+
+      await t.step(
         "GUI: the replayed clicks give the same RGBA pixels as the CLI's PNG",
         async () => {
           await pickExample(page, "examples/gui/gui.wasm");

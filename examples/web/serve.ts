@@ -106,26 +106,41 @@ export async function buildPage(): Promise<{ js: Uint8Array; map: Uint8Array }> 
 }
 
 /**
- * The example apps the page's menu lists: every `examples/<dir>/<name>.wasm` outside the
- * folders with their own build, with the first line of its C source's comment.
+ * The example apps the page's menu lists: every `examples/<dir>/<name>.wasm`, and the WASI
+ * apps of `examples/wasi/{c,cpp,rust}/`, with the first line of their source's comment.
  *
  * @returns path (from the repo root) and description, sorted by path
  */
 export async function listExamples(): Promise<{ path: string; about: string }[]> {
   const out: { path: string; about: string }[] = [];
+  const dirs: string[] = [];
   for await (const dir of Deno.readDir(new URL("examples/", ROOT))) {
-    if (!dir.isDirectory || dir.name === "web" || dir.name === "wasi") continue;
-    for await (const file of Deno.readDir(new URL(`examples/${dir.name}/`, ROOT))) {
+    if (dir.isDirectory && dir.name !== "web") dirs.push(dir.name);
+  }
+  // The WASI apps built by C, C++ and Rust, one folder deeper.
+  dirs.push("wasi/c", "wasi/cpp", "wasi/rust");
+  for (const dir of dirs) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(new URL(`examples/${dir}/`, ROOT)));
+    } catch {
+      continue;
+    }
+    for (const file of entries) {
       if (!file.name.endsWith(".wasm")) continue;
       const stem = file.name.slice(0, -".wasm".length);
       let about = "";
-      try {
-        const c = await Deno.readTextFile(new URL(`examples/${dir.name}/${stem}.c`, ROOT));
-        about = /\/\*+\s*\n?\s*\*?\s*(.+)/.exec(c)?.[1]?.replace(/\s*\*\/.*$/, "").trim() ?? "";
-      } catch {
-        // No C source beside it.
+      for (const ext of [".c", ".cpp", ".rs"]) {
+        try {
+          const source = await Deno.readTextFile(new URL(`examples/${dir}/${stem}${ext}`, ROOT));
+          about = /(?:\/\*+|\/\/)\s*\n?\s*\*?\s*(.+)/.exec(source)?.[1]
+            ?.replace(/\s*\*\/.*$/, "").trim() ?? "";
+          break;
+        } catch {
+          // No source of that language beside it.
+        }
       }
-      out.push({ path: `examples/${dir.name}/${file.name}`, about });
+      out.push({ path: `examples/${dir}/${file.name}`, about });
     }
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type PointerAction, Runtime } from "../../../core/web/mod.ts";
+import { MemoryFs, type PointerAction, Runtime } from "../../../core/web/mod.ts";
 import { ConsoleView } from "../shared/console_view.ts";
 import { DevicePanel } from "../shared/device_panel.ts";
 import { append, field, h } from "../shared/dom.ts";
@@ -25,6 +25,7 @@ import {
   FrameworkSession,
   inspect,
   runCommand,
+  WASI_DIR,
 } from "./sessions.ts";
 
 /** An app the page holds. */
@@ -36,6 +37,8 @@ interface LoadedApp {
   bytes: Uint8Array;
   kind: AppKind;
   exports: string[];
+  /** The modules it imports from (`env`, `wasi_snapshot_preview1`). */
+  imports: string[];
 }
 
 /** A finished or running command, for tests and the bench (`window.playground.runs`). */
@@ -55,7 +58,14 @@ const PRESETS: Record<string, { args?: string; f?: string; about?: string }> = {
   "examples/traps/traps.wasm": { f: "divz", args: "0" },
   "examples/limits/workloads.wasm": { f: "fib_run", args: "25" },
   "examples/limits/recursion.wasm": { f: "call_overflow", args: "1000000" },
+  "examples/wasi/c/wasi_app.wasm": { args: "data/in.txt data/out.txt 3 hello" },
+  "examples/wasi/cpp/wasi_app.wasm": { args: "data/in.txt data/out.txt 3 hello" },
+  "examples/wasi/rust/wasi_app.wasm": { args: "data/in.txt data/out.txt 3 hello" },
 };
+
+/** The WASI apps' directory, in memory: `data/in.txt` to start with. */
+const files = new MemoryFs();
+files.writeFile(`/${WASI_DIR}/in.txt`, "Hello from the page's in-memory file system\n");
 
 /** Framework apps that work as a group, installed in this order. */
 const GROUPS: Record<string, string[]> = {
@@ -209,7 +219,8 @@ function use(path: string, bytes: Uint8Array): boolean {
   stopSessions();
   const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.wasm$/, "");
   const exports = result.info.exports.filter((e) => e.kind === "function").map((e) => e.name);
-  current = { path, name, bytes, kind: appKind(result.info), exports };
+  const imports = [...new Set(result.info.imports.map((i) => i.module))];
+  current = { path, name, bytes, kind: appKind(result.info), exports, imports };
   device.suggestName(name);
   appInfo.replaceChildren(
     h("b", {}, path),
@@ -253,6 +264,7 @@ async function run(): Promise<void> {
     output.write(stream, bytes);
   };
   const f = functionInput.value.trim();
+  const wasi = app.imports.includes("wasi_snapshot_preview1");
   runButton.disabled = true;
   try {
     // Let the page paint "running" before a long call blocks it.
@@ -264,6 +276,7 @@ async function run(): Promise<void> {
       deadlineMs: Number(deadlineInput.value) || 0,
       stdout: sink("stdout"),
       stderr: sink("stderr"),
+      fs: files,
     });
   } catch (error) {
     record.status = -1;
@@ -276,6 +289,11 @@ async function run(): Promise<void> {
     "info",
     `— exit status ${record.status} after ${(record.endedAt - record.startedAt).toFixed(1)} ms`,
   );
+  if (wasi) {
+    const listing = files.readDir(`/${WASI_DIR}`)
+      .map((e) => `${e.name} (${files.stat(`/${WASI_DIR}/${e.name}`).size} bytes)`);
+    output.note("info", `— ${WASI_DIR}/ in memory: ${listing.join(", ") || "empty"}`);
+  }
 }
 
 async function startDisplay(app: LoadedApp): Promise<void> {
@@ -366,7 +384,7 @@ async function runTogether(): Promise<void> {
     const response = await fetch(`/${path}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.wasm$/, "");
-    apps.push({ path, name, bytes, kind: "framework", exports: [] });
+    apps.push({ path, name, bytes, kind: "framework", exports: [], imports: [] });
   }
   await startFramework(apps);
 }

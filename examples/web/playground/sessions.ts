@@ -19,6 +19,7 @@ import {
   type DisplayLibrary,
   fastSchedule,
   libc,
+  type MemoryFs,
   type ModuleInfo,
   type OutputSink,
   type PointerAction,
@@ -81,9 +82,17 @@ export interface CommandRun {
   deadlineMs: number;
   /** App output and result lines. */
   stdout: OutputSink;
-  /** Warnings (unresolved imports). */
+  /** Warnings (unresolved imports), and a WASI app's standard error. */
   stderr: OutputSink;
+  /**
+   * What a WASI app sees as its directory `data` (the in-memory file system's `/data`); its
+   * changes stay for the next run.
+   */
+  fs: MemoryFs;
 }
+
+/** The directory a WASI app gets, by the name it sees it under (`data/in.txt`). */
+export const WASI_DIR = "data";
 
 /**
  * Runs a command app as `deno run mod.ts [-f F] app.wasm args…` would.
@@ -98,7 +107,16 @@ export function runCommand(bytes: Uint8Array, run: CommandRun): Promise<number> 
     args: run.args,
     ...(run.function !== undefined ? { function: run.function } : {}),
     plugins: [libc],
-    wasi: createWasiLibrary(),
+    wasi: createWasiLibrary({
+      fs: run.fs,
+      preopens: [{ guest: WASI_DIR, host: `/${WASI_DIR}` }],
+      stderr: {
+        writeSync(bytes: Uint8Array): number {
+          run.stderr(bytes.slice());
+          return bytes.length;
+        },
+      },
+    }),
     stdout: run.stdout,
     stderr: run.stderr,
     ...(run.deadlineMs > 0 ? { limits: { deadlineMs: run.deadlineMs } } : {}),
