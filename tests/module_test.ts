@@ -366,3 +366,45 @@ Deno.test("module: an invalid function is named by index, name and byte offset",
     });
   }
 });
+
+Deno.test("module: code bodies read when asked for give what reading them at once gives", async () => {
+  const bytes = wat(`(module
+    (func (export "a") (param i32) (result i32) (local i64 f32) local.get 0)
+    (func (export "b") (local v128) nop)
+    (data "x"))`);
+  const eager = readModule(bytes);
+  for (const app of [await compileModule(bytes), compileModuleSync(bytes)]) {
+    assert.deepEqual(app.info.codes, eager.codes);
+    assert.deepEqual(app.info.sections, eager.sections);
+    assert.deepEqual(app.info.functions, eager.functions);
+    assert.deepEqual([...app.info.names.functions], [...eager.names.functions]);
+  }
+});
+
+Deno.test("module: damage in the code bodies is named by the reader, first in byte order", async () => {
+  const header = [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+  const type = [1, 4, 1, 0x60, 0, 0];
+  const func = [3, 2, 1, 0];
+  // One body whose size (9) runs past its 4-byte section; then a data section claiming 5
+  // segments in no bytes, damage the reader would meet first if it skipped the bodies.
+  const code = [10, 4, 1, 9, 0, 0x0b];
+  const data = [11, 1, 5];
+  for (
+    const bytes of [[...header, ...type, ...func, ...code], [
+      ...header,
+      ...type,
+      ...func,
+      ...code,
+      ...data,
+    ]]
+  ) {
+    for (const compile of [compileModule, compileModuleSync]) {
+      await assert.rejects(async () => await compile(new Uint8Array(bytes)), (e: unknown) => {
+        assert.ok(e instanceof LoadError);
+        assert.equal(e.reason, "unexpected end of section or function");
+        assert.equal(e.offset, 22);
+        return true;
+      });
+    }
+  }
+});

@@ -480,28 +480,60 @@ function _constExpr(r: _Reader): void {
   }
 }
 
-function _emptyInfo(): ModuleInfo {
-  return {
-    sections: [],
-    types: [],
-    typeKinds: [],
-    imports: [],
-    functions: [],
-    tables: [],
-    memories: [],
-    globals: [],
-    exports: [],
-    start: undefined,
-    elementCount: 0,
-    dataCount: undefined,
-    codes: [],
-    data: [],
-    tags: [],
-    customs: [],
-    names: new _Names(),
-    dylink: undefined,
-    importedFunctionCount: 0,
-  };
+/** What the reader learned; `codes` and `sections` may wait for the code section's bodies. */
+class _Info implements ModuleInfo {
+  types: (FuncType | undefined)[] = [];
+  typeKinds: TypeKind[] = [];
+  imports: Import[] = [];
+  functions: number[] = [];
+  tables: TableType[] = [];
+  memories: Limits[] = [];
+  globals: GlobalType[] = [];
+  exports: Export[] = [];
+  start: number | undefined = undefined;
+  elementCount = 0;
+  dataCount: number | undefined = undefined;
+  data: DataSegment[] = [];
+  tags: number[] = [];
+  customs: { name: string; offset: number; size: number }[] = [];
+  names: ModuleInfo["names"] = new _Names();
+  dylink: DylinkInfo | undefined = undefined;
+  importedFunctionCount = 0;
+  /** Filled as sections are read, whether or not the bodies wait. */
+  sectionList: SectionInfo[] = [];
+  codeList: CodeBody[] = [];
+  /** Reads the code section's bodies into `codeList`, when they wait. */
+  pending: (() => void) | undefined;
+
+  get sections(): SectionInfo[] {
+    this.#settle();
+    return this.sectionList;
+  }
+
+  set sections(value: SectionInfo[]) {
+    this.#settle();
+    this.sectionList = value;
+  }
+
+  get codes(): CodeBody[] {
+    this.#settle();
+    return this.codeList;
+  }
+
+  set codes(value: CodeBody[]) {
+    this.#settle();
+    this.codeList = value;
+  }
+
+  #settle(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.();
+  }
+}
+
+function _emptyInfo(): _Info {
+  return new _Info();
 }
 
 function _compositeType(r: _Reader, info: ModuleInfo): void {
@@ -635,7 +667,7 @@ function _elementSection(r: _Reader, info: ModuleInfo): void {
 // The function and code sections have an entry per function, 10,000 in a large app: their loops
 // read one- and two-byte LEBs inline and fall back to the reader for anything else.
 
-function _functionSection(r: _Reader, info: ModuleInfo): void {
+function _functionSection(r: _Reader, info: Pick<ModuleInfo, "functions">): void {
   const functions = info.functions;
   const bytes = r.bytes;
   const end = r.end;
@@ -651,7 +683,7 @@ function _functionSection(r: _Reader, info: ModuleInfo): void {
   }
 }
 
-function _codeSection(r: _Reader, info: ModuleInfo, section: SectionInfo): void {
+function _codeSection(r: _Reader, info: Pick<ModuleInfo, "codes">, section: SectionInfo): void {
   const bytes = r.bytes;
   const end = r.end;
   const codes = info.codes;
@@ -931,6 +963,32 @@ function _customSection(r: _Reader, info: ModuleInfo, section: SectionInfo): voi
  * ```
  */
 export function readModule(bytes: Uint8Array): ModuleInfo {
+  return _read(bytes);
+}
+
+/**
+ * Reads a binary like {@linkcode readModule}, except that the code section's entries (a body
+ * per function) are read on first use of `codes` or `sections`: V8 checks them when it
+ * compiles, and walking every body's local declarations was most of a load's own cost in large
+ * apps. Damage found elsewhere is reported as {@linkcode readModule} would, first in byte order.
+ *
+ * @param bytes the binary, to be compiled by V8 as well
+ * @returns what {@linkcode readModule} returns for it
+ * @throws {LoadError} as {@linkcode readModule}, except for damage inside the code section's
+ *   entries (call {@linkcode readModule} when V8 rejects the binary)
+ */
+export function readValidModule(bytes: Uint8Array): ModuleInfo {
+  const state = { skipped: false };
+  try {
+    return _read(bytes, state);
+  } catch (error) {
+    // Damage after the skipped bodies may not be the first: read them all to find out.
+    if (state.skipped) readModule(bytes);
+    throw error;
+  }
+}
+
+function _read(bytes: Uint8Array, lazy?: { skipped: boolean }): ModuleInfo {
   const top = new _Reader(bytes, 0, bytes.length, "unexpected end");
   for (const byte of _MAGIC) {
     if (top.remaining === 0) top.fail("unexpected end");
@@ -942,6 +1000,7 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
   }
 
   const info = _emptyInfo();
+  const sections = info.sectionList; // `info.sections` would read the bodies left waiting
   let seen = 0; // a bit per section id
   let lastRank = 0;
   let codeSection: SectionInfo | undefined;
@@ -963,8 +1022,15 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
       seen |= 1 << id;
       lastRank = rank;
     }
-    info.sections.push(section);
+    sections.push(section);
     const r = new _Reader(bytes, top.pos, top.pos + size, "unexpected end of section or function");
+    if (lazy && id === 10) {
+      _deferCode(info, section, r);
+      lazy.skipped = true;
+      codeSection = section;
+      top.pos = r.end;
+      continue;
+    }
     try {
       if (id === 0) _customSection(r, info, section);
       else _readSection(r, info, section);
@@ -980,7 +1046,18 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
     if (id === 11) dataSection = section;
   }
 
-  if (info.functions.length !== info.codes.length) {
+  if (lazy?.skipped) {
+    // Counted without reading the bodies: the count is the section's first LEB.
+    const count = new _Reader(
+      bytes,
+      codeSection!.offset,
+      codeSection!.offset + codeSection!.size,
+      "unexpected end of section or function",
+    ).u32();
+    if (info.functions.length !== count) {
+      top.fail("function and code section have inconsistent lengths", codeSection!.offset);
+    }
+  } else if (info.functions.length !== info.codes.length) {
     top.fail(
       "function and code section have inconsistent lengths",
       codeSection?.offset ?? functionSection?.offset ?? bytes.length,
@@ -995,6 +1072,18 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
     );
   }
   return info;
+}
+
+/** Leaves the code section's bodies to be read on first use of `codes` or `sections`. */
+function _deferCode(info: _Info, section: SectionInfo, r: _Reader): void {
+  info.pending = function readBodies(): void {
+    try {
+      _codeSection(r, { codes: info.codeList }, section);
+    } catch (e) {
+      if (!(e instanceof _Deferred)) throw e;
+      section.opaque = true; // the code section may mark itself opaque
+    }
+  };
 }
 
 /**

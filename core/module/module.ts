@@ -1,12 +1,15 @@
 /**
  * Loading an app: our reader checks the binary's structure, then V8 validates and compiles it.
+ * The code section's bodies are left to V8 and read only when asked for, or when V8 rejects
+ * the binary: structural damage is then named first, in WAMR's words, as if every section had
+ * been read before compiling.
  *
  * Every failure, ours or V8's, comes out as a {@linkcode LoadError}.
  *
  * @module
  */
 
-import { type ModuleInfo, readModule } from "./binary.ts";
+import { type ModuleInfo, readModule, readValidModule } from "./binary.ts";
 import { LoadError } from "../../sdk/errors.ts";
 
 /** A read and compiled app module. */
@@ -75,12 +78,13 @@ function _appModule(
  * ```
  */
 export async function compileModule(bytes: Uint8Array, name?: string): Promise<AppModule> {
-  const info = readModule(bytes);
+  const info = readValidModule(bytes);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (error) {
-    throw toLoadError(error, info);
+    // Our reader's verdict on the sections it left to V8 comes first, in WAMR's words.
+    throw toLoadError(error, readModule(bytes));
   }
   return _appModule(info, module, bytes, name);
 }
@@ -94,12 +98,12 @@ export async function compileModule(bytes: Uint8Array, name?: string): Promise<A
  * @throws {LoadError} when the binary is malformed or invalid, as {@linkcode compileModule}
  */
 export function compileModuleSync(bytes: Uint8Array, name?: string): AppModule {
-  const info = readModule(bytes);
+  const info = readValidModule(bytes);
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   } catch (error) {
-    throw toLoadError(error, info);
+    throw toLoadError(error, readModule(bytes));
   }
   return _appModule(info, module, bytes, name);
 }
