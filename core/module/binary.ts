@@ -355,22 +355,46 @@ class _Reader {
 /** Names this short and all ASCII are built directly: a `TextDecoder` call costs ~0.3 µs. */
 const _ASCII_FAST_LENGTH = 64;
 
+/**
+ * Short ASCII names seen before, by a hash of their bytes: apps import the same natives, so a
+ * load mostly finds its names here instead of building each string again. Bounded: cleared
+ * when full.
+ */
+const _interned = new Map<number, string>();
+const _INTERN_LIMIT = 4096;
+
 function _decodeName(bytes: Uint8Array, start: number, end: number): string {
   if (end - start <= _ASCII_FAST_LENGTH) {
-    let text = "";
+    let hash = end - start;
     let i = start;
     for (; i < end; i++) {
       const byte = bytes[i]!;
       if (byte >= 0x80) break;
-      text += String.fromCharCode(byte);
+      hash = Math.imul(hash ^ byte, 0x01000193);
     }
-    if (i === end) return text;
+    if (i === end) {
+      const seen = _interned.get(hash);
+      if (seen !== undefined && _sameAscii(seen, bytes, start, end)) return seen;
+      let text = "";
+      for (let k = start; k < end; k++) text += String.fromCharCode(bytes[k]!);
+      if (_interned.size >= _INTERN_LIMIT) _interned.clear();
+      _interned.set(hash, text);
+      return text;
+    }
   }
   try {
     return _utf8.decode(bytes.subarray(start, end));
   } catch {
     throw new LoadError("malformed UTF-8 encoding", start);
   }
+}
+
+function _sameAscii(text: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false;
+  for (let k = 0; k < text.length; k++) {
+    if (text.charCodeAt(k) !== bytes[start + k]) return false;
+  }
+  return true;
 }
 
 function _heapType(r: _Reader): string {
@@ -820,14 +844,15 @@ function _nameSubsection(
  */
 class _Names {
   module?: string;
-  #functions = new Map<number, string>();
-  #locals = new Map<number, Map<number, string>>();
+  // Made on first use: most loads never ask.
+  #functions: Map<number, string> | undefined;
+  #locals: Map<number, Map<number, string>> | undefined;
   /** Per name section, in order: its function and local subsections not yet decoded. */
   #pending: { id: number; sub: _Reader }[][] = [];
 
   get functions(): Map<number, string> {
     this.#decode();
-    return this.#functions;
+    return this.#functions ??= new Map();
   }
 
   set functions(map: Map<number, string>) {
@@ -837,7 +862,7 @@ class _Names {
 
   get locals(): Map<number, Map<number, string>> {
     this.#decode();
-    return this.#locals;
+    return this.#locals ??= new Map();
   }
 
   set locals(map: Map<number, Map<number, string>>) {
@@ -884,7 +909,10 @@ class _Names {
   }
 
   #decodeSection(pending: { id: number; sub: _Reader }[]): void {
-    const target = { functions: this.#functions, locals: this.#locals };
+    const target = {
+      functions: this.#functions ??= new Map(),
+      locals: this.#locals ??= new Map(),
+    };
     try {
       for (const { id, sub } of pending) _nameSubsection(id, sub, target);
     } finally {
