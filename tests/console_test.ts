@@ -114,7 +114,7 @@ function apps(page: Page, id: string): Promise<string[]> {
 
 Deno.test({
   name:
-    "console: in Chromium, a refused password is shown and fixed from the page; both devices online; an upload installs on both with progress; live events; a request; a non-wasm upload refused; uninstall; a killed device goes offline",
+    "console: in Chromium, a refused password is shown and fixed from the page; both devices online; an upload installs on both with progress; live events; a request; a non-wasm upload refused; a broker restart survived; uninstall; a killed device goes offline",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {

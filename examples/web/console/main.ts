@@ -237,7 +237,7 @@ function request(): void {
     type: "request",
     op: `request${nextOp++}`,
     device,
-    method: requestMethod.value as "GET",
+    method: requestMethod.value as "GET" | "POST" | "PUT" | "DELETE",
     url: requestUrl.value,
     payload: requestPayload.value,
   });
