@@ -160,6 +160,8 @@ export type {
   MqttLink,
   MqttLinkOptions,
 } from "./core/host_link/mqtt_link.ts";
+// Type only: the WebSocket link loads when `serve --ws` asks for it.
+export type { WebSocketEndpoint } from "./core/host_link/ws_link.ts";
 
 import libc from "./natives/libc/mod.ts";
 // Static, though not re-exported: a dynamic import would cost the command ~1 ms of start-up.
