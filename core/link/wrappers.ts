@@ -55,13 +55,20 @@ function _wrapperSource(sig: Signature): string {
       checks.push(
         `const p${i} = a${i} >>> 0, n${i} = a${i + 1} >>> 0;`,
         `if (p${i} + n${i} > u8.length) { u8 = m.refresh(); if (p${i} + n${i} > u8.length) oob(); }`,
-        // A new memory view means the buffer may have been replaced: the kept view goes too.
-        `if (p${i} !== vp${i} || n${i} !== vn${i} || u8 !== vu${i}) {`,
-        `  v${i} = new Uint8Array(u8.buffer, p${i}, n${i}); vp${i} = p${i}; vn${i} = n${i}; vu${i} = u8;`,
+        // The view is kept from the second call with the same region and memory view (a new
+        // memory view means the buffer may have been replaced); regions that move every call
+        // store no view, which would cost an old-to-new write barrier each time.
+        `let w${i};`,
+        `if (p${i} === vp${i} && n${i} === vn${i} && u8 === vu${i}) {`,
+        `  w${i} = v${i} ??= new Uint8Array(u8.buffer, p${i}, n${i});`,
+        `} else {`,
+        `  w${i} = new Uint8Array(u8.buffer, p${i}, n${i}); vp${i} = p${i}; vn${i} = n${i};`,
+        `  if (v${i} !== undefined) v${i} = undefined;`,
+        `  if (vu${i} !== u8) vu${i} = u8;`,
         `}`,
       );
       state.push(`let v${i}, vu${i}, vp${i} = -1, vn${i} = -1;`);
-      args.push(`v${i}`, `n${i}`);
+      args.push(`w${i}`, `n${i}`);
       i++;
     } else if (c === "*") {
       usesMemory = true;
