@@ -6,7 +6,7 @@
  * @module
  */
 
-import { exportedFunctionType, type FuncType } from "../module/binary.ts";
+import { exportedFunctionType, type FuncType, type ModuleInfo } from "../module/binary.ts";
 import { AppExit, TrapError } from "../../sdk/errors.ts";
 import { type AppHeap, BuiltinHeap, ExportedHeap, NoHeap, placeHeap } from "./app_heap.ts";
 import type { Governor } from "./governor.ts";
@@ -409,14 +409,14 @@ export class AppInstance implements AppHandle {
     const exported = Object.values(raw).find((v) => v instanceof WebAssembly.Memory);
     const memory = imported ?? (exported as WebAssembly.Memory | undefined);
     this.memory = new AppMemory(memory ?? _noMemory());
-    const usesWasi = this.module.info.imports.some((i) => i.module.startsWith("wasi_"));
+    const { usesWasi, initializers } = _shapeOf(this.module.info);
     // A supplied memory belongs to someone else: no heap is appended to it unless asked.
     const own = !usesWasi && !link.memorySupplied;
     const heapSize = memory ? options.heapSize ?? (own ? DEFAULT_HEAP_SIZE : 0) : 0;
     this.heap = this.#makeHeap(heapSize);
     link.bind(raw);
     for (const { name, args } of link.initializers) this.call(name, ...args);
-    for (const init of ["__post_instantiate", "_initialize"]) {
+    for (const init of initializers) {
       const fn = this.#exports[init];
       if (typeof fn === "function" && fn.length === 0) this.call(init);
     }
@@ -789,6 +789,30 @@ class _Context implements NativeContext<unknown> {
   trap(message: string): never {
     throw new TrapError(message);
   }
+}
+
+/** What every instance of a module asks of its imports and exports, found once per module. */
+interface _Shape {
+  /** Whether it imports from a `wasi_*` module. */
+  readonly usesWasi: boolean;
+  /** Which of `__post_instantiate` and `_initialize` it exports as functions. */
+  readonly initializers: readonly string[];
+}
+
+const _shapes = new WeakMap<ModuleInfo, _Shape>();
+
+function _shapeOf(info: ModuleInfo): _Shape {
+  let shape = _shapes.get(info);
+  if (shape === undefined) {
+    shape = {
+      usesWasi: info.imports.some((i) => i.module.startsWith("wasi_")),
+      initializers: ["__post_instantiate", "_initialize"].filter((name) =>
+        info.exports.some((e) => e.name === name && e.kind === "function")
+      ),
+    };
+    _shapes.set(info, shape);
+  }
+  return shape;
 }
 
 let _empty: WebAssembly.Memory | undefined;

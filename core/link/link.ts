@@ -156,11 +156,10 @@ export function linkImports(
           break;
         }
         const type = imp.type;
-        const found = type && candidates.find((c) => signatureMatches(c.signature, type));
-        if (!found) throw new LinkError(_mismatch(imp, candidates));
+        const { found, label } = _choose(imp, candidates);
+        if (!found || type === undefined) throw new LinkError(_mismatch(imp, candidates));
         if (!libraries.includes(found.library)) libraries.push(found.library);
         const ctx = makeContext(found.library, found.name, found.symbol.attachment);
-        const label = `(${imp.module}, ${imp.name})`;
         let fn = wrapNative(found.signature, found.symbol.impl, ctx, label);
         if (found.symbol.async) fn = _asyncFailures(fn, label);
         if (options.trace) {
@@ -283,6 +282,27 @@ export function linkImports(
     bind: (exports) => side?.bind(exports),
     initializers: side?.initializers() ?? [],
   };
+}
+
+/** An import's native and label, kept while its candidates (the registry) stay the same. */
+const _chosen = new WeakMap<
+  Import,
+  { candidates: readonly ResolvedNative[]; found: ResolvedNative | undefined; label: string }
+>();
+
+/** The first candidate whose signature fits the import's type; found once per module. */
+function _choose(
+  imp: Import,
+  candidates: readonly ResolvedNative[],
+): { found: ResolvedNative | undefined; label: string } {
+  let chosen = _chosen.get(imp);
+  if (chosen?.candidates !== candidates) {
+    const type = imp.kind === "function" ? imp.type : undefined;
+    const found = type && candidates.find((c) => signatureMatches(c.signature, type));
+    chosen = { candidates, found, label: `(${imp.module}, ${imp.name})` };
+    _chosen.set(imp, chosen);
+  }
+  return chosen;
 }
 
 /**
