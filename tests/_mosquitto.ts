@@ -27,8 +27,9 @@ export interface MosquittoOptions {
   /** Also listen with TLS on another free port. */
   tls?: BrokerTls;
   /**
-   * Send each packet at once (`set_tcp_nodelay true`): without it a request's round trip
-   * waits some 40 ms on Nagle's algorithm and delayed ACKs (fleet_bench.ts).
+   * Send each packet at once (`set_tcp_nodelay true`, default true): without it a request's
+   * round trip waits some 40 ms on Nagle's algorithm and delayed ACKs (fleet_bench.ts), as
+   * with a broker configured without it.
    */
   noDelay?: boolean;
 }
@@ -70,7 +71,7 @@ export async function startMosquitto(
   deviceIds: string[],
   options: string | MosquittoOptions = {},
 ): Promise<Mosquitto> {
-  const { prefix = "mr", tls, noDelay = false } = typeof options === "string"
+  const { prefix = "mr", tls, noDelay = true } = typeof options === "string"
     ? { prefix: options }
     : options;
   const dir = await Deno.makeTempDir({ prefix: "mosquitto_" });

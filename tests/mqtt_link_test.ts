@@ -17,6 +17,8 @@ import { CLANG, clangArgs, SDK_SOURCES } from "../sdk/c/build.ts";
 import { selfSignedCertificate } from "./_tls.ts";
 import { ManualClock } from "../sdk/clock.ts";
 import { HostService, runServe } from "../core/cli/serve_command.ts";
+import { FleetClient, queryRequest } from "../core/host_link/fleet_client.ts";
+import { wat } from "./_wat.ts";
 
 const DEVICE = "dev1";
 const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
@@ -1190,6 +1192,142 @@ Deno.test({
     } finally {
       await operator?.close();
       await service.shutdown();
+      await broker.stop();
+    }
+  },
+});
+
+/** Events the burst test sends from device A to device B. */
+const BURST_EVENTS = 2000;
+
+// send(ptr, len) posts the packet at ptr (an event) with wasm_post_request.
+const BURST_PUBLISHER = wat(`(module
+  (import "env" "wasm_post_request" (func $post (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "on_init"))
+  (func (export "send") (param i32 i32) (call $post (local.get 0) (local.get 1))))`);
+
+// Subscribes to burst/n; counts the events it gets and those that came in order (the payload,
+// the packet's last 4 bytes, is the event's number), and spins a while on each so that a
+// burst takes longer than a request's round trip.
+const BURST_COUNTER = wat(`(module
+  (import "env" "wasm_sub_event" (func $sub (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "burst/n\\00")
+  (global $events (export "events") (mut i32) (i32.const 0))
+  (global $inOrder (export "in_order") (mut i32) (i32.const 0))
+  (func (export "on_init") (call $sub (i32.const 16)))
+  (func (export "on_request") (param $ptr i32) (param $size i32) (local $i i32)
+    (if (i32.eq
+          (i32.load (i32.sub (i32.add (local.get $ptr) (local.get $size)) (i32.const 4)))
+          (global.get $events))
+      (then (global.set $inOrder (i32.add (global.get $inOrder) (i32.const 1)))))
+    (global.set $events (i32.add (global.get $events) (i32.const 1)))
+    (loop $spin
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $spin (i32.lt_u (local.get $i) (i32.const 200000))))))`);
+
+Deno.test({
+  name:
+    "mqtt_link: a burst of 2,000 QoS 1 events from device A reaches an app with WAMR's 50-message queue on device B, none lost and in order, and B answers requests meanwhile",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const broker = await startMosquitto(["devA", "devB"]);
+    const logs: string[] = [];
+    const output: string[] = [];
+    const services: HostService[] = [];
+    let fleet: FleetClient | undefined;
+    try {
+      for (
+        const [id, name, bytes] of [
+          ["devB", "counter", BURST_COUNTER],
+          ["devA", "publisher", BURST_PUBLISHER],
+        ] as const
+      ) {
+        services.push(
+          await HostService.start({
+            listen: false,
+            stdout: (line) => output.push(`${id}: ${new TextDecoder().decode(line)}`),
+            apps: [{ name, bytes }],
+            mqtt: {
+              url: broker.url,
+              deviceId: id,
+              username: id,
+              password: broker.devices[id]!.password,
+              events: ["burst/"],
+              eventQos: 1,
+              log: (level, message) => logs.push(`${id} ${level}: ${message}`),
+            },
+          }),
+        );
+      }
+      const [deviceB, deviceA] = services.map((service) => service.manager);
+      assert.equal(deviceB!.queueLength, 50);
+      fleet = await FleetClient.connect({
+        url: broker.url,
+        username: broker.operator.username,
+        password: broker.operator.password,
+      });
+      const operator = fleet;
+      await until(
+        () =>
+          ["devA", "devB"].every((id) => operator.devices().some((d) => d.id === id && d.online)),
+        () => JSON.stringify(operator.devices()),
+      );
+      const counter = deviceB!.get("counter")!.instance;
+      const count = (name: string) => (counter.exports[name] as WebAssembly.Global).value as number;
+      const publisher = deviceA!.get("publisher")!.instance;
+      const packet = encodeRequest({
+        action: Action.EVENT,
+        fmt: FMT_APP_RAW_BINARY,
+        mid: 1,
+        sender: 0,
+        url: "burst/n",
+        payload: new Uint8Array(4),
+      });
+      const send = publisher.exports.send as (ptr: number, len: number) => void;
+      const seq = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+
+      // Device A's app publishes in bursts of 200, each far past B's queue, at most 600 ahead
+      // of B's app: A's link sends no more than 1,000 unacknowledged, and the broker queues no
+      // more than 1,000 for B (max_queued_messages), whose app is the slowest part.
+      const asked: Promise<{ status: number; eventsThen: number }>[] = [];
+      for (let sent = 0; sent < BURST_EVENTS;) {
+        for (const end = sent + 200; sent < end; sent++) {
+          seq.setUint32(packet.length - 4, sent, true);
+          publisher.memory.write(4096, packet);
+          send(4096, packet.length);
+        }
+        if (sent === 600) {
+          // Mid-burst, B is asked for its apps over the broker.
+          asked.push(
+            operator.request("devB", queryRequest()).then((response) => ({
+              status: response.status,
+              eventsThen: count("events"),
+            })),
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        await until(() => count("events") >= sent - 400, () => `${count("events")} of ${sent}`);
+      }
+      await until(
+        () => count("events") >= BURST_EVENTS,
+        () => `${count("events")} of ${BURST_EVENTS}; ${logs.join("\n")}`,
+        60_000,
+      );
+      const [answer] = await Promise.all(asked);
+      assert.equal(answer!.status, 69);
+      assert.ok(answer!.eventsThen < BURST_EVENTS, `answered after all ${answer!.eventsThen}`);
+      // A few more ms: an event past the burst would be a duplicate.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(count("events"), BURST_EVENTS);
+      assert.equal(count("in_order"), BURST_EVENTS);
+      assert.ok(!output.some((line) => /dropped/.test(line)), output.join(""));
+      assert.ok(!logs.some((line) => /not sent|dropped/.test(line)), logs.join("\n"));
+    } finally {
+      await fleet?.close();
+      for (const service of services) await service.shutdown();
       await broker.stop();
     }
   },

@@ -326,6 +326,8 @@ export class AppManager extends EventTarget {
   /** The message of the last trap a callback raised (not the error: its stack pins the app). */
   #trap = "";
   #closed = false;
+  /** Who waits in {@linkcode AppManager.nextDrain}: settled as the next drain ends. */
+  #drainWaiters: (() => void)[] = [];
 
   /**
    * Creates a manager with no apps; `/app/`, `/applet` and `/event/` are registered first.
@@ -708,6 +710,7 @@ export class AppManager extends EventTarget {
     this.#ready.fill(undefined);
     this.#readyCount = 0;
     this.#repeats.close();
+    this.#settleDrainWaiters();
   }
 
   // ---- the host side ---------------------------------------------------------------------
@@ -994,6 +997,26 @@ export class AppManager extends EventTarget {
     });
   }
 
+  /**
+   * Waits for the scheduler to run queued messages: for a link that stopped reading its
+   * socket while an app's queue was full (backpressure) and looks again for room.
+   *
+   * @returns resolves when the next drain ends (at once when no message waits), or when the
+   *   manager closes
+   */
+  nextDrain(): Promise<void> {
+    if (this.#readyCount === 0 || this.#closed) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#drainWaiters.push(resolve);
+    return promise;
+  }
+
+  #settleDrainWaiters(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** Messages waiting in all queues (the manager's included). */
   get queued(): number {
     let n = this.#managerQueue.length;
@@ -1065,6 +1088,7 @@ export class AppManager extends EventTarget {
     } finally {
       this.#pass.fill(undefined);
       this.#draining = false;
+      if (this.#drainWaiters.length > 0) this.#settleDrainWaiters();
     }
     if (this.#readyCount > 0) {
       if (this.#overran || sliced) this.#wakeAfterIo();

@@ -32,6 +32,14 @@
  * event is dropped with a log line that collapses when repeated, so an app flooding events
  * costs its device a counter, not its memory or its other links.
  *
+ * Events in wait for room: while an app subscribed to one has three quarters of its queue
+ * full (WAMR's queue holds 50), the link stops reading from the broker until the app catches
+ * up, as the connection plugin does with sockets, so a burst arrives at the app's pace instead
+ * of overflowing its queue. At QoS 1 the broker holds the rest for the device (up to its
+ * `max_queued_messages`); at QoS 0 it drops what its queue for the device cannot hold.
+ * Requests share the connection: one that arrives behind such a burst waits for the events
+ * ahead of it to be queued.
+ *
  * Links keep no state outside their object: many can run in one process, one per app manager.
  * MQTT.js is loaded only when a link starts.
  *
@@ -93,6 +101,11 @@ export const DEFAULT_MQTT_REQUEST_TIMEOUT = 600_000;
 export const DEFAULT_MQTT_EVENT_RATE = 10_000;
 /** Bytes the socket to the broker may hold unsent before events are dropped. */
 export const MAX_UNSENT_EVENT_BYTES = 1 << 20;
+/**
+ * Share of an app's queue that events from the broker may fill; the rest stays for its
+ * timers, responses and requests.
+ */
+const _EVENT_QUEUE_SHARE = 0.75;
 /** QoS 1 events sent and not yet acknowledged before more are dropped. */
 const _MAX_EVENTS_IN_FLIGHT = 1000;
 const _EMPTY = new Uint8Array(0);
@@ -257,8 +270,9 @@ export class MqttLink {
     // acknowledges when the callback is called, and reads nothing more from the broker meanwhile.
     client.handleMessage = (packet, done) => {
       if (packet.topic !== this.#reqTopic) {
-        this.#onEvent(packet);
-        done();
+        const waiting = this.#onEvent(packet);
+        if (waiting) waiting.then(() => done(), () => done());
+        else done();
         return;
       }
       this.#onRequest(packet).then(() => done(), () => done());
@@ -644,8 +658,17 @@ export class MqttLink {
     this.#client.publish(topic, payload, { qos: 1, properties }, () => this.#eventsInFlight--);
   }
 
-  /** An event from the broker: published here as the host, for the apps subscribed to it. */
-  #onEvent(packet: IPublishPacket): void {
+  /**
+   * An event from the broker: published here as the host, for the apps subscribed to it.
+   * When one of their queues is {@linkcode _EVENT_QUEUE_SHARE} full, the event waits for room
+   * and so does the broker: MQTT.js reads no more of the socket until the promise returned
+   * settles, so a burst is taken at the apps' pace instead of overflowing their queues (at
+   * QoS 1 the broker holds what follows; at QoS 0 it may drop when its queue for this device
+   * is full).
+   *
+   * @returns a promise while the event waits for room
+   */
+  #onEvent(packet: IPublishPacket): Promise<void> | undefined {
     if (this.#closed) return;
     const topic = parseMqttTopic(this.#prefix, packet.topic);
     if (
@@ -663,17 +686,42 @@ export class MqttLink {
       );
       return;
     }
+    const event: Request = {
+      action: Action.EVENT,
+      fmt: mqttEventFormat(packet.properties?.userProperties),
+      mid: 0,
+      sender: ID_HOST,
+      url: topic.url,
+      // MQTT.js may hand out a view of a larger buffer that it reuses.
+      payload: payload.length > 0 ? payload.slice() : undefined,
+    };
+    if (this.#hasRoom(event.url)) {
+      this.#inject(event);
+      return;
+    }
+    return this.#injectWhenRoom(event);
+  }
+
+  async #injectWhenRoom(event: Request): Promise<void> {
+    while (!this.#closed && !this.#hasRoom(event.url)) await this.#manager.nextDrain();
+    if (!this.#closed) this.#inject(event);
+  }
+
+  /** Whether every running app subscribed to `url` has room in its queue for an event. */
+  #hasRoom(url: string): boolean {
+    const manager = this.#manager;
+    const limit = Math.max(1, Math.floor(manager.queueLength * _EVENT_QUEUE_SHARE));
+    for (const id of manager.bus.subscribers(url)) {
+      const app = manager.get(id);
+      if (app !== undefined && app.running && app.queued >= limit) return false;
+    }
+    return true;
+  }
+
+  #inject(event: Request): void {
     this.#injecting = true;
     try {
-      this.#manager.fromHost({
-        action: Action.EVENT,
-        fmt: mqttEventFormat(packet.properties?.userProperties),
-        mid: 0,
-        sender: ID_HOST,
-        url: topic.url,
-        // MQTT.js may hand out a view of a larger buffer that it reuses.
-        payload: payload.length > 0 ? payload.slice() : undefined,
-      });
+      this.#manager.fromHost(event);
     } finally {
       this.#injecting = false;
     }
