@@ -151,7 +151,7 @@ export {
   type HostServerOptions,
   type HostServerTarget,
 } from "./core/host_link/host_server.ts";
-export { HostService, type HostServiceOptions } from "./core/cli/serve_command.ts";
+export { HostService, type HostServiceOptions } from "./core/cli/host_service.ts";
 export { AppStore, type StoredApp } from "./core/host_link/app_store.ts";
 // Types only: MQTT.js loads when a link starts (`HostService.start({ mqtt })`, `serve --mqtt`).
 export type {
