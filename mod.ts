@@ -1,6 +1,6 @@
 /**
  * micro-runtime: run small, untrusted WebAssembly apps beside your own code, give them
- * vendor APIs through declarative native libraries, and manage them at run time — the
+ * vendor APIs through declarative native libraries, and manage them at run time -- the
  * WebAssembly Micro Runtime (WAMR) app platform, Deno-first.
  *
  * What it exports, by reader:

@@ -1073,7 +1073,7 @@ export type AttrJSONValue = number | string | boolean | number[];
  * Converts a container to a plain object, keys in container order (JavaScript puts
  * integer-like keys first). Numbers stay numbers (a float widened to double; NaN and
  * infinities as they are); int64 and uint64 become numbers when they are safe integers and
- * decimal strings otherwise; byte arrays become arrays of 0–255.
+ * decimal strings otherwise; byte arrays become arrays of 0-255.
  *
  * @param container the container
  * @returns the plain object

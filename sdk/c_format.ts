@@ -5,7 +5,7 @@
  *
  * V8's `toFixed`/`toExponential` cannot be used directly: `toFixed` rounds exact ties away
  * from zero and switches to exponent notation at 1e21, and both stop at 100 digits. Here a
- * finite value is taken apart as `m × 2^e` and every digit comes from BigInt arithmetic.
+ * finite value is taken apart as `m * 2^e` and every digit comes from BigInt arithmetic.
  *
  * A conversion is produced as {@linkcode NumberParts}, so a caller writing a huge field (a
  * precision of a million) can emit the run of zeros without building it as a string.
@@ -52,7 +52,7 @@ export interface NumberParts {
 }
 
 /**
- * A floating value taken apart exactly: `(-1)^neg × m × 2^e` when finite.
+ * A floating value taken apart exactly: `(-1)^neg * m * 2^e` when finite.
  * `fractionBits` is the width of the stored fraction (52 for a double, 112 for binary128),
  * used by `%a`.
  */
@@ -137,7 +137,7 @@ function _divRound(num: bigint, den: bigint): bigint {
   return q;
 }
 
-/** m × 2^e × 10^s as num/den */
+/** m * 2^e * 10^s as num/den */
 function _scaled(m: bigint, e: number, s: number): [bigint, bigint] {
   let num = m;
   let den = 1n;
@@ -148,13 +148,13 @@ function _scaled(m: bigint, e: number, s: number): [bigint, bigint] {
   return [num, den];
 }
 
-/** An upper bound on the significant decimal digits of m × 2^e. */
+/** An upper bound on the significant decimal digits of m * 2^e. */
 function _maxDigits(m: bigint, e: number): number {
   return Math.ceil((_bitLength(m) + Math.max(e, 0)) * 0.30103) + 2 + Math.max(-e, 0);
 }
 
 /**
- * Digits of round(|v| × 10^p) for the `%f` style, with `p` capped where further digits are
+ * Digits of round(|v| * 10^p) for the `%f` style, with `p` capped where further digits are
  * known to be zero.
  */
 function _fixed(m: bigint, e: number, p: number): { digits: string; extraZeros: number } {
@@ -166,8 +166,8 @@ function _fixed(m: bigint, e: number, p: number): { digits: string; extraZeros: 
 }
 
 /**
- * `p + 1` significant digits of |v| (v ≠ 0) rounded half-even, and the decimal exponent X
- * with v ≈ d.ddd × 10^X.
+ * `p + 1` significant digits of |v| (v != 0) rounded half-even, and the decimal exponent X
+ * with v ~ d.ddd * 10^X.
  */
 function _sig(
   m: bigint,

@@ -54,7 +54,7 @@ export const realClock: Clock = {
     return performance.now();
   },
   setTimer(ms: number, fn: () => void): TimerHandle {
-    // setTimeout treats delays beyond 2^31 − 1 ms as 0.
+    // setTimeout treats delays beyond 2^31 - 1 ms as 0.
     return setTimeout(fn, Math.min(0x7fffffff, Math.max(0, ms)));
   },
   clearTimer(handle: TimerHandle): void {

@@ -76,7 +76,7 @@ export interface AppMessage {
 
 /** What an installed app's natives can ask of the app manager. */
 export interface AppFramework {
-  /** The app's id (1, 2, …), used as sender and receiver in packets. */
+  /** The app's id (1, 2, ...), used as sender and receiver in packets. */
   readonly id: number;
   /** The app's installed name. */
   readonly name: string;

@@ -9,10 +9,10 @@
  *
  * | kind | direction | payload after the kind byte |
  * | --- | --- | --- |
- * | 1 challenge | runtime → host, as soon as the link opens | version (1), server nonce (32) |
- * | 2 proof | host → runtime | client nonce (32), HMAC(token, "…client" ‖ server nonce ‖ client nonce) |
- * | 3 accept | runtime → host | HMAC(token, "…server" ‖ server nonce ‖ client nonce) |
- * | 4 refuse | runtime → host, then it closes | reason code, UTF-8 message |
+ * | 1 challenge | runtime -> host, as soon as the link opens | version (1), server nonce (32) |
+ * | 2 proof | host -> runtime | client nonce (32), HMAC(token, "...client" || server nonce || client nonce) |
+ * | 3 accept | runtime -> host | HMAC(token, "...server" || server nonce || client nonce) |
+ * | 4 refuse | runtime -> host, then it closes | reason code, UTF-8 message |
  *
  * The accept frame proves the runtime holds the token too, so a host sends nothing else
  * (an app, a request) to an impostor. A runtime without a token sends no byte of this:

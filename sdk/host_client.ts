@@ -88,7 +88,7 @@ export class HostAuthError extends Error {
 
 /** A response from the runtime. */
 export interface HostResponse {
-  /** Status code (65 created, 66 deleted, 69 content, 160 error…). */
+  /** Status code (65 created, 66 deleted, 69 content, 160 error...). */
   status: number;
   /** Payload format (99 attr_container). */
   fmt: number;
@@ -117,7 +117,7 @@ export interface HostEvent {
 /** Receives events. */
 export type HostEventListener = (event: HostEvent) => void;
 
-/** Install options, appended to the URL as host_tool does (`&type=`, `&heap=`, …). */
+/** Install options, appended to the URL as host_tool does (`&type=`, `&heap=`, ...). */
 export interface HostInstallOptions {
   /** Module type: `wasm` (the runtime's default), `jeff`, `wasmlib`. */
   type?: string;
@@ -155,7 +155,7 @@ function _unref(timer: ReturnType<typeof setTimeout>): void {
 }
 
 /**
- * Deno's error class of that name (`Deno.errors.TimedOut`…), which callers test for with
+ * Deno's error class of that name (`Deno.errors.TimedOut`...), which callers test for with
  * `instanceof`; outside Deno an `Error` with the same name.
  */
 function _linkError(
@@ -402,7 +402,7 @@ export class HostClient {
   }
 
   /**
-   * Installs an app: a type-4 frame carrying PUT `/applet?name=…` with fmt 98 and the
+   * Installs an app: a type-4 frame carrying PUT `/applet?name=...` with fmt 98 and the
    * module bytes, as host_tool sends it.
    *
    * @param name app name
@@ -479,7 +479,7 @@ export class HostClient {
   }
 
   /**
-   * Sends a request to the runtime: an app resource, `/app/<name>/…`, or the manager.
+   * Sends a request to the runtime: an app resource, `/app/<name>/...`, or the manager.
    *
    * @param url the request URL
    * @param action method name or action code

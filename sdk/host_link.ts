@@ -33,11 +33,11 @@ export const OVERSIZE_HEAD_SIZE = 18;
 export const HostMessageType = {
   COAP_TCP_RAW: 0,
   COAP_UDP_RAW: 1,
-  /** Host → runtime requests; runtime → host events. */
+  /** Host -> runtime requests; runtime -> host events. */
   REQUEST: 2,
-  /** Runtime → host responses. */
+  /** Runtime -> host responses. */
   RESPONSE: 3,
-  /** Host → runtime app install (WAMR's `INSTALL_WASM_APP`); the payload is a request packet. */
+  /** Host -> runtime app install (WAMR's `INSTALL_WASM_APP`); the payload is a request packet. */
   INSTALL: 4,
   CBOR_GENERIC: 30,
   /**

@@ -34,7 +34,7 @@ export const Action = {
 } as const;
 
 /**
- * Response status codes (CoAP class × 32 + detail) under WAMR's names.
+ * Response status codes (CoAP class * 32 + detail) under WAMR's names.
  *
  * @example Status codes
  * ```ts
@@ -79,11 +79,11 @@ export const FMT_ATTR_CONTAINER = 99;
 /** Payload format: raw bytes (an app binary on install). */
 export const FMT_APP_RAW_BINARY = 98;
 
-/** Sender/receiver id of the host (−3). */
+/** Sender/receiver id of the host (-3). */
 export const ID_HOST = 0xfffffffd;
-/** Sender/receiver id of the app manager (−2). */
+/** Sender/receiver id of the app manager (-2). */
 export const ID_APP_MGR = 0xfffffffe;
-/** No sender/receiver (−1). */
+/** No sender/receiver (-1). */
 export const ID_NONE = 0xffffffff;
 
 /** A request packet. Ids are unsigned 32-bit when decoded. */
@@ -96,7 +96,7 @@ export interface Request {
   fmt: number;
   /** Message id (u32), echoed in the response. */
   mid: number;
-  /** Sender id (u32; −3 is accepted for ID_HOST). */
+  /** Sender id (u32; -3 is accepted for ID_HOST). */
   sender: number;
   /** URL without its NUL. */
   url: string;

@@ -235,7 +235,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   });
   const libc = await builtinPlugin(options.builtins, "libc");
   if (libc) runtime.register(libc);
-  // `--plugin wasi,…` is configured with the command line below, once the app shows it
+  // `--plugin wasi,...` is configured with the command line below, once the app shows it
   // imports WASI.
   let wasi: NativeLibrary | undefined;
   try {
@@ -343,7 +343,7 @@ function _imports(module: AppModule, name: string): boolean {
 }
 
 /**
- * The WASI library for this run: `--plugin wasi,…` or the built-in (imported now, so apps
+ * The WASI library for this run: `--plugin wasi,...` or the built-in (imported now, so apps
  * without WASI never load it), seeing the app's file and arguments, `--env`, `--dir` and
  * `--map-dir`.
  */

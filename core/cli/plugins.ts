@@ -17,7 +17,7 @@ export type BuiltinPlugins = Record<string, NativeLibrary | (() => Promise<Nativ
 /**
  * Loads a plugin by built-in name, path or URL.
  *
- * @param spec `libc`, `./x.ts`, `/abs/x.ts` or `https://…/mod.ts`
+ * @param spec `libc`, `./x.ts`, `/abs/x.ts` or `https://.../mod.ts`
  * @param builtins built-in plugins by name
  * @returns the plugin's native library
  * @throws {Error} naming the plugin when it cannot be loaded or exports no library
@@ -98,10 +98,10 @@ export async function frameworkExtensions(builtins: BuiltinPlugins): Promise<Nat
 
 /**
  * Applies `--allow-connect` to the connection library among `plugins`: its entries join what
- * the library allows already (`--plugin connection,allow=…`).
+ * the library allows already (`--plugin connection,allow=...`).
  *
  * @param plugins the libraries to load; the one named `connection` is replaced
- * @param entries the flag's values, each `HOST:PORT,…`
+ * @param entries the flag's values, each `HOST:PORT,...`
  * @throws {Error} naming an entry that is neither `HOST:PORT` nor a device path, or when no
  *   connection library is loaded
  */

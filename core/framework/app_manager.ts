@@ -1,7 +1,7 @@
 /**
  * The app manager: installs apps into one runtime, gives each a FIFO event queue and a timer
  * table, runs one callback into wasm at a time, and routes requests, responses and events
- * through a {@linkcode MessageBus} — WAMR's app framework, in-process and transport-free.
+ * through a {@linkcode MessageBus} -- WAMR's app framework, in-process and transport-free.
  *
  * Console lines follow WAMR's (`Install WASM app success!`, `WASM app '<name>' started`,
  * `Got exception running wasm code: <msg>`, ...); its chattier trace lines (`Send request to
@@ -504,7 +504,7 @@ export class AppManager extends EventTarget {
   /**
    * Installs an app: loads and instantiates it (heap appended, limits compiled in), gives it
    * an id, a queue and timers, prints `Install WASM app success!` and
-   * `WASM app '<name>' started`, and calls its `on_init` (`_on_init`) — at once, or from its
+   * `WASM app '<name>' started`, and calls its `on_init` (`_on_init`) -- at once, or from its
    * queue when called inside a callback. An app whose start function runs past its deadline
    * is installed suspended. The {@linkcode AppManager.keeper} is not waited for: see
    * {@linkcode AppManager.installKept}.

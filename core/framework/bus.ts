@@ -101,7 +101,7 @@ export class MessageBus {
   /** Newest registration first, as WAMR walks it. */
   #resources: ResourceEntry[] = [];
   /**
-   * Event URL → subscriber ids, newest subscriber first; newest URL first. Each list is
+   * Event URL -> subscriber ids, newest subscriber first; newest URL first. Each list is
    * replaced, never changed, so `publish` walks it without a copy while a delivery
    * unsubscribes.
    */

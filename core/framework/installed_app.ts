@@ -133,7 +133,7 @@ export function installSettings(
  * {@linkcode AppFramework} its natives see as `app.framework`.
  */
 export class InstalledApp implements AppFramework, BusEndpoint {
-  /** The app's id (1, 2, …). */
+  /** The app's id (1, 2, ...). */
   readonly id: number;
   /** The installed name. */
   readonly name: string;
@@ -164,7 +164,7 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   /** @internal Callbacks of this app on the stack. */
   depth = 0;
   readonly #hooks: AppHooks;
-  /** Requests routed to it and not answered yet, oldest first: their key → how many. */
+  /** Requests routed to it and not answered yet, oldest first: their key -> how many. */
   readonly #unanswered = new Map<number | string, number>();
   #forged = 0;
 

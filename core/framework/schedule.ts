@@ -6,7 +6,7 @@
 
 /**
  * A queue-drain scheduler for a server: a microtask when the manager wakes up, so a host
- * request is handled in the same turn it arrived in (a 0 ms timer costs 1–2 ms in Deno,
+ * request is handled in the same turn it arrived in (a 0 ms timer costs 1-2 ms in Deno,
  * which capped a link at a few hundred round trips per second). After 64 drains chained
  * from inside drains it takes a 0 ms timer instead, so apps that keep each other busy
  * cannot starve socket I/O.
@@ -61,7 +61,7 @@ const _ONE_BYTE = new Uint8Array(1);
  * least 1 ms (2 ms measured, 4 ms once nested), which would idle a busy server a third of
  * the time at 1 ms slices; `setImmediate` and `MessageChannel` never wait, and sockets starve
  * behind them (a loopback echo took 300 ms and more). A SHA-256 of one byte is finished on
- * another thread: the loop waits about 8 µs for it and polls the sockets meanwhile (echo p50
+ * another thread: the loop waits about 8 us for it and polls the sockets meanwhile (echo p50
  * 1.9 ms behind 5 ms slices, measured on Deno 2.9.6). In case a runtime ever finishes it
  * without waiting, after 50 ms of drains each yielding to the next, one yield is a real 0 ms
  * timer. Without `crypto.subtle`, every yield is.

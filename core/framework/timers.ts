@@ -90,7 +90,7 @@ export class AppTimers {
    * @param interval milliseconds (negative counts as 0)
    * @param periodic re-arm after each expiry
    * @param autoStart arm now; otherwise it starts idle until `restart`
-   * @returns the new id (≥ 1), or {@linkcode TIMER_ID_INVALID} when the limit is reached
+   * @returns the new id (>= 1), or {@linkcode TIMER_ID_INVALID} when the limit is reached
    */
   create(interval: number, periodic: boolean, autoStart: boolean): number {
     if (this.#timers.size >= this.limit) return TIMER_ID_INVALID;

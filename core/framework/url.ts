@@ -47,7 +47,7 @@ export function checkUrlStart(url: string, prefix: string): number {
  *
  * Spaces and delimiters before a pair are skipped; the key must be followed by `=`; the value
  * runs to the next delimiter (spaces included). Like the C version, a value longer than
- * `outLen − 1` UTF-8 bytes is cut there.
+ * `outLen - 1` UTF-8 bytes is cut there.
  *
  * @param query the text after `?`
  * @param key the key to find

@@ -98,7 +98,7 @@ function _fnv1a(text: string): string {
   return h.toString(16).padStart(8, "0");
 }
 
-/** Temporary files this store writes, and older versions wrote: `.<…>.<uuid>.tmp`. */
+/** Temporary files this store writes, and older versions wrote: `.<...>.<uuid>.tmp`. */
 const _TEMP_FILE = /^\.(?:.+\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
 
 /**

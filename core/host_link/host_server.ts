@@ -113,7 +113,7 @@ export interface HostServerOptions {
    */
   maxInFlight?: number;
   /**
-   * A shared secret every link must prove it holds (HMAC challenge–response, see
+   * A shared secret every link must prove it holds (HMAC challenge-response, see
    * `sdk/host_auth.ts`) before any other frame is served. Default: none, and then no byte
    * of the handshake is sent, so WAMR's host_tool talks as it always did.
    */
@@ -234,9 +234,9 @@ export class HostServer {
   /** Links refused for capacity, on their way out. */
   readonly #refused = new Set<_Connection>();
   readonly #loops = new Set<Promise<void>>();
-  /** Server mid → the connection and mid it came with; insertion order = age. */
+  /** Server mid -> the connection and mid it came with; insertion order = age. */
   readonly #routes = new Map<number, _Route>();
-  /** Event URL → subscribed connections. */
+  /** Event URL -> subscribed connections. */
   readonly #subs = new Map<string, Set<_Connection>>();
   #listener: Deno.Listener | undefined;
   #acceptLoop: Promise<void> | undefined;
@@ -245,7 +245,7 @@ export class HostServer {
   #sweepEvery: number;
   /** Refusals since a link was last admitted, for one log line per burst. */
   #refusedInBurst = 0;
-  // Server mids live in the upper half, away from AppManager.request's 1, 2, 3…
+  // Server mids live in the upper half, away from AppManager.request's 1, 2, 3...
   #nextMid = _MID_BASE;
   #nextConn = 1;
   #closing = false;

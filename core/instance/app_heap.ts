@@ -40,7 +40,7 @@ export class BuiltinHeap implements AppHeap {
   readonly base: number;
   readonly size: number;
   readonly #memory: AppMemory;
-  /** Live blocks: payload address → total size (header included). */
+  /** Live blocks: payload address -> total size (header included). */
   readonly #live = new Map<number, number>();
   /** Free blocks sorted by address, coalesced. */
   #free: _Free[];

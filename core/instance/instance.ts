@@ -909,7 +909,7 @@ function _describe(value: unknown): string {
   return typeof value;
 }
 
-/** The exports an app sees: the names the rewriter added (`__mr_…`) are left out. */
+/** The exports an app sees: the names the rewriter added (`__mr_...`) are left out. */
 function _appExports(raw: Record<string, unknown>): Record<string, unknown> {
   if (!Object.keys(raw).some((name) => name.startsWith("__mr_"))) return raw;
   const out: Record<string, unknown> = {};

@@ -98,8 +98,8 @@ export class Runtime implements InstanceHost {
 
   /**
    * Registers an instance under a module name, Wasmtime-style: modules instantiated from now
-   * on import its exports as `module`.`export` — the same memory, table, global and tag
-   * objects, and direct calls into its functions — each checked against the import's type.
+   * on import its exports as `module`.`export` -- the same memory, table, global and tag
+   * objects, and direct calls into its functions -- each checked against the import's type.
    *
    * @param module the module name importers use
    * @param instance the instance whose exports to supply

@@ -12,7 +12,7 @@ const _TABLE_OOB = "out of bounds table access";
 /** What an exception thrown by `throw` and caught by nothing becomes. */
 export const UNCAUGHT_EXCEPTION = "uncaught wasm exception";
 
-// V8's trap texts → WAMR's exception texts.
+// V8's trap texts -> WAMR's exception texts.
 const _V8_TO_WAMR: [RegExp, string][] = [
   [/^unreachable/, "unreachable"],
   [/memory access out of bounds/, OUT_OF_BOUNDS],

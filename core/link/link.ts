@@ -28,7 +28,7 @@ import { hasV128, liftArgs, liftFunction, lowerResults, v128Global } from "./v12
 import type { Definition, ExternType, Linker, UnknownImports } from "./linker.ts";
 import type { FuncType, Limits } from "../module/binary.ts";
 
-/** Imported globals WAMR satisfies for emscripten-era modules (§2.1, §3.3). */
+/** Imported globals WAMR satisfies for emscripten-era modules (section 2.1, section 3.3). */
 const _KNOWN_GLOBALS: Record<string, number> = {
   "env.memoryBase": 0,
   "env.__memory_base": 0,

@@ -1,5 +1,5 @@
 /**
- * `--trace`: one line per native call an app makes — library, symbol, decoded arguments,
+ * `--trace`: one line per native call an app makes -- library, symbol, decoded arguments,
  * result or trap, duration. Tracing wraps the import function itself, so calls stopped by a
  * failed pointer check show up too.
  *
@@ -97,7 +97,7 @@ export function traceNative(
   return function traced(...args: never[]): unknown {
     const call = `${label}(${_formatArgs(sig, args, memoryOf())})`;
     const start = performance.now();
-    const took = () => `${((performance.now() - start) * 1000).toFixed(1)}µs`;
+    const took = () => `${((performance.now() - start) * 1000).toFixed(1)}\u00b5s`;
     try {
       const result = fn(...args);
       if (result instanceof Promise) {

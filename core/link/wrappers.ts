@@ -111,7 +111,7 @@ const _sources = new Map<string, string>();
 const _factories = new WeakMap<object, Map<string, _Factory>>();
 
 // One factory per native implementation, not per import per instance: `new Function` cost
-// ~1.1 µs an import at every instantiation. Not one per signature either: separate factories
+// ~1.1 us an import at every instantiation. Not one per signature either: separate factories
 // give each native's wrappers their own feedback, so the call to `impl` stays monomorphic
 // even when many natives share a signature; every instance's wrappers of one native share it.
 function _factory(sig: Signature, impl: object): _Factory {

@@ -352,7 +352,7 @@ class _Reader {
   }
 }
 
-/** Names this short and all ASCII are built directly: a `TextDecoder` call costs ~0.3 µs. */
+/** Names this short and all ASCII are built directly: a `TextDecoder` call costs ~0.3 us. */
 const _ASCII_FAST_LENGTH = 64;
 
 /**
@@ -838,7 +838,7 @@ function _nameSubsection(
 
 /**
  * The `name` section, whose function and local names are decoded on first use: loading needs
- * only the module name, and decoding every name made a load with names 2–3x one without.
+ * only the module name, and decoding every name made a load with names 2-3x one without.
  * The result is what decoding it all at once gives, malformed parts included: each section's
  * subsections are decoded in order and the first failure ends that section.
  */

@@ -1,5 +1,5 @@
 /**
- * base: the app framework natives WAMR's apps import from `env` — resources, requests,
+ * base: the app framework natives WAMR's apps import from `env` -- resources, requests,
  * responses, events and timers (`wasm_app.h`, `request.h`, `timer_wasm_app.h`). They reach
  * the app manager through `ctx.app.framework`; an app run outside a manager gets failures
  * (and one warning), never a crash.

@@ -5,7 +5,7 @@
  * Where WAMR's letters would lose what a native needs, the symbol is declared with `i`
  * and checked by hand: strings stay raw bytes (`$` would decode them, and `strlen` of a
  * decoded string counts UTF-16 units), and natives returning or writing app offsets need
- * the string's address. Every address a native touches is bounds-checked (§10 of the ABI
+ * the string's address. Every address a native touches is bounds-checked (section 10 of the ABI
  * notes), including the first buffer of memcmp/memcpy/memmove/strncmp/strncpy, which WAMR
  * checks inside the wrapper.
  *
@@ -60,7 +60,7 @@ for (let c = 0; c < 128; c++) {
   _ctype[c] = bits;
 }
 
-/** glibc's class bits of `c` in the C locale (0 outside 0..255 and for bytes ≥ 0x80). */
+/** glibc's class bits of `c` in the C locale (0 outside 0..255 and for bytes >= 0x80). */
 function _ctypeOf(c: number, bit: number): number {
   return c >= 0 && c < 256 ? _ctype[c]! & bit : 0;
 }
