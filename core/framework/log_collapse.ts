@@ -2,7 +2,7 @@
  * Collapses repeated log lines: a line is printed the first few times within a window (10 by
  * default, so a handful of installs or overruns in a row still read as they happened), the
  * same line beyond that is only counted, and the count is printed once as
- * `… repeated N times: <line>` when the window ends. An app that keeps making the runtime say the same thing (a full queue
+ * `<ellipsis> repeated N times: <line>` when the window ends. An app that keeps making the runtime say the same thing (a full queue
  * refusing its own requests, thousands of times a second) costs a line and a count a second
  * instead of a log that grows by hundreds of megabytes a minute.
  *
@@ -24,7 +24,7 @@ export interface LogCollapserOptions<L> {
   clock: Clock;
   /**
    * Prints a line with the level it came with: a new line (`repeats` 0), or the summary of a
-   * line's repeats (`… repeated N times: <line>`, `repeats` N).
+   * line's repeats (`<ellipsis> repeated N times: <line>`, `repeats` N).
    */
   print: (level: L, line: string, repeats: number) => void;
   /** Window in ms (default 1000). */
@@ -62,7 +62,7 @@ interface _Seen<L> {
  * assert.deepEqual(printed, [
  *   "queue is full",
  *   "something else",
- *   "… repeated 2 times: queue is full",
+ *   "\u2026 repeated 2 times: queue is full", // an ellipsis (source kept ASCII)
  * ]);
  * log.close();
  * ```
@@ -150,7 +150,7 @@ export class LogCollapser<L = string> {
     if (seen.repeats === 0) return;
     const n = seen.repeats;
     seen.repeats = 0;
-    this.#print(seen.level, `… repeated ${n} ${n === 1 ? "time" : "times"}: ${line}`, n);
+    this.#print(seen.level, `\u2026 repeated ${n} ${n === 1 ? "time" : "times"}: ${line}`, n);
   }
 
   /** Counts get printed when the window ends, even if nothing else is logged by then. */
