@@ -128,6 +128,41 @@ Deno.test("apps command: an app built with wasi-libc prints through WASI, a line
   assert.match(out, /WASM app '\d+' started\nTimer update 0\nTimer update 1\nApp instance main/);
 });
 
+// Imports a function no library provides: WAMR's default links it to a trapping stub.
+const UNKNOWN = wat(`(module
+  (import "env" "not_provided" (func (param i32)))
+  (memory (export "memory") 1)
+  (func (export "on_init")))`);
+
+Deno.test("apps command: --unknown-imports=error refuses an app with an import nothing provides", async () => {
+  const refused = await run(["--unknown-imports=error", "odd.wasm", "--duration", "10"], {
+    "odd.wasm": UNKNOWN,
+  }, 10);
+  assert.equal(refused.status, 1);
+  assert.equal(
+    refused.out,
+    'Install WASM app failed: Cannot link import "env"."not_provided" (function (i32) -> ()): ' +
+      "no native library, definition or registered instance provides it\n",
+  );
+  // Without the flag (and with =trap) the app installs and runs until it calls the import.
+  for (const argv of [["odd.wasm"], ["odd.wasm", "--unknown-imports", "trap"]]) {
+    const r = await run([...argv, "--duration", "10"], { "odd.wasm": UNKNOWN }, 10);
+    assert.equal(r.status, 0);
+    assert.match(
+      r.out,
+      /^warning: failed to link import function \(env, not_provided\)\nInstall WASM app success!\n/,
+    );
+  }
+  const bad = await run(["odd.wasm", "--unknown-imports=stub"], { "odd.wasm": UNKNOWN });
+  assert.equal(bad.status, 2);
+  assert.equal(
+    bad.err,
+    'error: Invalid value for --unknown-imports: "stub" (expected trap or error). ' +
+      'Run "apps --help" for usage.\n',
+  );
+  assert.match((await run(["--help"])).out, /--unknown-imports <how>/);
+});
+
 Deno.test("apps command: an install failure stops the apps already running", async () => {
   const { status, out } = await run(["a.wasm", "a.wasm"], { "a.wasm": PLAIN });
   assert.equal(status, 1);

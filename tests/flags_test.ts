@@ -5,6 +5,7 @@ import {
   inlineFlag,
   invalidValue,
   listFlag,
+  oneOf,
   readFlags,
   switchFlag,
   text,
@@ -130,6 +131,20 @@ Deno.test("flags: count and byteSize name the flag's long spelling and what fits
   assert.equal(readFlags(TABLE, ["--size=64M"]).flags.size, 64 * 1024 * 1024);
   assert.equal(count("a byte count")("99999999999999999999", "--fuel"), 1e20);
   assert.equal(invalidValue("-x", "y", "z").message, 'Invalid value for -x: "y" (expected z)');
+});
+
+Deno.test("flags: oneOf reads one of its words and lists them all when refusing", () => {
+  const how = oneOf("trap", "error");
+  assert.equal(how("error", "--unknown-imports"), "error");
+  assert.throws(
+    () => how("Trap", "--unknown-imports"),
+    new UsageError('Invalid value for --unknown-imports: "Trap" (expected trap or error)'),
+  );
+  assert.throws(
+    () => oneOf("a", "b", "c")("d", "--x"),
+    new UsageError('Invalid value for --x: "d" (expected a, b or c)'),
+  );
+  assert.equal(oneOf("only")("only", "--x"), "only");
 });
 
 Deno.test("flags: getopt syntax clusters short flags and attaches their values", () => {

@@ -4,6 +4,7 @@ import { decode, toJSON } from "../sdk/attr_container.ts";
 import { ExportedHeap } from "../core/instance/app_heap.ts";
 import { buildWasiC, wasiFrameworkApp } from "./_wasi_c.ts";
 import { wat } from "./_wat.ts";
+import { serve as serveProcess } from "./_serve.ts";
 
 /** Runs `serve` in-process up to its first answer; every case here ends before listening. */
 async function serve(argv: string[]) {
@@ -115,4 +116,52 @@ Deno.test("serve command: the link's flags are checked: limits, TLS pairs, token
   const missing = await serve(["--port=0", "--token-file=/nonexistent/token"]);
   assert.equal(missing.status, 1);
   assert.match(missing.err, /^serve: Cannot read the token file "\/nonexistent\/token": /);
+});
+
+// Imports a function no library provides: WAMR's default links it to a trapping stub.
+const UNKNOWN_IMPORT = wat(`(module
+  (import "env" "not_provided" (func (param i32)))
+  (memory (export "memory") 1)
+  (func (export "on_init")))`);
+const LINK_ERROR = 'Cannot link import "env"."not_provided" (function (i32) -> ()): ' +
+  "no native library, definition or registered instance provides it";
+
+Deno.test("serve command: --unknown-imports=error refuses an install over the link, and installs nothing", async () => {
+  const process = await serveProcess(["--unknown-imports=error"]);
+  try {
+    const client = await process.connect();
+    const refused = await client.install("odd", UNKNOWN_IMPORT);
+    assert.equal(refused.status, 160);
+    assert.equal(
+      refused.container?.get("error message")?.value,
+      `Install WASM app failed: ${LINK_ERROR}`,
+    );
+    assert.equal((await client.query()).container?.get("num")?.value, 0);
+    // An app whose imports are all provided still installs.
+    const plain = wat(`(module (memory (export "memory") 1) (func (export "on_init")))`);
+    assert.equal((await client.install("plain", plain)).status, 65);
+    assert.equal((await client.query()).container?.get("num")?.value, 1);
+  } finally {
+    await process.stop();
+  }
+});
+
+Deno.test("serve command: --unknown-imports is checked, and an --app it refuses stops start-up", async () => {
+  const bad = await serve(["--unknown-imports=stub"]);
+  assert.equal(
+    bad.err,
+    'serve: Invalid value for --unknown-imports: "stub" (expected trap or error). ' +
+      "Run with --help for usage.\n",
+  );
+  assert.equal(bad.status, 2);
+  const file = await Deno.makeTempFile({ suffix: ".wasm" });
+  try {
+    await Deno.writeFile(file, UNKNOWN_IMPORT);
+    const refused = await serve(["--port=0", "--unknown-imports=error", `--app=odd=${file}`]);
+    assert.equal(refused.status, 1);
+    assert.equal(refused.err, `serve: Install WASM app failed: ${LINK_ERROR}\n`);
+    assert.match((await serve(["--help"])).out, /--unknown-imports <how>/);
+  } finally {
+    await Deno.remove(file);
+  }
 });

@@ -4,7 +4,8 @@
  * (both uninstall every app cleanly, so `on_destroy` runs).
  *
  * `deno run mod.ts apps a.wasm b.wasm … [--heap-size N] [--timers N] [--plugin P]
- * [--duration MS] [--deadline-ms MS] [--max-memory SIZE] [--allow-connect LIST] [--verbose]`
+ * [--duration MS] [--deadline-ms MS] [--max-memory SIZE] [--allow-connect LIST]
+ * [--unknown-imports trap|error] [--verbose]`
  *
  * @module
  */
@@ -33,6 +34,7 @@ import { Runtime } from "../instance/runtime.ts";
 import {
   type FlagValues,
   listFlag,
+  oneOf,
   readFlags,
   switchFlag,
   UsageError,
@@ -62,6 +64,9 @@ Options:
                       ${DEFAULT_DEADLINE_MS}; 0 turns it off). An app that overruns it 3 times
                       in a row, or once in on_init or its start function, is suspended
   --max-memory <size> Memory cap of each app (default 64M; 0: none). Sizes take K, M, G
+  --unknown-imports <how>
+                      trap: an import nothing provides traps when called, after a warning
+                      (default, as WAMR); error: the app is not installed
   -v, --verbose       Print the app manager's trace lines too
   -h, --help          Show this help`;
 
@@ -120,6 +125,7 @@ const _FLAGS = {
     if (!spec) throw new UsageError("Option --plugin needs a module path or a built-in name");
     return spec;
   }),
+  unknownImports: valueFlag(["--unknown-imports"], oneOf("trap", "error")),
   verbose: switchFlag("-v", "--verbose"),
   help: switchFlag("-h", "--help"),
 };
@@ -201,7 +207,11 @@ export async function runAppsCommand(
   const base = await builtinPlugin(options.builtins, "base") ??
     (await import("../../natives/base/mod.ts")).default;
 
-  const runtime = new Runtime({ plugins: [libc, base], stdout });
+  const runtime = new Runtime({
+    plugins: [libc, base],
+    stdout,
+    ...(args.unknownImports ? { unknownImports: args.unknownImports } : {}),
+  });
   await runtime.loadInstrumentation();
   const plugins: NativeLibrary[] = [];
   try {

@@ -21,8 +21,8 @@ import {
   count,
   type FlagValues,
   inlineFlag,
-  invalidValue,
   listFlag,
+  oneOf,
   readFlags,
   switchFlag,
   text,
@@ -112,13 +112,7 @@ const _FLAGS = {
   maxMemory: valueFlag(["--max-memory"], byteSize("bytes, e.g. 64M")),
   repl: switchFlag("--repl"),
   trace: switchFlag("--trace"),
-  unknownImports: valueFlag(
-    ["--unknown-imports"],
-    function unknownImports(value, name): "trap" | "error" {
-      if (value !== "trap" && value !== "error") throw invalidValue(name, value, "trap or error");
-      return value;
-    },
-  ),
+  unknownImports: valueFlag(["--unknown-imports"], oneOf("trap", "error")),
   plugins: listFlag(["--plugin", "--native-lib"], text),
   dirs: listFlag(["--dir"], function hostDir(spec, name): string {
     const at = spec.indexOf("::");

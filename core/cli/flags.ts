@@ -188,6 +188,22 @@ export function count(expected: string, max = Infinity): ParseValue<number> {
 }
 
 /**
+ * A reader of one word out of a few.
+ *
+ * @param choices the words accepted
+ * @returns the reader; its error lists the choices (`expected trap or error`)
+ */
+export function oneOf<T extends string>(...choices: readonly T[]): ParseValue<T> {
+  const expected = choices.length < 2
+    ? choices.join("")
+    : `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
+  return function readChoice(value: string, name: string): T {
+    if (!(choices as readonly string[]).includes(value)) throw invalidValue(name, value, expected);
+    return value as T;
+  };
+}
+
+/**
  * A reader of byte sizes: `65536`, `64K`, `64M`, `1GiB` (see `sdk/byte_size.ts`).
  *
  * @param expected how the error describes them, e.g. `bytes, e.g. 64M`

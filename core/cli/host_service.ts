@@ -21,6 +21,7 @@ import type { WebSocketEndpoint } from "../host_link/ws_link.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
 import type { CoalescingSink, OutputSink } from "../../sdk/output.ts";
 import { Runtime } from "../instance/runtime.ts";
+import type { UnknownImports } from "../link/linker.ts";
 import type { Clock } from "../../sdk/clock.ts";
 import { type BuiltinPlugins, frameworkExtensions, frameworkWasi } from "./plugins.ts";
 
@@ -75,6 +76,11 @@ export interface HostServiceOptions {
   tls?: { cert: string; key: string };
   /** Print WAMR's trace lines. */
   verbose?: boolean;
+  /**
+   * What an import nothing provides becomes: `"trap"` (default, as WAMR) a stub that traps
+   * when called; `"error"` a link error, so the install is refused and nothing is installed.
+   */
+  unknownImports?: UnknownImports;
   /**
    * Also serve the host side through an MQTT broker (`core/host_link/mqtt_link.ts`, which
    * loads MQTT.js only then). Its log lines default to `log`.
@@ -153,6 +159,7 @@ export class HostService {
       plugins: options.plugins ?? await defaultPlugins(),
       ...(stdout ? { stdout } : {}),
       warn: (message) => log("warn", message),
+      ...(options.unknownImports ? { unknownImports: options.unknownImports } : {}),
     });
     await runtime.loadInstrumentation();
     const manager = new AppManager(runtime, {

@@ -30,6 +30,7 @@ import {
   count,
   type FlagValues,
   listFlag,
+  oneOf,
   readFlags,
   switchFlag,
   text,
@@ -62,6 +63,9 @@ Options:
                          ${DEFAULT_DEADLINE_MS}; 0 turns it off). An app that overruns it 3 times in
                          a row, or once in on_init or its start function, is suspended
   --max-memory <size>    Memory cap of each app (default 64M; 0: none). Sizes take K, M, G
+  --unknown-imports <how>
+                         trap: an import nothing provides traps when called, after a warning
+                         (default, as WAMR); error: the install is refused with the link error
   --max-total-memory <size>
                          Refuse installs whose memory caps would add up to more than this
   --state-dir <dir>      Keep installed apps in <dir> across restarts; an app that was
@@ -180,6 +184,7 @@ const _FLAGS = {
   deadlineMs: valueFlag(["--deadline-ms"], _number, DEFAULT_DEADLINE_MS),
   maxMemory: valueFlag(["--max-memory"], _size, DEFAULT_MAX_MEMORY),
   maxTotalMemory: valueFlag(["--max-total-memory"], _size),
+  unknownImports: valueFlag(["--unknown-imports"], oneOf("trap", "error")),
   stateDir: valueFlag(["--state-dir"], text),
   maxConnections: valueFlag(
     ["--max-connections"],
@@ -400,6 +405,7 @@ export async function runServe(argv: readonly string[], options: ServeIO = {}): 
       deadlineMs: args.deadlineMs,
       maxMemory: args.maxMemory,
       ...(args.maxTotalMemory !== undefined ? { maxTotalMemory: args.maxTotalMemory } : {}),
+      ...(args.unknownImports !== undefined ? { unknownImports: args.unknownImports } : {}),
       ...(args.stateDir !== undefined ? { stateDir: args.stateDir } : {}),
       maxConnections: args.maxConnections,
       idleTimeout: args.idleTimeout * 1000,
