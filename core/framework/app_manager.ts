@@ -1441,7 +1441,7 @@ export class AppManager extends EventTarget {
     let result: "ok" | "trap" = "ok";
     let overran = false;
     try {
-      instance.call(name, ...args);
+      instance.callNumbers(name, args);
     } catch (e) {
       const error = e instanceof TrapError ? e : new TrapError(String((e as Error)?.message ?? e));
       result = "trap";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Clock, TimerHandle } from "../../sdk/clock.ts";
+import { type Clock, realClock, type TimerHandle } from "../../sdk/clock.ts";
 
 /** What `create` returns when the app has no timer left (WAMR's `(uint32)-1`). */
 export const TIMER_ID_INVALID = 0xffffffff;
@@ -34,8 +34,15 @@ interface _Timer {
   id: number;
   interval: number;
   periodic: boolean;
-  handle: TimerHandle | undefined;
+  /** Armed: it expires at `expiry`. */
+  active: boolean;
   expiry: number | undefined;
+  /**
+   * The clock's timer, which may outlive a cancel or a restart (see `#arm`), or undefined.
+   * It fires at `handleAt`, never after `expiry` while the timer is active.
+   */
+  handle: TimerHandle | undefined;
+  handleAt: number;
   /** What the clock calls: made once, as apps re-arm a timer per request they send. */
   fire: () => void;
 }
@@ -102,8 +109,10 @@ export class AppTimers {
       id,
       interval: _ms(interval),
       periodic,
-      handle: undefined,
+      active: false,
       expiry: undefined,
+      handle: undefined,
+      handleAt: 0,
       fire: () => this.#expire(timer),
     };
     this.#timers.set(id, timer);
@@ -120,7 +129,7 @@ export class AppTimers {
   cancel(id: number): boolean {
     const timer = this.#timers.get(id >>> 0);
     if (!timer) return false;
-    const wasActive = timer.handle !== undefined;
+    const wasActive = timer.active;
     this.#disarm(timer);
     return wasActive;
   }
@@ -150,14 +159,14 @@ export class AppTimers {
   destroy(id: number): boolean {
     const timer = this.#timers.get(id >>> 0);
     if (!timer) return false;
-    this.#disarm(timer);
+    this.#clear(timer);
     this.#timers.delete(timer.id);
     return true;
   }
 
   /** Frees every timer (uninstall). */
   destroyAll(): void {
-    for (const timer of this.#timers.values()) this.#disarm(timer);
+    for (const timer of this.#timers.values()) this.#clear(timer);
     this.#timers.clear();
   }
 
@@ -174,7 +183,7 @@ export class AppTimers {
       id: t.id,
       interval: t.interval,
       periodic: t.periodic,
-      active: t.handle !== undefined,
+      active: t.active,
       expiry: t.expiry,
     };
   }
@@ -184,27 +193,71 @@ export class AppTimers {
     return [...this.#timers.keys()].sort((a, b) => a - b).map((id) => this.get(id)!);
   }
 
+  // Apps re-arm and cancel a timer per request (the C SDK's request timeout), and a clock
+  // timer costs ~1.4 KB of JS heap to set and clear. So a cancelled timer's clock timer is
+  // left to fire (unreferenced, so it keeps no process alive) and a restart takes it over
+  // when it fires no later than the new expiry; when it fires early it is set again for
+  // what is left. A clock timer is set at most once per interval.
   #arm(timer: _Timer): void {
     // A periodic timer of 0 ms would fire forever within one instant: 1 ms is its floor.
     const delay = timer.periodic ? Math.max(1, timer.interval) : timer.interval;
-    timer.expiry = this.#clock.now() + delay;
+    const expiry = this.#clock.now() + delay;
+    timer.active = true;
+    timer.expiry = expiry;
+    if (timer.handle !== undefined) {
+      if (timer.handleAt <= expiry) {
+        this.#ref(timer.handle, true);
+        return;
+      }
+      this.#clock.clearTimer(timer.handle);
+    }
     timer.handle = this.#clock.setTimer(delay, timer.fire);
+    timer.handleAt = expiry;
   }
 
+  /** Idle; its clock timer stays, to be taken over by the next restart. */
   #disarm(timer: _Timer): void {
+    timer.active = false;
+    timer.expiry = undefined;
+    if (timer.handle !== undefined) this.#ref(timer.handle, false);
+  }
+
+  /** Idle, and its clock timer cleared. */
+  #clear(timer: _Timer): void {
+    this.#disarm(timer);
     if (timer.handle !== undefined) this.#clock.clearTimer(timer.handle);
     timer.handle = undefined;
-    timer.expiry = undefined;
+  }
+
+  /** Lets a real clock timer keep the process alive, or not. */
+  #ref(handle: TimerHandle, ref: boolean): void {
+    if (this.#clock !== realClock || _deno === undefined) return;
+    if (ref) _deno.refTimer?.(handle as number);
+    else _deno.unrefTimer?.(handle as number);
   }
 
   #expire(timer: _Timer): void {
     timer.handle = undefined;
+    if (!timer.active) return;
+    const expiry = timer.expiry!;
+    if (expiry > timer.handleAt) {
+      // Restarted since its clock timer was set: wait for the rest.
+      timer.handle = this.#clock.setTimer(expiry - this.#clock.now(), timer.fire);
+      timer.handleAt = expiry;
+      return;
+    }
+    timer.active = false;
     timer.expiry = undefined;
     // WAMR posts the expiry first and re-arms after, from the time it handles the expiry.
     if (timer.periodic) this.#arm(timer);
     this.#onExpire(timer.id);
   }
 }
+
+/** Deno's timer references, where there are (not in a browser). */
+const _deno = (globalThis as {
+  Deno?: { refTimer?(id: number): void; unrefTimer?(id: number): void };
+}).Deno;
 
 function _ms(interval: number): number {
   return Math.max(0, Math.trunc(interval) || 0);

@@ -581,6 +581,47 @@ export class AppInstance implements AppHandle {
   }
 
   /**
+   * @internal `call` for the app manager's callbacks, whose arguments are numbers: the same
+   * result, traps and governor, without `call`'s argument copies, type lookup and closures
+   * (an allocation per message). Exports that take an i64, v128 or funcref, or return a
+   * v128, and async apps go through `call`.
+   *
+   * @param name export name
+   * @param args the arguments (read, not kept)
+   * @returns the result
+   * @throws {TrapError} when the app traps or the export does not exist
+   */
+  callNumbers(name: string, args: readonly number[]): WasmValue {
+    const fn = this.#exports[name];
+    if (
+      this.#freed || this.async || typeof fn !== "function" ||
+      !_takesNumbers(this.module.info, name)
+    ) {
+      return this.call(name, ...args);
+    }
+    const governor = this.#governor;
+    governor?.enter();
+    try {
+      const f = fn as (...a: number[]) => unknown;
+      switch (args.length) {
+        case 0:
+          return f();
+        case 1:
+          return f(args[0]!);
+        case 2:
+          return f(args[0]!, args[1]!);
+        default:
+          return f(...args);
+      }
+    } catch (e) {
+      this.stdout.flush();
+      throw this.#failure(e, name);
+    } finally {
+      governor?.exit();
+    }
+  }
+
+  /**
    * What a call's failure becomes: a `TypeError` V8 raised at the boundary, before any wasm
    * ran (an argument JS cannot convert), stays one; everything else is a trap.
    */
@@ -813,6 +854,23 @@ function _shapeOf(info: ModuleInfo): _Shape {
     _shapes.set(info, shape);
   }
   return shape;
+}
+
+/** Per module: whether each export `callNumbers` was asked for takes only numbers. */
+const _numberExports = new WeakMap<ModuleInfo, Map<string, boolean>>();
+
+/** Whether an export's params are all i32, f32 or f64 and no result is a v128. */
+function _takesNumbers(info: ModuleInfo, name: string): boolean {
+  let byName = _numberExports.get(info);
+  if (byName === undefined) _numberExports.set(info, byName = new Map());
+  let numbers = byName.get(name);
+  if (numbers === undefined) {
+    const type = exportedFunctionType(info, name);
+    numbers = type !== undefined && !type.results.includes("v128") &&
+      type.params.every((t) => t === "i32" || t === "f32" || t === "f64");
+    byName.set(name, numbers);
+  }
+  return numbers;
 }
 
 let _empty: WebAssembly.Memory | undefined;
