@@ -209,7 +209,12 @@ export class MessageBus {
    * @returns the entry, or undefined
    */
   match(url: string): ResourceEntry | undefined {
-    return this.#resources.find((r) => checkUrlStart(url, r.url) > 0);
+    // A loop: a closure per request is an allocation per message.
+    const resources = this.#resources;
+    for (let i = 0; i < resources.length; i++) {
+      if (checkUrlStart(url, resources[i]!.url) > 0) return resources[i];
+    }
+    return undefined;
   }
 
   // ---- events ----------------------------------------------------------------------------

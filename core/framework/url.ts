@@ -31,16 +31,25 @@ const _decoder = new TextDecoder();
  * ```
  */
 export function checkUrlStart(url: string, prefix: string): number {
-  let lead = prefix.startsWith("/") ? prefix.slice(1) : prefix;
-  const offset = url.startsWith("/") ? 1 : 0;
-  const rest = url.slice(offset);
-  if (lead.endsWith("/")) lead = lead.slice(0, -1);
-  if (lead.length === 0) return 0;
-  if (rest.length === lead.length) return rest === lead ? offset + lead.length : 0;
-  if (rest.length < lead.length || !rest.startsWith(lead)) return 0;
-  const sep = rest[lead.length];
-  return sep === "/" || sep === "?" ? offset + lead.length + 1 : 0;
+  // Index arithmetic, no sliced strings: every request is matched against the table.
+  const start = prefix.charCodeAt(0) === _SLASH ? 1 : 0;
+  let end = prefix.length;
+  if (end > start && prefix.charCodeAt(end - 1) === _SLASH) end--;
+  const length = end - start;
+  if (length === 0) return 0;
+  const offset = url.charCodeAt(0) === _SLASH ? 1 : 0;
+  const rest = url.length - offset;
+  if (rest < length) return 0;
+  for (let i = 0; i < length; i++) {
+    if (url.charCodeAt(offset + i) !== prefix.charCodeAt(start + i)) return 0;
+  }
+  if (rest === length) return offset + length;
+  const sep = url.charCodeAt(offset + length);
+  return sep === _SLASH || sep === _QUESTION ? offset + length + 1 : 0;
 }
+
+const _SLASH = 0x2f;
+const _QUESTION = 0x3f;
 
 /**
  * WAMR's `find_key_value` over a query string such as `name=a&heap=8192`.

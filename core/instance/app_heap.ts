@@ -20,11 +20,6 @@ const HEADER = 8;
 const ALIGN = 8;
 const MAGIC_USED = 0x4d52_0a11;
 
-interface _Free {
-  addr: number; // header address
-  size: number; // total bytes incl. header
-}
-
 /** `calloc` on top of a heap's `malloc`: 0 when `n * size` does not fit in 32 bits. */
 function _calloc(heap: AppHeap, memory: AppMemory, n: number, size: number): number {
   const total = n * size;
@@ -34,16 +29,27 @@ function _calloc(heap: AppHeap, memory: AppMemory, n: number, size: number): num
   return ptr;
 }
 
-/** The runtime's own allocator over `[base, base + size)` of an app's memory. */
+/**
+ * The runtime's own allocator over `[base, base + size)` of an app's memory: first fit over
+ * a free list sorted by address and coalesced. Its bookkeeping is in number arrays that only
+ * grow (a free list of objects and a Map of live blocks cost an allocation per malloc/free
+ * pair: the app manager allocates a packet per message).
+ */
 export class BuiltinHeap implements AppHeap {
   readonly kind = "builtin" as const;
   readonly base: number;
   readonly size: number;
   readonly #memory: AppMemory;
-  /** Live blocks: payload address -> total size (header included). */
-  readonly #live = new Map<number, number>();
-  /** Free blocks sorted by address, coalesced. */
-  #free: _Free[];
+  /**
+   * Live blocks: an open-addressing hash table of payload address (0: empty slot) and
+   * total size (header included), side by side.
+   */
+  #live: number[] = new Array(2 * _LIVE_SLOTS).fill(0);
+  #liveCount = 0;
+  #used = 0;
+  /** Free blocks sorted by address, coalesced: header address and total size, side by side. */
+  #free: number[];
+  #freeCount: number;
   readonly #onFail: ((size: number) => void) | undefined;
 
   /**
@@ -57,15 +63,14 @@ export class BuiltinHeap implements AppHeap {
     this.#memory = memory;
     this.base = start;
     this.size = Math.max(0, size - (start - base)) & ~(ALIGN - 1);
-    this.#free = this.size >= HEADER + ALIGN ? [{ addr: this.base, size: this.size }] : [];
+    this.#free = [this.base, this.size, 0, 0];
+    this.#freeCount = this.size >= HEADER + ALIGN ? 1 : 0;
     this.#onFail = onFail;
   }
 
   /** Bytes currently allocated, headers included. */
   get used(): number {
-    let n = 0;
-    for (const s of this.#live.values()) n += s;
-    return n;
+    return this.#used;
   }
 
   contains(ptr: number): boolean {
@@ -75,17 +80,18 @@ export class BuiltinHeap implements AppHeap {
   malloc(size: number): number {
     const need = HEADER + Math.max(ALIGN, Math.ceil(size / ALIGN) * ALIGN);
     if (!(size >= 0) || need > this.size) return this.#fail(size);
-    for (let i = 0; i < this.#free.length; i++) {
-      const block = this.#free[i]!;
-      if (block.size < need) continue;
-      const addr = block.addr;
+    const free = this.#free;
+    for (let i = 0; i < this.#freeCount; i++) {
+      const blockSize = free[2 * i + 1]!;
+      if (blockSize < need) continue;
+      const addr = free[2 * i]!;
       let take = need;
-      if (block.size - need >= HEADER + ALIGN) {
-        block.addr += need;
-        block.size -= need;
+      if (blockSize - need >= HEADER + ALIGN) {
+        free[2 * i] = addr + need;
+        free[2 * i + 1] = blockSize - need;
       } else {
-        take = block.size;
-        this.#free.splice(i, 1);
+        take = blockSize;
+        this.#removeFree(i);
       }
       return this.#claim(addr, take);
     }
@@ -112,7 +118,7 @@ export class BuiltinHeap implements AppHeap {
   free(ptr: number): void {
     if (ptr === 0 || !this.contains(ptr)) return;
     const total = this.#verify(ptr);
-    this.#live.delete(ptr);
+    this.#forget(ptr);
     this.#memory.setI32(ptr - 4, 0);
     this.#release(ptr - HEADER, total);
   }
@@ -125,7 +131,7 @@ export class BuiltinHeap implements AppHeap {
 
   #claim(addr: number, total: number): number {
     const ptr = addr + HEADER;
-    this.#live.set(ptr, total);
+    this.#remember(ptr, total);
     this.#memory.setI32(addr, total);
     this.#memory.setI32(addr + 4, MAGIC_USED);
     return ptr;
@@ -133,8 +139,9 @@ export class BuiltinHeap implements AppHeap {
 
   /** Checks a block being freed or resized; returns its total size. */
   #verify(ptr: number): number {
-    const total = this.#live.get(ptr);
-    if (total === undefined) throw new TrapError(HEAP_CORRUPTED);
+    const slot = this.#slotOf(ptr);
+    if (slot < 0) throw new TrapError(HEAP_CORRUPTED);
+    const total = this.#live[slot + 1]!;
     const mem = this.#memory;
     if (mem.i32(ptr - HEADER) !== total || mem.i32(ptr - 4) !== MAGIC_USED) {
       throw new TrapError(HEAP_CORRUPTED);
@@ -142,28 +149,110 @@ export class BuiltinHeap implements AppHeap {
     return total;
   }
 
+  // ---- the live table: linear probing, deletion by shifting back (no tombstones) --------
+
+  /** The first slot (an index into `#live`) to look at for a payload address. */
+  #home(ptr: number, live: number[]): number {
+    const slots = live.length >> 1;
+    return (Math.imul(ptr >>> 3, 0x9e3779b1) >>> 0) % slots * 2;
+  }
+
+  /** The slot holding a live block's address, or -1. */
+  #slotOf(ptr: number): number {
+    const live = this.#live;
+    for (let at = this.#home(ptr, live);; at = (at + 2) % live.length) {
+      const key = live[at]!;
+      if (key === ptr) return at;
+      if (key === 0) return -1;
+    }
+  }
+
+  #remember(ptr: number, total: number): void {
+    if (2 * (this.#liveCount + 1) > this.#live.length >> 1) this.#growLive();
+    const live = this.#live;
+    let at = this.#home(ptr, live);
+    while (live[at] !== 0) at = (at + 2) % live.length;
+    live[at] = ptr;
+    live[at + 1] = total;
+    this.#liveCount++;
+    this.#used += total;
+  }
+
+  #forget(ptr: number): void {
+    const live = this.#live;
+    let hole = this.#slotOf(ptr);
+    if (hole < 0) return;
+    this.#used -= live[hole + 1]!;
+    this.#liveCount--;
+    // Move back each following entry of the run that may sit in the hole.
+    for (let at = (hole + 2) % live.length;; at = (at + 2) % live.length) {
+      const key = live[at]!;
+      if (key === 0) break;
+      const home = this.#home(key, live);
+      const between = hole <= at ? hole < home && home <= at : hole < home || home <= at;
+      if (between) continue;
+      live[hole] = key;
+      live[hole + 1] = live[at + 1]!;
+      hole = at;
+    }
+    live[hole] = 0;
+    live[hole + 1] = 0;
+  }
+
+  #growLive(): void {
+    const old = this.#live;
+    this.#live = new Array(old.length * 2).fill(0);
+    this.#liveCount = 0;
+    this.#used = 0;
+    for (let at = 0; at < old.length; at += 2) {
+      if (old[at] !== 0) this.#remember(old[at]!, old[at + 1]!);
+    }
+  }
+
+  // ---- the free list ----------------------------------------------------------------------
+
+  #removeFree(i: number): void {
+    const free = this.#free;
+    const end = 2 * this.#freeCount - 2;
+    for (let k = 2 * i; k < end; k++) free[k] = free[k + 2]!;
+    this.#freeCount--;
+  }
+
+  #insertFree(i: number, addr: number, size: number): void {
+    let free = this.#free;
+    if (2 * (this.#freeCount + 1) > free.length) {
+      const grown: number[] = new Array(free.length * 2).fill(0);
+      for (let k = 0; k < 2 * this.#freeCount; k++) grown[k] = free[k]!;
+      this.#free = free = grown;
+    }
+    for (let k = 2 * this.#freeCount - 1; k >= 2 * i; k--) free[k + 2] = free[k]!;
+    free[2 * i] = addr;
+    free[2 * i + 1] = size;
+    this.#freeCount++;
+  }
+
   #release(addr: number, size: number): void {
-    const list = this.#free;
+    const free = this.#free;
     let lo = 0;
-    let hi = list.length;
+    let hi = this.#freeCount;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (list[mid]!.addr < addr) lo = mid + 1;
+      if (free[2 * mid]! < addr) lo = mid + 1;
       else hi = mid;
     }
-    const prev = list[lo - 1];
-    const next = list[lo];
-    if (prev && prev.addr + prev.size === addr) {
-      prev.size += size;
-      if (next && prev.addr + prev.size === next.addr) {
-        prev.size += next.size;
-        list.splice(lo, 1);
+    const hasPrev = lo > 0;
+    const hasNext = lo < this.#freeCount;
+    if (hasPrev && free[2 * lo - 2]! + free[2 * lo - 1]! === addr) {
+      free[2 * lo - 1] = free[2 * lo - 1]! + size;
+      if (hasNext && free[2 * lo - 2]! + free[2 * lo - 1]! === free[2 * lo]!) {
+        free[2 * lo - 1] = free[2 * lo - 1]! + free[2 * lo + 1]!;
+        this.#removeFree(lo);
       }
-    } else if (next && addr + size === next.addr) {
-      next.addr = addr;
-      next.size += size;
+    } else if (hasNext && addr + size === free[2 * lo]!) {
+      free[2 * lo] = addr;
+      free[2 * lo + 1] = free[2 * lo + 1]! + size;
     } else {
-      list.splice(lo, 0, { addr, size });
+      this.#insertFree(lo, addr, size);
     }
   }
 
@@ -172,6 +261,9 @@ export class BuiltinHeap implements AppHeap {
     return 0;
   }
 }
+
+/** Slots of a new heap's live table (it doubles when half full). */
+const _LIVE_SLOTS = 8;
 
 const _PAGE = 65536;
 
