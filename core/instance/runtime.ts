@@ -100,6 +100,9 @@ export class Runtime implements InstanceHost {
    * Registers an instance under a module name, Wasmtime-style: modules instantiated from now
    * on import its exports as `module`.`export` -- the same memory, table, global and tag
    * objects, and direct calls into its functions -- each checked against the import's type.
+   * The exports are taken as they are now; a later `register` or `define` of the same name
+   * replaces one. Free it after its importers: freeing disposes its native libraries' state,
+   * which calls into its functions may still use.
    *
    * @param module the module name importers use
    * @param instance the instance whose exports to supply
@@ -154,8 +157,9 @@ export class Runtime implements InstanceHost {
    * Supplies one import for modules instantiated from now on: a `WebAssembly.Memory`,
    * `Table`, `Global` or `Tag`, a host function (called with the wasm arguments, v128 ones as
    * 16-byte arrays; several results returned as an array), or a number, bigint or 16 bytes
-   * (v128) for an immutable global. Definitions come before native libraries, and each is
-   * checked against the import's type and limits.
+   * (v128) for an immutable global. Definitions come after an instance's own `imports` and
+   * before native libraries; a later one of the same name replaces the earlier. Each is
+   * checked against the import's type and limits when a module imports it.
    *
    * @param module the import's module name
    * @param name the import's field name

@@ -70,13 +70,21 @@ export interface LinkableInstance {
   readonly name: string;
 }
 
-/** What to do with a function import nothing provides. */
+/**
+ * What an import nothing provides becomes: with `"trap"` (WAMR's way, the default) a function
+ * is a stub that traps when called, after a warning at instantiation, and a memory or table is
+ * created from the import's own limits; with `"error"` either is a {@linkcode LinkError} at
+ * instantiation. Globals nothing provides (but emscripten's `env.__memory_base` and its kin,
+ * which read 0) and tags are link errors either way.
+ */
 export type UnknownImports = "trap" | "error";
 
 const _Tag = (WebAssembly as unknown as { Tag?: abstract new (...args: never[]) => object }).Tag;
 
 /**
- * Imports supplied by the embedder, by module and name.
+ * Imports supplied by the embedder, by module and name. Every `Runtime` has one
+ * (`runtime.linker`, filled by `runtime.define` and `runtime.register`), searched after an
+ * instance's own `imports` and before native libraries.
  *
  * @example Share one memory between two instances
  * ```ts
@@ -116,7 +124,8 @@ export class Linker {
   /**
    * Supplies every export of an instance under a module name: modules instantiated later
    * import them as `module`.`export` (the same memory, table, global and tag objects, and
-   * calls straight into the instance's functions).
+   * calls straight into the instance's functions). The exports are taken now; each replaces
+   * an earlier definition of the same name.
    *
    * @param module the module name importers use
    * @param app the instance
