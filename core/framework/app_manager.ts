@@ -307,6 +307,9 @@ export class AppManager extends EventTarget {
     answered: false,
   };
   readonly #pairArgs = [0, 0];
+  /** Request and response queue entries that ran, for the next messages (a few). */
+  readonly #spareRequests: _RequestEntry[] = [];
+  readonly #spareResponses: _ResponseEntry[] = [];
   /** The queues one pass of a drain serves (a drain never runs inside another). */
   readonly #pass: (InstalledApp | undefined)[] = [];
   readonly #pending = new Map<number, (response: Response) => void>();
@@ -846,7 +849,10 @@ export class AppManager extends EventTarget {
   }
 
   #deliverRequest(app: InstalledApp, request: Request): void {
-    const why = this.#enqueue(app, { kind: "request", request });
+    const entry = this.#spareRequests.pop() ?? { kind: "request", request };
+    entry.request = request;
+    const why = this.#enqueue(app, entry);
+    if (why !== undefined) this.#recycle(entry);
     if (why === undefined) {
       // Only this app may answer it (events have no answer).
       if (request.action !== Action.EVENT) app.expectAnswer(request.sender, request.mid);
@@ -863,8 +869,11 @@ export class AppManager extends EventTarget {
   }
 
   #deliverResponse(app: InstalledApp, response: Response): void {
-    const why = this.#enqueue(app, { kind: "response", response });
+    const entry = this.#spareResponses.pop() ?? { kind: "response", response };
+    entry.response = response;
+    const why = this.#enqueue(app, entry);
     if (why !== undefined) {
+      this.#recycle(entry);
       // No mid in the line: an app that floods its own queue gets thousands of these a
       // second, and identical lines collapse.
       this.#log("error", `Response for app "${app.name}" dropped: ${why}`, app);
@@ -1078,6 +1087,7 @@ export class AppManager extends EventTarget {
           if (msg) {
             n++;
             this.#run(owner, msg);
+            this.#recycle(msg);
           }
           if (until !== Infinity && performance.now() >= until) {
             sliced = true;
@@ -1362,6 +1372,20 @@ export class AppManager extends EventTarget {
     }
   }
 
+  /**
+   * Keeps a request or response entry that left its queue for the next message, without
+   * what it carried (a new entry per message was an allocation per message).
+   */
+  #recycle(msg: QueuedMessage): void {
+    if (msg.kind === "request") {
+      msg.request = undefined as unknown as Request;
+      if (this.#spareRequests.length < _SPARE_ENTRIES) this.#spareRequests.push(msg);
+    } else if (msg.kind === "response") {
+      msg.response = undefined as unknown as Response;
+      if (this.#spareResponses.length < _SPARE_ENTRIES) this.#spareResponses.push(msg);
+    }
+  }
+
   /** Lets go of the app and request the reused `_Current` held. */
   #releaseCurrent(): void {
     this.#messageCurrent.app = undefined as unknown as InstalledApp;
@@ -1592,6 +1616,12 @@ function _heapSize(app: InstalledApp): number {
   const wasi = app.module.info.imports.some((i) => i.module.startsWith("wasi_"));
   return wasi ? 0 : app.heapSize;
 }
+
+type _RequestEntry = Extract<QueuedMessage, { kind: "request" }>;
+type _ResponseEntry = Extract<QueuedMessage, { kind: "response" }>;
+
+/** Queue entries kept for reuse, of each kind. */
+const _SPARE_ENTRIES = 16;
 
 /** Payloads up to this many bytes are copied into a shared chunk rather than their own buffer. */
 const _SMALL_PAYLOAD = 256;

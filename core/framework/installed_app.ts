@@ -164,8 +164,8 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   /** @internal Callbacks of this app on the stack. */
   depth = 0;
   readonly #hooks: AppHooks;
-  /** Requests routed to it and not answered yet, oldest first: their key -> how many. */
-  readonly #unanswered = new Map<number | string, number>();
+  /** Requests routed to it and not answered yet, oldest first. */
+  readonly #unanswered = new _Unanswered();
   #forged = 0;
 
   /** @internal Use `AppManager.install`. */
@@ -240,11 +240,7 @@ export class InstalledApp implements AppFramework, BusEndpoint {
    * @param mid the request's mid
    */
   expectAnswer(sender: number, mid: number): void {
-    const key = _key(sender, mid);
-    this.#unanswered.set(key, (this.#unanswered.get(key) ?? 0) + 1);
-    if (this.#unanswered.size > MAX_UNANSWERED) {
-      this.#unanswered.delete(this.#unanswered.keys().next().value!);
-    }
+    this.#unanswered.add(sender >>> 0, mid >>> 0);
   }
 
   /**
@@ -255,12 +251,7 @@ export class InstalledApp implements AppFramework, BusEndpoint {
    * @returns false when no such request awaits an answer from the app
    */
   answer(receiver: number, mid: number): boolean {
-    const key = _key(receiver, mid);
-    const n = this.#unanswered.get(key);
-    if (n === undefined) return false;
-    if (n > 1) this.#unanswered.set(key, n - 1);
-    else this.#unanswered.delete(key);
-    return true;
+    return this.#unanswered.take(receiver >>> 0, mid >>> 0);
   }
 
   /**
@@ -345,14 +336,105 @@ export class InstalledApp implements AppFramework, BusEndpoint {
   }
 }
 
-/** Senders below this get a number as their requests' key (exact: below 2^53). */
-const _NUMERIC_SENDERS = 0x200000;
-
 /**
- * A request's identity: its sender and mid (mids are the sender's own). A number for app
- * senders (no string built per request), a string for the host and other large ids.
+ * Requests awaiting an answer, oldest first, each (sender, mid) once with how many times it
+ * was routed: a ring of number triples that only grows, scanned from the oldest (a Map
+ * churned storage per request, and the host's ids needed a string key). Answers are found
+ * among the few outstanding requests; {@linkcode MAX_UNANSWERED} bounds the scan.
  */
-function _key(sender: number, mid: number): number | string {
-  sender >>>= 0;
-  return sender < _NUMERIC_SENDERS ? sender * 0x100000000 + (mid >>> 0) : `${sender}:${mid >>> 0}`;
+class _Unanswered {
+  /** Sender, mid and count of each slot (count 0: answered, a hole). */
+  #slots: number[] = new Array(3 * 4).fill(0);
+  #capacity = 4;
+  #head = 0;
+  /** Slots from the head to the newest, holes included. */
+  #span = 0;
+  /** Slots with a count. */
+  #size = 0;
+
+  add(sender: number, mid: number): void {
+    const at = this.#find(sender, mid);
+    if (at >= 0) {
+      this.#slots[at + 2]!++;
+      return;
+    }
+    if (this.#span === this.#capacity) this.#compact();
+    const slots = this.#slots;
+    const end = 3 * ((this.#head + this.#span) & (this.#capacity - 1));
+    slots[end] = sender;
+    slots[end + 1] = mid;
+    slots[end + 2] = 1;
+    this.#span++;
+    if (++this.#size > MAX_UNANSWERED) {
+      // The oldest loses its right to an answer (the head is never a hole).
+      this.#slots[3 * this.#head + 2] = 0;
+      this.#size--;
+      this.#trim();
+    }
+  }
+
+  take(sender: number, mid: number): boolean {
+    const at = this.#find(sender, mid);
+    if (at < 0) return false;
+    if (--this.#slots[at + 2]! === 0) {
+      this.#size--;
+      this.#trim();
+    }
+    return true;
+  }
+
+  clear(): void {
+    this.#slots.fill(0);
+    this.#head = 0;
+    this.#span = 0;
+    this.#size = 0;
+  }
+
+  /** The index in `#slots` of a live (sender, mid), or -1. */
+  #find(sender: number, mid: number): number {
+    const slots = this.#slots;
+    const mask = this.#capacity - 1;
+    for (let i = 0; i < this.#span; i++) {
+      const at = 3 * ((this.#head + i) & mask);
+      if (slots[at + 2] !== 0 && slots[at] === sender && slots[at + 1] === mid) return at;
+    }
+    return -1;
+  }
+
+  /** Drops the holes at both ends. */
+  #trim(): void {
+    const slots = this.#slots;
+    const mask = this.#capacity - 1;
+    while (this.#span > 0 && slots[3 * this.#head + 2] === 0) {
+      this.#head = (this.#head + 1) & mask;
+      this.#span--;
+    }
+    while (this.#span > 0 && slots[3 * ((this.#head + this.#span - 1) & mask) + 2] === 0) {
+      this.#span--;
+    }
+    if (this.#span === 0) this.#head = 0;
+  }
+
+  /**
+   * Makes room: the live slots move to a new ring, twice as large when more than half of
+   * them are live, so at least half a ring of requests comes before the next move.
+   */
+  #compact(): void {
+    const old = this.#slots;
+    const mask = this.#capacity - 1;
+    if (2 * this.#size > this.#capacity) this.#capacity *= 2;
+    const slots: number[] = new Array(3 * this.#capacity).fill(0);
+    let n = 0;
+    for (let i = 0; i < this.#span; i++) {
+      const at = 3 * ((this.#head + i) & mask);
+      if (old[at + 2] === 0) continue;
+      slots[n] = old[at]!;
+      slots[n + 1] = old[at + 1]!;
+      slots[n + 2] = old[at + 2]!;
+      n += 3;
+    }
+    this.#slots = slots;
+    this.#head = 0;
+    this.#span = n / 3;
+  }
 }
