@@ -344,8 +344,9 @@ export class InstalledApp implements AppFramework, BusEndpoint {
  */
 class _Unanswered {
   /** Sender, mid and count of each slot (count 0: answered, a hole). */
-  #slots: number[] = new Array(3 * 4).fill(0);
-  #capacity = 4;
+  #slots: number[] = [];
+  /** Slots in the ring (a power of 2); 0 until the first request, as most apps get none. */
+  #capacity = 0;
   #head = 0;
   /** Slots from the head to the newest, holes included. */
   #span = 0;
@@ -422,7 +423,8 @@ class _Unanswered {
   #compact(): void {
     const old = this.#slots;
     const mask = this.#capacity - 1;
-    if (2 * this.#size > this.#capacity) this.#capacity *= 2;
+    if (this.#capacity === 0) this.#capacity = 4;
+    else if (2 * this.#size > this.#capacity) this.#capacity *= 2;
     const slots: number[] = new Array(3 * this.#capacity).fill(0);
     let n = 0;
     for (let i = 0; i < this.#span; i++) {

@@ -70,7 +70,8 @@ export class AppTimers {
   readonly limit: number;
   readonly #clock: Clock;
   readonly #onExpire: (id: number) => void;
-  readonly #timers = new Map<number, _Timer>();
+  /** Made with the first timer: most apps have none (an idle app's memory counts). */
+  #timers: Map<number, _Timer> = _NO_TIMERS;
   #lastId = 0;
 
   /**
@@ -115,6 +116,7 @@ export class AppTimers {
       handleAt: 0,
       fire: () => this.#expire(timer),
     };
+    if (this.#timers === _NO_TIMERS) this.#timers = new Map();
     this.#timers.set(id, timer);
     if (autoStart) this.#arm(timer);
     return id;
@@ -253,6 +255,9 @@ export class AppTimers {
     this.#onExpire(timer.id);
   }
 }
+
+/** The table of every app without timers; nothing is ever added to it. */
+const _NO_TIMERS: Map<number, _Timer> = new Map();
 
 /** Deno's timer references, where there are (not in a browser). */
 const _deno = (globalThis as {

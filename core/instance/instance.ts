@@ -142,7 +142,7 @@ export class AppInstance implements AppHandle {
   /** The binary that runs, which trap offsets point into; unknown under limits (rewritten). */
   #bytes: Uint8Array | undefined;
   /** Callable forms of exports whose type has a v128, built on first call. */
-  readonly #lowered = new Map<string, (...args: never[]) => unknown>();
+  #lowered: Map<string, (...args: never[]) => unknown> | undefined;
 
   /** Use `Runtime.instantiate`. */
   constructor(module: AppModule, host: InstanceHost, options: InstanceOptions = {}) {
@@ -634,11 +634,11 @@ export class AppInstance implements AppHandle {
 
   /** The export behind an adapter that takes and returns v128 values as halves. */
   #loweredExport(name: string, type: FuncType): (...args: never[]) => unknown {
-    let fn = this.#lowered.get(name);
+    let fn = this.#lowered?.get(name);
     if (!fn) {
       const raw = this.instance.exports[name] as (...args: never[]) => unknown;
       fn = lowerFunction(type, raw);
-      this.#lowered.set(name, fn);
+      (this.#lowered ??= new Map()).set(name, fn);
     }
     return fn;
   }
@@ -857,18 +857,19 @@ function _shapeOf(info: ModuleInfo): _Shape {
 }
 
 /** Per module: whether each export `callNumbers` was asked for takes only numbers. */
-const _numberExports = new WeakMap<ModuleInfo, Map<string, boolean>>();
+const _numberExports = new WeakMap<ModuleInfo, Record<string, boolean>>();
 
 /** Whether an export's params are all i32, f32 or f64 and no result is a v128. */
 function _takesNumbers(info: ModuleInfo, name: string): boolean {
+  // A plain object: a Map per module cost ~190 B of every idle app.
   let byName = _numberExports.get(info);
-  if (byName === undefined) _numberExports.set(info, byName = new Map());
-  let numbers = byName.get(name);
+  if (byName === undefined) _numberExports.set(info, byName = {});
+  let numbers = Object.hasOwn(byName, name) ? byName[name] : undefined;
   if (numbers === undefined) {
     const type = exportedFunctionType(info, name);
     numbers = type !== undefined && !type.results.includes("v128") &&
       type.params.every((t) => t === "i32" || t === "f32" || t === "f64");
-    byName.set(name, numbers);
+    byName[name] = numbers;
   }
   return numbers;
 }
