@@ -62,13 +62,6 @@ import {
   parseMqttTopic,
 } from "./mqtt_topics.ts";
 
-/**
- * MQTT.js, imported through a variable: a literal `import("mqtt")` makes Deno resolve the npm
- * package and its dependencies at every start-up of `deno run mod.ts`, MQTT or not (about 1 ms;
- * issue 17). The type import keeps the types and the import graph's edge.
- */
-const _MQTT: string = "mqtt";
-
 /** Milliseconds a fleet request waits for each device's response by default. */
 export const DEFAULT_FLEET_TIMEOUT = 5000;
 /** Milliseconds between reconnects to the broker by default, once the first connect worked. */
@@ -394,7 +387,7 @@ export class FleetClient {
     const prefix = options.prefix ?? DEFAULT_MQTT_PREFIX;
     for (const level of prefix.split("/")) checkMqttLevel("topic prefix", level);
     const tracked = parseDevicePattern(options.devices ?? "+");
-    const { connect } = await import(_MQTT) as typeof import("mqtt");
+    const { connect } = await import("mqtt");
     const clientId = options.clientId ??
       `mr-operator-${crypto.getRandomValues(new Uint32Array(2)).join("")}`;
     const clientOptions: IClientOptions = {

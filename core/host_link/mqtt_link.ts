@@ -95,14 +95,6 @@ export {
   type MqttTopic,
   parseMqttTopic,
 } from "./mqtt_topics.ts";
-
-/**
- * MQTT.js, imported through a variable: a literal `import("mqtt")` makes Deno resolve the npm
- * package and its dependencies at every start-up of `deno run mod.ts`, MQTT or not (about 1 ms;
- * issue 17). The type import keeps the types and the import graph's edge.
- */
-const _MQTT: string = "mqtt";
-
 /** Milliseconds a request over MQTT may wait for its response by default (as the TCP link). */
 export const DEFAULT_MQTT_REQUEST_TIMEOUT = 600_000;
 /** Events a second a device sends to the broker by default; more are dropped. */
@@ -309,7 +301,7 @@ export class MqttLink {
       checkMqttLevel("topic prefix", level);
     }
     for (const allowed of options.events ?? []) checkMqttEventPrefix(allowed);
-    const { connect } = await import(_MQTT) as typeof import("mqtt");
+    const { connect } = await import("mqtt");
     const root = `${options.prefix ?? DEFAULT_MQTT_PREFIX}/${options.deviceId}`;
     const clientOptions: IClientOptions = {
       protocolVersion: 5,
