@@ -349,6 +349,61 @@ function _fixedPart(kind: string, bytes: Uint8Array, fixedSize: number): void {
  * ```
  */
 export function decodeRequest(bytes: Uint8Array): Request {
+  const urlEnd = _checkRequest(bytes);
+  const start = REQUEST_FIXED_SIZE + _u16(bytes, 12);
+  const payloadLen = _u32(bytes, 14);
+  return {
+    action: bytes[1]!,
+    fmt: _u16(bytes, 2),
+    mid: _u32(bytes, 4),
+    sender: _u32(bytes, 8),
+    url: _decodeUrl(bytes, REQUEST_FIXED_SIZE, urlEnd),
+    payload: payloadLen === 0 ? undefined : bytes.subarray(start, start + payloadLen),
+  };
+}
+
+/**
+ * @internal {@linkcode decodeRequest} into an object of the caller's, for a caller that hands
+ * the request on at once to something that copies what it keeps (the base natives: an object
+ * per message sent was an allocation per message). Its payload view is kept when it already
+ * shows the same bytes of the same buffer.
+ *
+ * @param bytes the packet
+ * @param into the request to overwrite
+ * @returns `into`
+ */
+export function decodeRequestInto(bytes: Uint8Array, into: Request): Request {
+  const urlEnd = _checkRequest(bytes);
+  const start = REQUEST_FIXED_SIZE + _u16(bytes, 12);
+  const payloadLen = _u32(bytes, 14);
+  into.action = bytes[1]!;
+  into.fmt = _u16(bytes, 2);
+  into.mid = _u32(bytes, 4);
+  into.sender = _u32(bytes, 8);
+  into.url = _decodeUrl(bytes, REQUEST_FIXED_SIZE, urlEnd);
+  into.payload = _payloadView(bytes, start, payloadLen, into.payload);
+  return into;
+}
+
+/** `bytes.subarray(start, start + length)`, or `old` when it is that view; undefined for none. */
+function _payloadView(
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  old: Uint8Array | undefined,
+): Uint8Array | undefined {
+  if (length === 0) return undefined;
+  if (
+    old !== undefined && old.length === length && old.buffer === bytes.buffer &&
+    old.byteOffset === bytes.byteOffset + start
+  ) {
+    return old;
+  }
+  return bytes.subarray(start, start + length);
+}
+
+/** WAMR's `unpack_request` checks; returns where the URL ends (its first NUL). */
+function _checkRequest(bytes: Uint8Array): number {
   const kind = "Request";
   _fixedPart(kind, bytes, REQUEST_FIXED_SIZE);
   const urlLen = _u16(bytes, 12);
@@ -366,14 +421,7 @@ export function decodeRequest(bytes: Uint8Array): Request {
   }
   let urlEnd = REQUEST_FIXED_SIZE;
   while (bytes[urlEnd] !== 0) urlEnd++;
-  return {
-    action: bytes[1]!,
-    fmt: _u16(bytes, 2),
-    mid: _u32(bytes, 4),
-    sender: _u32(bytes, 8),
-    url: _decodeUrl(bytes, REQUEST_FIXED_SIZE, urlEnd),
-    payload: payloadLen === 0 ? undefined : bytes.subarray(start, start + payloadLen),
-  };
+  return urlEnd;
 }
 
 /**
@@ -481,6 +529,36 @@ export function writeResponse(response: Response, out: Uint8Array, at: number): 
  * ```
  */
 export function decodeResponse(bytes: Uint8Array): Response {
+  const payloadLen = _checkResponse(bytes);
+  return {
+    status: bytes[1]!,
+    fmt: _u16(bytes, 2),
+    mid: _u32(bytes, 4),
+    receiver: _u32(bytes, 8),
+    payload: payloadLen === 0 ? undefined : bytes.subarray(RESPONSE_FIXED_SIZE),
+  };
+}
+
+/**
+ * @internal {@linkcode decodeResponse} into an object of the caller's, as
+ * {@linkcode decodeRequestInto} does for requests.
+ *
+ * @param bytes the packet
+ * @param into the response to overwrite
+ * @returns `into`
+ */
+export function decodeResponseInto(bytes: Uint8Array, into: Response): Response {
+  const payloadLen = _checkResponse(bytes);
+  into.status = bytes[1]!;
+  into.fmt = _u16(bytes, 2);
+  into.mid = _u32(bytes, 4);
+  into.receiver = _u32(bytes, 8);
+  into.payload = _payloadView(bytes, RESPONSE_FIXED_SIZE, payloadLen, into.payload);
+  return into;
+}
+
+/** WAMR's `unpack_response` checks; returns payload_len. */
+function _checkResponse(bytes: Uint8Array): number {
   const kind = "Response";
   _fixedPart(kind, bytes, RESPONSE_FIXED_SIZE);
   const payloadLen = _u32(bytes, 12);
@@ -490,11 +568,5 @@ export function decodeResponse(bytes: Uint8Array): Response {
       `size ${bytes.length} does not match ${RESPONSE_FIXED_SIZE} + payload_len ${payloadLen}`,
     );
   }
-  return {
-    status: bytes[1]!,
-    fmt: _u16(bytes, 2),
-    mid: _u32(bytes, 4),
-    receiver: _u32(bytes, 8),
-    payload: payloadLen === 0 ? undefined : bytes.subarray(RESPONSE_FIXED_SIZE),
-  };
+  return payloadLen;
 }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   Action,
   decodeRequest,
+  decodeRequestInto,
   decodeResponse,
+  decodeResponseInto,
   encodeRequest,
   encodeResponse,
   FMT_APP_RAW_BINARY,
@@ -318,4 +320,50 @@ Deno.test("packet: URLs decode right whatever was decoded before (the URL cache)
   invalid[19] = 0xc3;
   assert.equal(decodeRequest(invalid).url, "/\ufffd");
   assert.equal(decodeRequest(encodeRequest({ ...decodeRequest(QUERY), url: "/a" })).url, "/a");
+});
+
+Deno.test("packet: decodeRequestInto and decodeResponseInto decode as the others do, keep a payload view of the same bytes, and make a new one once memory grew", () => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+  const request = encodeRequest({
+    action: Action.POST,
+    fmt: 0,
+    mid: 7,
+    sender: 3,
+    url: "/echo",
+    payload: new Uint8Array([1, 2, 3]),
+  });
+  new Uint8Array(memory.buffer).set(request, 100);
+  const into = { action: 0, fmt: 0, mid: 0, sender: 0, url: "", payload: undefined };
+  const view = () => new Uint8Array(memory.buffer, 100, request.length);
+  assert.deepEqual(decodeRequestInto(view(), into), decodeRequest(request));
+  const payload = into.payload;
+  assert.equal(decodeRequestInto(view(), into).payload, payload, "the same view");
+  memory.grow(1); // detaches the old buffer
+  assert.notEqual(decodeRequestInto(view(), into).payload, payload);
+  assert.deepEqual(into, decodeRequest(request));
+  // No payload, then an error that leaves the object as it was.
+  const empty = encodeRequest({
+    action: 1,
+    fmt: 0,
+    mid: 1,
+    sender: 0,
+    url: "/x",
+    payload: undefined,
+  });
+  assert.equal(decodeRequestInto(empty, into).payload, undefined);
+  assert.throws(() => decodeRequestInto(empty.subarray(0, 10), into), ProtocolError);
+  assert.deepEqual(into, decodeRequest(empty));
+
+  const response = encodeResponse({
+    status: Status.CONTENT_2_05,
+    fmt: 99,
+    mid: 5,
+    receiver: 1,
+    payload: new Uint8Array([9]),
+  });
+  const res = { status: 0, fmt: 0, mid: 0, receiver: 0, payload: undefined };
+  assert.deepEqual(decodeResponseInto(response, res), decodeResponse(response));
+  const resPayload = res.payload;
+  assert.equal(decodeResponseInto(response, res).payload, resPayload);
+  assert.throws(() => decodeResponseInto(response.subarray(0, 16), res), ProtocolError);
 });

@@ -27,10 +27,41 @@ import {
   type NativeContext,
   type NativeLibrary,
   ProtocolError,
+  type Request,
+  type Response,
 } from "../../sdk/mod.ts";
+import { decodeRequestInto, decodeResponseInto } from "../../sdk/packet.ts";
 
 /** What `wasm_create_timer` returns when no timer is left. */
 const TIMER_INVALID = -1;
+
+/**
+ * The requests and responses an app sends, decoded into the same two objects every time (a
+ * new object and payload view per message was an allocation per message): the framework
+ * copies what it keeps (`AppFramework.postRequest`, `sendResponse`). Kept per app, made at
+ * its first send, so a payload view never keeps another app's memory alive. A send made
+ * while one is being handed on (the app called again from a listener) gets objects of its own.
+ */
+interface _Sent {
+  request: Request;
+  response: Response;
+  busy: boolean;
+}
+
+const _sentBy = new WeakMap<object, _Sent>();
+
+function _sent(app: object): _Sent {
+  let sent = _sentBy.get(app);
+  if (sent === undefined) {
+    sent = {
+      request: { action: 0, fmt: 0, mid: 0, sender: 0, url: "", payload: undefined },
+      response: { status: 0, fmt: 0, mid: 0, receiver: 0, payload: undefined },
+      busy: false,
+    };
+    _sentBy.set(app, sent);
+  }
+  return sent;
+}
 
 /** Apps already warned that they run outside an app manager. */
 const _warned = new WeakSet<object>();
@@ -60,21 +91,32 @@ const base: NativeLibrary<undefined> = defineNativeLibrary({
     wasm_post_request: native("(*~)", (ctx, buf) => {
       const framework = _framework(ctx);
       if (!framework) return;
+      const sent = _sent(ctx.app);
+      const reuse = !sent.busy;
+      sent.busy = true;
       try {
         // postRequest copies the payload out of app memory and sets the sender.
-        framework.postRequest(decodeRequest(buf));
+        framework.postRequest(reuse ? decodeRequestInto(buf, sent.request) : decodeRequest(buf));
       } catch (e) {
         _malformed(framework, "wasm_post_request", e);
+      } finally {
+        if (reuse) sent.busy = false;
       }
     }),
     wasm_response_send: native("(*~)i", (ctx, buf) => {
       const framework = _framework(ctx);
       if (!framework) return 0;
+      const sent = _sent(ctx.app);
+      const reuse = !sent.busy;
+      sent.busy = true;
       try {
-        return framework.sendResponse(decodeResponse(buf)) ? 1 : 0;
+        const response = reuse ? decodeResponseInto(buf, sent.response) : decodeResponse(buf);
+        return framework.sendResponse(response) ? 1 : 0;
       } catch (e) {
         _malformed(framework, "wasm_response_send", e);
         return 0;
+      } finally {
+        if (reuse) sent.busy = false;
       }
     }),
     wasm_sub_event: native("($)", (ctx, url) => {
