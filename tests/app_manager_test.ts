@@ -314,6 +314,55 @@ Deno.test("app manager: a payload is copied when sent: the app's later writes an
   }
 });
 
+Deno.test("app manager: messages between apps keep their payloads while the manager reuses its records: events to two apps, many queued at once, and responses", () => {
+  const h = harness();
+  h.manager.install("server", SERVER);
+  h.manager.install("publisher", CLIENT);
+  const subscribers = ["a", "b"].map((name) => h.manager.install(name, CLIENT));
+  for (const app of subscribers) {
+    app.instance.memory.write(8192, new TextEncoder().encode("bench/e\0"));
+    app.instance.call("subscribe", 8192);
+  }
+  // Sizes around the records' 256-byte store, so stores and views are reused and replaced;
+  // up to 50 events wait in each queue at once (DEFAULT_QUEUE_LENGTH), so many records are out.
+  const sizes = [1, 64, 64, 256, 257, 8, 0].flatMap((n) => Array(30).fill(n) as number[]);
+  const sent: Uint8Array[] = [];
+  for (const [i, size] of sizes.entries()) {
+    const payload = size === 0 ? undefined : new Uint8Array(size).fill(i & 0xff);
+    sent.push(payload ?? new Uint8Array());
+    post(h, "publisher", { action: 6, fmt: 0, mid: i, url: "bench/e", payload });
+    if (i % 45 === 44) h.manager.runPending();
+  }
+  h.manager.runPending();
+  for (const name of ["a", "b"]) {
+    const got = h.packets.filter((p) => p.app === name).map((p) => decodeRequest(p.bytes));
+    assert.deepEqual(got.map((r) => r.mid), sizes.map((_, i) => i), name);
+    for (const [i, r] of got.entries()) {
+      assert.deepEqual(r.payload ?? new Uint8Array(), sent[i], `${name}: event ${i}`);
+    }
+  }
+  // The publisher asks the server, which answers with the request's payload.
+  h.packets.length = 0;
+  const asked = sent.slice(0, 120);
+  for (const [i, payload] of asked.entries()) {
+    post(h, "publisher", { action: 2, fmt: 0, mid: 1000 + i, url: "/echo", payload });
+    if (i % 40 === 39) h.manager.runPending();
+  }
+  h.manager.runPending();
+  const requests = h.packets.filter((p) => p.app === "server").map((p) => decodeRequest(p.bytes));
+  const responses = h.packets.filter((p) => p.app === "publisher").map((p) =>
+    decodeResponse(p.bytes)
+  );
+  assert.equal(requests.length, asked.length);
+  assert.equal(responses.length, asked.length);
+  for (const [i, payload] of asked.entries()) {
+    assert.equal(requests[i]!.mid, 1000 + i);
+    assert.deepEqual(requests[i]!.payload ?? new Uint8Array(), payload, `request ${i}`);
+    assert.equal(responses[i]!.mid, 1000 + i);
+    assert.deepEqual(responses[i]!.payload ?? new Uint8Array(), payload, `response ${i}`);
+  }
+});
+
 Deno.test("app manager: '/event/<url>' PUT and DELETE subscribe the host and reply 69", async () => {
   const events: string[] = [];
   const h = harness({ onHostMessage: (m) => m.kind === "event" && events.push(m.request.url) });

@@ -308,8 +308,14 @@ export class AppManager extends EventTarget {
   };
   readonly #pairArgs = [0, 0];
   /** Request and response queue entries that ran, for the next messages (a few). */
-  readonly #spareRequests: _RequestEntry[] = [];
-  readonly #spareResponses: _ResponseEntry[] = [];
+  readonly #spareRequestEntries: _RequestEntry[] = [];
+  readonly #spareResponseEntries: _ResponseEntry[] = [];
+  /** The manager's request and response records that are free, for the next sends. */
+  readonly #spareRequests: (Request & _Record)[] = [];
+  readonly #spareResponses: (Response & _Record)[] = [];
+  /** The record the bus is handing on, and how many app queue entries hold it. */
+  #sending: Request | Response | undefined;
+  #sendingHeld = 0;
   /** The queues one pass of a drain serves (a drain never runs inside another). */
   readonly #pass: (InstalledApp | undefined)[] = [];
   readonly #pending = new Map<number, (response: Response) => void>();
@@ -863,10 +869,11 @@ export class AppManager extends EventTarget {
   }
 
   #deliverRequest(app: InstalledApp, request: Request): void {
-    const entry = this.#spareRequests.pop() ?? { kind: "request", request };
+    const entry = this.#spareRequestEntries.pop() ?? { kind: "request", request };
     entry.request = request;
     const why = this.#enqueue(app, entry);
     if (why !== undefined) this.#recycle(entry);
+    else this.#held(request);
     if (why === undefined) {
       // Only this app may answer it (events have no answer).
       if (request.action !== Action.EVENT) app.expectAnswer(request.sender, request.mid);
@@ -883,10 +890,11 @@ export class AppManager extends EventTarget {
   }
 
   #deliverResponse(app: InstalledApp, response: Response): void {
-    const entry = this.#spareResponses.pop() ?? { kind: "response", response };
+    const entry = this.#spareResponseEntries.pop() ?? { kind: "response", response };
     entry.response = response;
     const why = this.#enqueue(app, entry);
-    if (why !== undefined) {
+    if (why === undefined) this.#held(response);
+    else {
       this.#recycle(entry);
       // No mid in the line: an app that floods its own queue gets thousands of these a
       // second, and identical lines collapse.
@@ -910,15 +918,61 @@ export class AppManager extends EventTarget {
   }
 
   #postFromApp(app: InstalledApp, request: Request): void {
-    // A fresh object: the caller's stays as it was. The payload is copied out of app memory.
-    this.bus.send({
-      action: request.action,
-      fmt: request.fmt,
-      mid: request.mid,
-      sender: app.id,
-      url: request.url,
-      payload: _copyPayload(request.payload),
+    // The manager's own record: the caller's object stays as it was. The payload is copied
+    // out of app memory.
+    const record = this.#spareRequests.pop() ?? _newRecord({
+      action: 0,
+      fmt: 0,
+      mid: 0,
+      sender: 0,
+      url: "",
+      payload: undefined,
     });
+    record.action = request.action;
+    record.fmt = request.fmt;
+    record.mid = request.mid;
+    record.sender = app.id;
+    record.url = request.url;
+    record.payload = _copyPayload(request.payload, record);
+    const outer = this.#sending;
+    const outerHeld = this.#sendingHeld;
+    const handedOn = this.bus.deliveries;
+    // The send holds it too, so a drain run meanwhile cannot free it.
+    record[_HOLDERS] = 1;
+    this.#sending = record;
+    this.#sendingHeld = 0;
+    try {
+      this.bus.send(record);
+    } finally {
+      const held = this.#sendingHeld;
+      this.#sending = outer;
+      this.#sendingHeld = outerHeld;
+      this.#sent(record, this.bus.deliveries - handedOn, held, this.#spareRequests);
+    }
+  }
+
+  /**
+   * Settles a record the bus handed on `handedOn` times, `held` of them into an app's queue:
+   * when that was all, it is reused once they all ran; when it went anywhere else too (the
+   * host, a handler, or a reply sent meanwhile), it is left alone for good.
+   */
+  #sent<T extends _Record>(record: T, handedOn: number, held: number, spare: T[]): void {
+    if (held !== handedOn) record[_HOLDERS] = -Infinity;
+    else this.#release(record as unknown as Request, spare);
+  }
+
+  /** Counts a queue entry holding the record being sent, if that is what `message` is. */
+  #held(message: Request | Response): void {
+    if (message !== this.#sending) return;
+    (message as unknown as _Record)[_HOLDERS]++;
+    this.#sendingHeld++;
+  }
+
+  /** A holder of a record let go of it: the record is reused after the last one. */
+  #release<T extends _Record>(message: Request | Response, spare: T[]): void {
+    const record = message as unknown as Partial<_Record>;
+    if (record[_HOLDERS] === undefined || --record[_HOLDERS] !== 0) return;
+    if (spare.length < _SPARE_RECORDS) spare.push(record as T);
   }
 
   #responseFromApp(app: InstalledApp, response: Response): boolean {
@@ -951,13 +1005,27 @@ export class AppManager extends EventTarget {
     ) {
       current.answered = true;
     }
-    return this.bus.respond({
-      status: response.status,
-      fmt: response.fmt,
-      mid: response.mid,
-      receiver: response.receiver,
-      payload: _copyPayload(response.payload),
-    });
+    const record = this.#spareResponses.pop() ??
+      _newRecord({ status: 0, fmt: 0, mid: 0, receiver: 0, payload: undefined });
+    record.status = response.status;
+    record.fmt = response.fmt;
+    record.mid = response.mid;
+    record.receiver = response.receiver;
+    record.payload = _copyPayload(response.payload, record);
+    const outer = this.#sending;
+    const outerHeld = this.#sendingHeld;
+    const handedOn = this.bus.deliveries;
+    record[_HOLDERS] = 1;
+    this.#sending = record;
+    this.#sendingHeld = 0;
+    try {
+      return this.bus.respond(record);
+    } finally {
+      const held = this.#sendingHeld;
+      this.#sending = outer;
+      this.#sendingHeld = outerHeld;
+      this.#sent(record, this.bus.deliveries - handedOn, held, this.#spareResponses);
+    }
   }
 
   /** Queues a message; returns why it could not be queued. */
@@ -1101,7 +1169,7 @@ export class AppManager extends EventTarget {
           if (msg) {
             n++;
             this.#run(owner, msg);
-            this.#recycle(msg);
+            this.#recycle(msg, true);
           }
           if (until !== Infinity && performance.now() >= until) {
             sliced = true;
@@ -1390,13 +1458,17 @@ export class AppManager extends EventTarget {
    * Keeps a request or response entry that left its queue for the next message, without
    * what it carried (a new entry per message was an allocation per message).
    */
-  #recycle(msg: QueuedMessage): void {
+  #recycle(msg: QueuedMessage, ran = false): void {
     if (msg.kind === "request") {
+      if (ran) this.#release(msg.request, this.#spareRequests);
       msg.request = undefined as unknown as Request;
-      if (this.#spareRequests.length < _SPARE_ENTRIES) this.#spareRequests.push(msg);
+      if (this.#spareRequestEntries.length < _SPARE_ENTRIES) this.#spareRequestEntries.push(msg);
     } else if (msg.kind === "response") {
+      if (ran) this.#release(msg.response, this.#spareResponses);
       msg.response = undefined as unknown as Response;
-      if (this.#spareResponses.length < _SPARE_ENTRIES) this.#spareResponses.push(msg);
+      if (this.#spareResponseEntries.length < _SPARE_ENTRIES) {
+        this.#spareResponseEntries.push(msg);
+      }
     }
   }
 
@@ -1644,31 +1716,51 @@ type _ResponseEntry = Extract<QueuedMessage, { kind: "response" }>;
 /** Queue entries kept for reuse, of each kind. */
 const _SPARE_ENTRIES = 16;
 
-/** Payloads up to this many bytes are copied into a shared chunk rather than their own buffer. */
+/** Records kept for reuse, of each kind. */
+const _SPARE_RECORDS = 64;
+/** Payloads up to this many bytes are copied into their record's own store. */
 const _SMALL_PAYLOAD = 256;
-/** Size of the chunks small payloads share. */
-const _CHUNK_SIZE = 8192;
-let _chunk = new Uint8Array(_CHUNK_SIZE);
-let _chunkUsed = 0;
 
 /**
- * A copy of a payload an app sent, out of its memory: a small one goes into a shared chunk
- * (a view, no buffer of its own: a new ArrayBuffer per message cost more than the rest of a
- * send), a large one into its own buffer. A chunk is let go of when full, and freed once no
- * payload in it is referenced.
+ * Hidden on the manager's request and response records (plain objects otherwise, as they
+ * may reach the host): how many queue entries hold it, -Infinity once it went elsewhere too.
  */
-function _copyPayload(payload: Uint8Array | undefined): Uint8Array | undefined {
+const _HOLDERS = Symbol("holders");
+/** Hidden on a record: its store for small payloads. */
+const _STORE = Symbol("store");
+
+interface _Record {
+  [_HOLDERS]: number;
+  readonly [_STORE]: Uint8Array;
+  payload: Uint8Array | undefined;
+}
+
+/**
+ * A record the manager sends instead of an object per message (with a payload buffer or a
+ * view of a shared one, an allocation per message): reused once every app queue it went
+ * into ran it, never when it went anywhere else.
+ */
+function _newRecord<T extends Request | Response>(fields: T): T & _Record {
+  Object.defineProperty(fields, _HOLDERS, { value: 0, writable: true });
+  Object.defineProperty(fields, _STORE, { value: new Uint8Array(_SMALL_PAYLOAD) });
+  return fields as T & _Record;
+}
+
+/**
+ * A copy of a payload an app sent, out of its memory: a small one into the record's own
+ * store (the record's last view of it is reused when it has the same length), a large one
+ * into its own buffer.
+ */
+function _copyPayload(payload: Uint8Array | undefined, record: _Record): Uint8Array | undefined {
   if (payload === undefined) return undefined;
   const size = payload.length;
   if (size === 0 || size > _SMALL_PAYLOAD) return payload.slice();
-  if (_chunkUsed + size > _CHUNK_SIZE) {
-    _chunk = new Uint8Array(_CHUNK_SIZE);
-    _chunkUsed = 0;
-  }
-  const copy = _chunk.subarray(_chunkUsed, _chunkUsed + size);
+  const store = record[_STORE];
+  const old = record.payload;
+  const copy = old !== undefined && old.length === size && old.buffer === store.buffer
+    ? old
+    : store.subarray(0, size);
   copy.set(payload);
-  // 8-byte aligned, as a fresh buffer would be.
-  _chunkUsed += (size + 7) & ~7;
   return copy;
 }
 

@@ -108,6 +108,11 @@ export class MessageBus {
   #events = new Map<string, readonly number[]>();
   readonly #endpoints = new Map<number, BusEndpoint>();
   readonly #log: (level: LogLevel, message: string) => void;
+  /**
+   * @internal Requests and responses handed to an endpoint or a handler so far: the app
+   * manager reuses a message of its own only when each of its hand-offs was into an app's queue.
+   */
+  deliveries = 0;
 
   /**
    * Creates a bus with empty tables and no endpoints.
@@ -312,8 +317,10 @@ export class MessageBus {
       );
       return;
     }
+    const endpoint = entry.handler ? undefined : this.#endpoints.get(entry.owner);
+    if (entry.handler || endpoint) this.deliveries++;
     if (entry.handler) entry.handler(request);
-    else this.#endpoints.get(entry.owner)?.deliverRequest(request);
+    else endpoint?.deliverRequest(request);
   }
 
   /**
@@ -329,6 +336,7 @@ export class MessageBus {
     for (let i = 0; i < subscribers.length; i++) {
       const endpoint = this.#endpoints.get(subscribers[i]!);
       if (!endpoint) continue;
+      this.deliveries++;
       endpoint.deliverRequest(event);
       n++;
     }
@@ -352,6 +360,7 @@ export class MessageBus {
       );
       return false;
     }
+    this.deliveries++;
     endpoint.deliverResponse(response);
     return true;
   }
