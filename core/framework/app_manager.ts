@@ -1082,11 +1082,17 @@ export class AppManager extends EventTarget {
   #wake(): void {
     if (this.#scheduled || this.#draining || this.#closed) return;
     this.#scheduled = true;
-    this.#schedule(() => {
-      this.#scheduled = false;
-      this.#drain(Infinity, DRAIN_SLICE_MS);
-    });
+    this.#schedule(this.#scheduledDrain);
   }
+
+  /**
+   * What a wake schedules: made once, as a closure made in `#wake` would cost a context
+   * allocation at every call (V8 makes it on entry, before the early return).
+   */
+  readonly #scheduledDrain = (): void => {
+    this.#scheduled = false;
+    this.#drain(Infinity, DRAIN_SLICE_MS);
+  };
 
   /**
    * Waits for the scheduler to run queued messages: for a link that stopped reading its
@@ -1178,7 +1184,9 @@ export class AppManager extends EventTarget {
         }
       }
     } finally {
-      this.#pass.fill(undefined);
+      // A loop: Array.prototype.fill allocated at every drain.
+      const pass = this.#pass;
+      for (let i = 0; i < pass.length; i++) pass[i] = undefined;
       this.#draining = false;
       if (this.#drainWaiters.length > 0) this.#settleDrainWaiters();
     }
@@ -1194,10 +1202,7 @@ export class AppManager extends EventTarget {
   #wakeAfterIo(): void {
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
-    this.#afterIo(() => {
-      this.#scheduled = false;
-      this.#drain(Infinity, DRAIN_SLICE_MS);
-    });
+    this.#afterIo(this.#scheduledDrain);
   }
 
   // ---- callbacks -------------------------------------------------------------------------

@@ -36,7 +36,8 @@ interface _Timer {
   periodic: boolean;
   /** Armed: it expires at `expiry`. */
   active: boolean;
-  expiry: number | undefined;
+  /** Meaningless while idle; always a number, so storing one allocates nothing. */
+  expiry: number;
   /**
    * The clock's timer, which may outlive a cancel or a restart (see `#arm`), or undefined.
    * It fires at `handleAt`, never after `expiry` while the timer is active.
@@ -111,7 +112,7 @@ export class AppTimers {
       interval: _ms(interval),
       periodic,
       active: false,
-      expiry: undefined,
+      expiry: 0,
       handle: undefined,
       handleAt: 0,
       fire: () => this.#expire(timer),
@@ -186,7 +187,7 @@ export class AppTimers {
       interval: t.interval,
       periodic: t.periodic,
       active: t.active,
-      expiry: t.expiry,
+      expiry: t.active ? t.expiry : undefined,
     };
   }
 
@@ -220,7 +221,6 @@ export class AppTimers {
   /** Idle; its clock timer stays, to be taken over by the next restart. */
   #disarm(timer: _Timer): void {
     timer.active = false;
-    timer.expiry = undefined;
     if (timer.handle !== undefined) this.#ref(timer.handle, false);
   }
 
@@ -241,7 +241,7 @@ export class AppTimers {
   #expire(timer: _Timer): void {
     timer.handle = undefined;
     if (!timer.active) return;
-    const expiry = timer.expiry!;
+    const expiry = timer.expiry;
     if (expiry > timer.handleAt) {
       // Restarted since its clock timer was set: wait for the rest.
       timer.handle = this.#clock.setTimer(expiry - this.#clock.now(), timer.fire);
@@ -249,7 +249,6 @@ export class AppTimers {
       return;
     }
     timer.active = false;
-    timer.expiry = undefined;
     // WAMR posts the expiry first and re-arms after, from the time it handles the expiry.
     if (timer.periodic) this.#arm(timer);
     this.#onExpire(timer.id);
