@@ -19,8 +19,22 @@ const MOD = `${ROOT}mod.ts`;
 const HANDLER = Deno.readFileSync(`${ROOT}examples/request_handler/request_handler.wasm`);
 const APPS = SERVE_MAX_APPS;
 
-/** The child: installs APPS idle apps as serve does and prints what each costs. */
-async function perApp(): Promise<void> {
+/**
+ * request_handler with a custom section of its own (`x`, holding `i`): a different module for
+ * each `i` that behaves the same. Apps installed from the same bytes share one loaded module.
+ */
+function _distinct(i: number): Uint8Array {
+  const out = new Uint8Array(HANDLER.length + 7);
+  out.set(HANDLER);
+  out.set([0, 5, 1, 0x78, i & 0x7f, i >> 7, 1], HANDLER.length);
+  return out;
+}
+
+/**
+ * The child: installs APPS idle apps as serve does and prints what each costs; with
+ * `distinct`, each from a module of its own (APPS different apps), else from the same bytes.
+ */
+async function perApp(distinct: boolean): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error("Run the child with --v8-flags=--expose-gc");
   const runtime = await new Runtime({ plugins: await defaultPlugins(), stdout: () => {} })
@@ -32,13 +46,13 @@ async function perApp(): Promise<void> {
     stdout: () => {},
   });
   // One install first, so code compiled and caches filled on the first are not counted.
-  manager.install("warm", HANDLER);
+  manager.install("warm", distinct ? _distinct(APPS) : HANDLER);
   await _settle();
   gc();
   const before = Deno.memoryUsage();
   let pages = 0;
   for (let i = 0; i < APPS; i++) {
-    const app = manager.install(`app${i}`, HANDLER);
+    const app = manager.install(`app${i}`, distinct ? _distinct(i) : HANDLER);
     pages += app.instance.memory.memory.buffer.byteLength;
   }
   await _settle();
@@ -58,7 +72,7 @@ async function _settle(): Promise<void> {
 }
 
 if (Deno.args[0] === "--per-app") {
-  await perApp();
+  await perApp(Deno.args[1] === "distinct");
   Deno.exit(0);
 }
 
@@ -115,8 +129,10 @@ console.log(
   } with the project's deno.json and lock, ${mib(graph)} once mod.ts's modules are loaded`,
 );
 
-const perAppRuns: { heap: number; external: number; rss: number; pages: number }[] = [];
-for (let i = 0; i < 3; i++) {
+type PerApp = { heap: number; external: number; rss: number; pages: number };
+const perAppRuns: PerApp[] = [];
+const distinctRuns: PerApp[] = [];
+for (let i = 0; i < 6; i++) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -124,15 +140,16 @@ for (let i = 0; i < 3; i++) {
       "--v8-flags=--expose-gc",
       new URL(import.meta.url).pathname,
       "--per-app",
+      i % 2 === 0 ? "same" : "distinct",
     ],
     cwd: ROOT,
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  perAppRuns.push(JSON.parse(new TextDecoder().decode(out.stdout)));
+  (i % 2 === 0 ? perAppRuns : distinctRuns).push(JSON.parse(new TextDecoder().decode(out.stdout)));
 }
-const kib = (pick: (r: (typeof perAppRuns)[number]) => number) => {
-  const values = perAppRuns.map(pick);
+const kib = (pick: (r: PerApp) => number, runs = perAppRuns) => {
+  const values = runs.map(pick);
   return `${(Math.min(...values) / 1024).toFixed(1)}–${
     (Math.max(...values) / 1024).toFixed(1)
   } KiB`;
@@ -140,7 +157,10 @@ const kib = (pick: (r: (typeof perAppRuns)[number]) => number) => {
 console.log(
   `per idle app (${APPS} request_handler installs): JS heap ${kib((r) => r.heap)}, ` +
     `external ${kib((r) => r.external)} (target ≤ 30 KiB beyond its memory pages); ` +
-    `RSS ${kib((r) => r.rss)} with its memory pages of ${kib((r) => r.pages)} (virtual)`,
+    `RSS ${kib((r) => r.rss)} with its memory pages of ${kib((r) => r.pages)} (virtual); ` +
+    `${APPS} different apps (request_handler with a custom section each): JS heap ${
+      kib((r) => r.heap, distinctRuns)
+    }, external ${kib((r) => r.external, distinctRuns)}, RSS ${kib((r) => r.rss, distinctRuns)}`,
 );
 
 const runtime = await new Runtime({ plugins: await defaultPlugins(), stdout: () => {} })
