@@ -363,6 +363,25 @@ Deno.test("app manager: messages between apps keep their payloads while the mana
   }
 });
 
+Deno.test("app manager: events seen by a wrapper of the bus's publish keep their payloads (the MQTT link's tap)", () => {
+  const h = harness();
+  h.manager.install("publisher", CLIENT);
+  const bus = h.manager.bus;
+  const publish = bus.publish;
+  const seen: Request[] = [];
+  bus.publish = (event) => (seen.push(event), publish.call(bus, event));
+  for (let i = 0; i < 100; i++) {
+    const payload = new Uint8Array(8).fill(i);
+    post(h, "publisher", { action: 6, fmt: 0, mid: i, url: "nobody/listens", payload });
+  }
+  h.manager.runPending();
+  assert.equal(seen.length, 100);
+  for (const [i, event] of seen.entries()) {
+    assert.equal(event.mid, i);
+    assert.deepEqual(event.payload, new Uint8Array(8).fill(i));
+  }
+});
+
 Deno.test("app manager: '/event/<url>' PUT and DELETE subscribe the host and reply 69", async () => {
   const events: string[] = [];
   const h = harness({ onHostMessage: (m) => m.kind === "event" && events.push(m.request.url) });

@@ -937,6 +937,7 @@ export class AppManager extends EventTarget {
     const outer = this.#sending;
     const outerHeld = this.#sendingHeld;
     const handedOn = this.bus.deliveries;
+    const plain = this.#plainBus();
     // The send holds it too, so a drain run meanwhile cannot free it.
     record[_HOLDERS] = 1;
     this.#sending = record;
@@ -947,18 +948,28 @@ export class AppManager extends EventTarget {
       const held = this.#sendingHeld;
       this.#sending = outer;
       this.#sendingHeld = outerHeld;
-      this.#sent(record, this.bus.deliveries - handedOn, held, this.#spareRequests);
+      const counted = plain && this.#plainBus();
+      this.#sent(record, counted ? this.bus.deliveries - handedOn : -1, held, this.#spareRequests);
     }
   }
 
   /**
-   * Settles a record the bus handed on `handedOn` times, `held` of them into an app's queue:
-   * when that was all, it is reused once they all ran; when it went anywhere else too (the
-   * host, a handler, or a reply sent meanwhile), it is left alone for good.
+   * Settles a record the bus handed on `handedOn` times (-1: unknown), `held` of them into an
+   * app's queue: when that was all, it is reused once they all ran; when it went anywhere
+   * else too (the host, a handler, or a reply sent meanwhile), it is left alone for good.
    */
   #sent<T extends _Record>(record: T, handedOn: number, held: number, spare: T[]): void {
     if (held !== handedOn) record[_HOLDERS] = -Infinity;
     else this.#release(record as unknown as Request, spare);
+  }
+
+  /**
+   * Whether the bus routes as `MessageBus` does, so its count of hand-offs is all of them: a
+   * link that wraps `publish` to see every event (the MQTT link) keeps what it sees.
+   */
+  #plainBus(): boolean {
+    const bus = this.bus;
+    return bus.send === _BUS_SEND && bus.publish === _BUS_PUBLISH && bus.respond === _BUS_RESPOND;
   }
 
   /** Counts a queue entry holding the record being sent, if that is what `message` is. */
@@ -1015,6 +1026,7 @@ export class AppManager extends EventTarget {
     const outer = this.#sending;
     const outerHeld = this.#sendingHeld;
     const handedOn = this.bus.deliveries;
+    const plain = this.#plainBus();
     record[_HOLDERS] = 1;
     this.#sending = record;
     this.#sendingHeld = 0;
@@ -1024,7 +1036,8 @@ export class AppManager extends EventTarget {
       const held = this.#sendingHeld;
       this.#sending = outer;
       this.#sendingHeld = outerHeld;
-      this.#sent(record, this.bus.deliveries - handedOn, held, this.#spareResponses);
+      const counted = plain && this.#plainBus();
+      this.#sent(record, counted ? this.bus.deliveries - handedOn : -1, held, this.#spareResponses);
     }
   }
 
@@ -1723,6 +1736,9 @@ const _SPARE_ENTRIES = 16;
 
 /** Records kept for reuse, of each kind. */
 const _SPARE_RECORDS = 64;
+const _BUS_SEND = MessageBus.prototype.send;
+const _BUS_PUBLISH = MessageBus.prototype.publish;
+const _BUS_RESPOND = MessageBus.prototype.respond;
 /** Payloads up to this many bytes are copied into their record's own store. */
 const _SMALL_PAYLOAD = 256;
 
