@@ -7,10 +7,14 @@
 // app on another through the broker (target ≥ 10,000/s) next to two bare MQTT.js clients, and
 // the memory an idle device costs. The Deno.bench groups give the same comparisons as ratios.
 //
-// The broker sends each packet at once (set_tcp_nodelay): otherwise every round trip waits some
-// 40 ms on Nagle's algorithm and delayed ACKs. FLEET_DEVICES=N changes the fleet's size (default
-// 200), FLEET_QUEUE the app queues of the two event devices (default 50, WAMR's), FLEET_BURST the
-// events the publisher posts between yields (default 200).
+// The broker sends each packet at once (set_tcp_nodelay, tests/_mosquitto.ts's default):
+// otherwise every round trip waits some 40 ms on Nagle's algorithm and delayed ACKs.
+// FLEET_DEVICES=N changes the fleet's size (default 200), FLEET_QUEUE the app queues of the two
+// event devices (default 50, WAMR's), FLEET_BURST the events the publisher posts between yields
+// (default 200), FLEET_QOS the events' QoS (default 0; at 1 the publisher stays at most 500
+// events ahead of the subscriber, within its link's 1,000 unacknowledged and the broker's 1,000
+// queued), FLEET_WORK the loop iterations the subscribing app spins per event (default 0: a
+// slower app makes the broker drop at QoS 0 once its queue for the device is full).
 import assert from "node:assert/strict";
 import { connectAsync, type MqttClient } from "mqtt";
 import { Buffer } from "node:buffer";
@@ -36,8 +40,11 @@ const PAYLOAD = new Uint8Array(64).fill(7);
 const QUEUE = Number(Deno.env.get("FLEET_QUEUE") ?? 50);
 /** Events the publishing app posts between two yields to the event loop. */
 const BURST = Number(Deno.env.get("FLEET_BURST") ?? 200);
+const QOS = Number(Deno.env.get("FLEET_QOS") ?? 0) === 1 ? 1 : 0;
+const WORK = Number(Deno.env.get("FLEET_WORK") ?? 0);
 
-// send(ptr, len) posts a packet (an event here); counts the events it receives in a global.
+// send(ptr, len) posts a packet (an event here); counts the events it receives in a global, and
+// spins WORK iterations on each.
 const EVENT_APP = wat(`(module
   (import "env" "wasm_post_request" (func $post (param i32 i32)))
   (import "env" "wasm_sub_event" (func $sub (param i32)))
@@ -46,11 +53,15 @@ const EVENT_APP = wat(`(module
   (global $events (export "events") (mut i32) (i32.const 0))
   (func (export "on_init") (call $sub (i32.const 16)))
   (func (export "send") (param i32 i32) (call $post (local.get 0) (local.get 1)))
-  (func (export "on_request") (param i32 i32)
-    (global.set $events (i32.add (global.get $events) (i32.const 1)))))`);
+  (func (export "on_request") (param i32 i32) (local $i i32)
+    (global.set $events (i32.add (global.get $events) (i32.const 1)))
+    (block $done (loop $spin
+      (br_if $done (i32.ge_u (local.get $i) (i32.const ${WORK})))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $spin)))))`);
 
 const ids = Array.from({ length: N }, (_, i) => `dev${String(i).padStart(4, "0")}`);
-const broker = await startMosquitto(ids, { noDelay: true });
+const broker = await startMosquitto(ids);
 
 interface SimDevice {
   manager: AppManager;
@@ -72,7 +83,7 @@ async function simDevice(id: string, events?: string[]): Promise<SimDevice> {
       ? (level, message) => console.error(id, level, message)
       : () => {},
     // The default cap (10,000 events a second per device) would measure the cap, not the path.
-    ...(events ? { events, maxEventRate: 1e9 } : {}),
+    ...(events ? { events, maxEventRate: 1e9, eventQos: QOS } : {}),
   });
   return { manager, link };
 }
@@ -152,19 +163,27 @@ const publish = publisher.instance.exports.send as (ptr: number, len: number) =>
 const received = (app: InstalledApp) => (app.instance.exports.events as WebAssembly.Global).value;
 
 /**
- * Sends `count` events in bursts (a yield between bursts lets the sockets move), waits until no
- * more arrive; returns events delivered per second and how many were lost.
+ * Sends `count` events in bursts (a yield between bursts lets the sockets move), at most `lead`
+ * ahead of the receiver, waits until no more arrive; returns events delivered per second and
+ * how many were lost.
  */
 async function burst(
   count: number,
   send: () => void,
   delivered: () => number,
+  lead = Infinity,
 ): Promise<{ rate: number; lost: number }> {
   const first = delivered();
   const start = performance.now();
   for (let sent = 0; sent < count; sent += BURST) {
     for (let i = 0; i < BURST; i++) send();
     await new Promise((resolve) => setTimeout(resolve, 0));
+    // No progress for 500 ms: the rest was lost, wait no more.
+    for (let at = performance.now(), was = delivered(); sent + BURST - (was - first) > lead;) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (delivered() !== was) [was, at] = [delivered(), performance.now()];
+      else if (performance.now() - at > 500) break;
+    }
   }
   let last = -1;
   let lastAt = performance.now();
@@ -179,8 +198,18 @@ async function burst(
   return { rate: got / ((lastAt - start) / 1000), lost: count - got };
 }
 
-const deviceEvents = () =>
-  burst(20_000, () => publish(4096, eventPacket.length), () => received(subscriber));
+/** Each run of device events: rate and losses, for the summary at the end. */
+const deviceRuns: { rate: number; lost: number }[] = [];
+const deviceEvents = async () => {
+  const run = await burst(
+    20_000,
+    () => publish(4096, eventPacket.length),
+    () => received(subscriber),
+    QOS === 1 ? 500 : Infinity,
+  );
+  deviceRuns.push(run);
+  return run;
+};
 
 const raw: { pub: MqttClient; sub: MqttClient; count: number } = await (async () => {
   const options = {
@@ -192,7 +221,8 @@ const raw: { pub: MqttClient; sub: MqttClient; count: number } = await (async ()
   const sub = await connectAsync(broker.url, options);
   const state = { pub, sub, count: 0 };
   sub.on("message", () => state.count++);
-  await sub.subscribeAsync(`mr/+/ev/${EVENT_URL}`, { qos: 0 });
+  // Only the bare publisher's topic: the device runs are not also sent here.
+  await sub.subscribeAsync(`mr/raw/ev/${EVENT_URL}`, { qos: 0 });
   return state;
 })();
 const rawPayload = Buffer.from(PAYLOAD);
@@ -220,7 +250,8 @@ console.log(
     `  install fan-out to all: ${fan.toFixed(0)} ms (target < 5000 ms); one device at a time: ` +
     `${seq.toFixed(0)} ms (${(seq / fan).toFixed(1)}x slower)`,
     `  events device -> device through the broker: ${dev.rate.toFixed(0)}/s ` +
-    `(target >= 10,000/s; ${dev.lost} of 20,000 lost at QoS 0, app queues of ${QUEUE}); ` +
+    `(target >= 10,000/s; ${dev.lost} of 20,000 lost at QoS ${QOS}, app queues of ${QUEUE}` +
+    `${WORK > 0 ? `, ${WORK} iterations per event` : ""}); ` +
     `two bare MQTT.js clients: ${bare.rate.toFixed(0)}/s (${bare.lost} lost; device path ` +
     `${(dev.rate / bare.rate).toFixed(2)}x)`,
     `  an idle device: ${(perDevice.rss / 1024).toFixed(0)} KiB of RSS, ` +
@@ -281,12 +312,19 @@ Deno.bench({
 
 // The last bench (deno bench runs benches outside groups first) closes everything, so the
 // process can end.
+let closed = false;
 Deno.bench({
   name: "fleet: close",
   group: "fleet end",
   n: 1,
   warmup: 0,
   async fn() {
+    if (closed) return;
+    closed = true;
+    console.log(
+      `device -> device runs: ${deviceRuns.map((r) => r.rate.toFixed(0)).join(", ")} events/s; ` +
+        `lost ${deviceRuns.map((r) => r.lost).join(", ")} of 20,000`,
+    );
     await fleet.close();
     await raw.pub.endAsync(true);
     await raw.sub.endAsync(true);
