@@ -145,8 +145,10 @@ export interface MqttLinkOptions {
   events?: readonly string[];
   /**
    * QoS of events sent and received (default 0: events, like WAMR's, may be dropped). QoS 1
-   * costs an acknowledgement per event, and Mosquitto keeps 20 unacknowledged per subscriber:
-   * about 1,500 events a second device to device on loopback, against 45,000–67,000 at QoS 0.
+   * costs an acknowledgement per event, and Mosquitto keeps 20 unacknowledged and at most
+   * `max_queued_messages` (1,000) more per subscriber, dropping the rest: a publisher must not
+   * run further ahead of the slowest device. 18,000–28,000 events a second device to device on
+   * loopback so paced, against 17,000–66,000 at QoS 0 (bench/README.md, Fleets).
    */
   eventQos?: 0 | 1;
   /** Most events a second this device sends; more are dropped (default 10,000). */
