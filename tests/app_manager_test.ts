@@ -234,6 +234,22 @@ Deno.test("app manager: a full queue replies SERVICE_UNAVAILABLE_5_03 and logs w
   assert.deepEqual((await Promise.all(replies.slice(0, 2))).map((r) => r.status), [69, 69]);
 });
 
+Deno.test("app manager: nextDrain resolves at once when nothing waits, else only after the next drain ran the queue", async () => {
+  const h = harness();
+  h.manager.install("server", SERVER);
+  await h.manager.nextDrain(); // nothing queued: settled without a drain
+  const reply = h.manager.request({ url: "/echo" });
+  assert.equal(h.manager.queued, 1);
+  let drained = false;
+  const waiting = h.manager.nextDrain().then(() => drained = true);
+  await Promise.resolve();
+  assert.equal(drained, false, "settled before any drain ran");
+  h.clock.advance(0);
+  await waiting;
+  assert.equal(h.manager.queued, 0);
+  assert.equal((await reply).status, 69);
+});
+
 Deno.test("app manager: packets are copied into the app heap and freed after the callback", async () => {
   const h = harness();
   const server = h.manager.install("server", SERVER);
