@@ -504,7 +504,13 @@ function _constExpr(r: _Reader): void {
   }
 }
 
-/** What the reader learned; `codes` and `sections` may wait for the code section's bodies. */
+/**
+ * What the reader learned; `codes` and `sections` may wait for the code section's bodies.
+ * `sections` needs the bodies only for the code section's `opaque` verdict: it reads them
+ * without keeping their entries, which `codes` reads again from the bytes when asked (the
+ * limits rewriter asks for `sections` of every app it instruments, and nothing asks for
+ * `codes` of a running app: ~1.5 KiB of heap per idle app).
+ */
 class _Info implements ModuleInfo {
   types: (FuncType | undefined)[] = [];
   typeKinds: TypeKind[] = [];
@@ -526,33 +532,37 @@ class _Info implements ModuleInfo {
   /** Filled as sections are read, whether or not the bodies wait. */
   sectionList: SectionInfo[] = [];
   codeList: CodeBody[] = [];
-  /** Reads the code section's bodies into `codeList`, when they wait. */
-  pending: (() => void) | undefined;
+  /** Reads the code section's bodies into a list, when they wait. */
+  pending: ((codes: CodeBody[]) => void) | undefined;
+  /** Set once the bodies were read in full for `sections` and their entries let go. */
+  #reread: ((codes: CodeBody[]) => void) | undefined;
 
   get sections(): SectionInfo[] {
-    this.#settle();
+    const pending = this.pending;
+    if (pending !== undefined) {
+      this.pending = undefined;
+      pending(this.codeList); // throws as `codes` would, and then keeps what it read
+      this.codeList = [];
+      this.#reread = pending;
+    }
     return this.sectionList;
   }
 
   set sections(value: SectionInfo[]) {
-    this.#settle();
+    void this.sections;
     this.sectionList = value;
   }
 
   get codes(): CodeBody[] {
-    this.#settle();
+    const pending = this.pending ?? this.#reread;
+    this.pending = this.#reread = undefined;
+    pending?.(this.codeList);
     return this.codeList;
   }
 
   set codes(value: CodeBody[]) {
-    this.#settle();
+    void this.codes;
     this.codeList = value;
-  }
-
-  #settle(): void {
-    const pending = this.pending;
-    this.pending = undefined;
-    pending?.();
   }
 }
 
@@ -1104,9 +1114,10 @@ function _read(bytes: Uint8Array, lazy?: { skipped: boolean }): ModuleInfo {
 
 /** Leaves the code section's bodies to be read on first use of `codes` or `sections`. */
 function _deferCode(info: _Info, section: SectionInfo, r: _Reader): void {
-  info.pending = function readBodies(): void {
+  info.pending = function readBodies(codes: CodeBody[]): void {
+    r.pos = section.offset;
     try {
-      _codeSection(r, { codes: info.codeList }, section);
+      _codeSection(r, { codes }, section);
     } catch (e) {
       if (!(e instanceof _Deferred)) throw e;
       section.opaque = true; // the code section may mark itself opaque
