@@ -245,6 +245,14 @@ Deno.test("libc: strcmp compares unsigned bytes with a sign-correct difference",
   assert.equal(h.call("strcmp", 400, 100), -0x63);
 });
 
+Deno.test("libc: strcmp traps when either string has no NUL in memory, even if byte 0 differs", () => {
+  const h = libcHarness();
+  h.str(100, "a");
+  h.memory.write(65534, new Uint8Array([0x62, 0x63]));
+  assert.throws(() => h.call("strcmp", 100, 65534), OOB);
+  assert.throws(() => h.call("strcmp", 65534, 100), OOB);
+});
+
 Deno.test("libc: strcpy copies the NUL and returns dst", () => {
   const h = libcHarness();
   h.str(100, "héllo");

@@ -191,22 +191,53 @@ function _snprintf(
   return result;
 }
 
-function _memcpy(ctx: NativeContext, dst: number, src: Uint8Array): number {
-  dst >>>= 0;
-  if (src.length === 0) return dst;
-  // TypedArray.set copies through a temporary when ranges overlap, so this is memmove.
-  ctx.memory.check(dst, src.length).set(src, dst);
-  return dst;
+// The natives below take their buffers as plain `i` and check them in the order the `*~`
+// wrapper did (the source region first, then the other buffer): a `*~` region that moves
+// every call cost a view object per call, and these run per message in SDK apps (issue 17).
+
+function _memcpy(ctx: NativeContext, dst: number, src: number, n: number): number {
+  const d = dst >>> 0, s = src >>> 0, len = n >>> 0;
+  ctx.memory.check(s, len);
+  if (len === 0) return d;
+  // copyWithin copies as if through a temporary when ranges overlap, so this is memmove.
+  ctx.memory.check(d, len).copyWithin(d, s, s + len);
+  return d;
 }
 
-function _strncmp(s1: Uint8Array, s2: Uint8Array, n: number): number {
-  for (let i = 0; i < n; i++) {
-    const a = s1[i]!;
-    const b = s2[i]!;
-    if (a !== b) return a - b;
-    if (a === 0) return 0;
+function _memcmp(ctx: NativeContext, s1: number, s2: number, n: number): number {
+  const a = s1 >>> 0, b = s2 >>> 0, len = n >>> 0;
+  ctx.memory.check(b, len);
+  const u8 = ctx.memory.check(a, len);
+  for (let i = 0; i < len; i++) {
+    const x = u8[a + i]!, y = u8[b + i]!;
+    if (x !== y) return x - y;
   }
   return 0;
+}
+
+function _strncmp(ctx: NativeContext, s1: number, s2: number, n: number): number {
+  const a = s1 >>> 0, b = s2 >>> 0, len = n >>> 0;
+  ctx.memory.check(b, len);
+  const u8 = ctx.memory.check(a, len);
+  for (let i = 0; i < len; i++) {
+    const x = u8[a + i]!, y = u8[b + i]!;
+    if (x !== y) return x - y;
+    if (x === 0) return 0;
+  }
+  return 0;
+}
+
+/** strcmp over the bytes in memory; both NULs must lie in memory, as before any compare. */
+function _strcmp(ctx: NativeContext, s1: number, s2: number): number {
+  const memory = ctx.memory;
+  const a = s1 >>> 0, b = s2 >>> 0;
+  const n = Math.min(memory.strlen(a), memory.strlen(b));
+  const u8 = memory.u8;
+  for (let i = 0; i < n; i++) {
+    const x = u8[a + i]!, y = u8[b + i]!;
+    if (x !== y) return x - y;
+  }
+  return u8[a + n]! - u8[b + n]!;
 }
 
 function _trapWith(prefix: string) {
@@ -269,6 +300,12 @@ const _TRACE_AS: Record<string, string> = {
   atoi: "($)i",
   strchr: "($i)i",
   strcmp: "($$)i",
+  memcpy: "(i*~)i",
+  memmove: "(i*~)i",
+  emscripten_memcpy_big: "(i*~)i",
+  memcmp: "(i*~)i",
+  strncmp: "(i*~)i",
+  free: "(*)",
   strcpy: "(*$)i",
   strspn: "($$)i",
   strcspn: "($$)i",
@@ -285,7 +322,7 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
     const printf = native("(i*)i", _printf, { traceAs: "($*)i" });
     const sprintf = native("(ii*)i", _sprintf, { traceAs: "(*$*)i" });
     const snprintf = native("(*~i*)i", _snprintf, { traceAs: "(*~$*)i" });
-    const memcpy = native("(i*~)i", _memcpy);
+    const memcpy = native("(iii)i", _memcpy);
     const strdup = native("(i)i", (ctx, s) => {
       const bytes = ctx.memory.bytes(s >>> 0, ctx.memory.strlen(s >>> 0) + 1).slice();
       return ctx.heap.dup(bytes);
@@ -311,13 +348,7 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
         ctx.app.stdout.write(new Uint8Array([c & 0xff]));
         return c;
       }),
-      memcmp: native("(i*~)i", (ctx, s1, s2, _n) => {
-        const a = ctx.memory.bytes(s1 >>> 0, s2.length);
-        for (let i = 0; i < s2.length; i++) {
-          if (a[i] !== s2[i]) return a[i]! - s2[i]!;
-        }
-        return 0;
-      }),
+      memcmp: native("(iii)i", _memcmp),
       memcpy,
       memmove: memcpy,
       memset: native("(*ii)i", (ctx, s, c, n) => {
@@ -332,15 +363,7 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
         const at = _cstr(ctx.memory, addr).indexOf(ch);
         return at < 0 ? 0 : addr + at;
       }),
-      strcmp: native("(ii)i", (ctx, s1, s2) => {
-        const a = _cstr(ctx.memory, s1 >>> 0);
-        const b = _cstr(ctx.memory, s2 >>> 0);
-        const n = Math.min(a.length, b.length);
-        for (let i = 0; i < n; i++) {
-          if (a[i] !== b[i]) return a[i]! - b[i]!;
-        }
-        return (a[n] ?? 0) - (b[n] ?? 0);
-      }),
+      strcmp: native("(ii)i", _strcmp),
       strcpy: native("(ii)i", (ctx, dst, src) => {
         const d = dst >>> 0;
         const s = src >>> 0;
@@ -349,9 +372,7 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
         return d;
       }),
       strlen: native("(i)i", (ctx, s) => ctx.memory.strlen(s >>> 0), { traceAs: "($)i" }),
-      strncmp: native("(i*~)i", (ctx, s1, s2, _n) => {
-        return _strncmp(ctx.memory.bytes(s1 >>> 0, s2.length), s2, s2.length);
-      }),
+      strncmp: native("(iii)i", _strncmp),
       strncpy: native("(i*~)i", (ctx, dst, src, _n) => {
         const d = dst >>> 0;
         const out = ctx.memory.bytes(d, src.length);
@@ -374,7 +395,12 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
       }),
       strdup,
       _strdup: strdup,
-      free: native("(*)", (ctx, ptr) => ctx.heap.free(ptr.addr)),
+      // `i` and checked here as `*` was: a pointer object per free cost ~50 B (issue 17).
+      free: native("(i)", (ctx, ptr) => {
+        const p = ptr >>> 0;
+        ctx.memory.check(p, 1);
+        ctx.heap.free(p);
+      }),
       atoi: native("(i)i", (ctx, s) => {
         // WAMR calls the host's atoi: strtol into a 64-bit long, then truncated to int.
         const bytes = _cstr(ctx.memory, s >>> 0);
