@@ -45,6 +45,7 @@ export {
   type PluginOptions,
 } from "./native.ts";
 export {
+  type NativeRegions,
   parseSignature,
   type SigChar,
   type Signature,

@@ -10,6 +10,7 @@ import type { AppHeap } from "./heap.ts";
 import type { AppFramework } from "./framework.ts";
 import type { AppOutput } from "./output.ts";
 import {
+  type NativeRegions,
   parseSignature,
   type SignatureParams,
   type SignatureResult,
@@ -73,16 +74,23 @@ export interface NativeContext<State = unknown> {
   trap(message: string): never;
 }
 
-/** The implementation type for a signature literal. */
-export type NativeImpl<S extends string, State = unknown> = (
+/**
+ * The implementation type for a signature literal; with `R` `"offsets"` each `*~` pair
+ * arrives as two numbers (offset, length) instead of a view and its length.
+ */
+export type NativeImpl<S extends string, State = unknown, R extends NativeRegions = "views"> = (
   ctx: NativeContext<State>,
-  ...args: SignatureParams<S>
+  ...args: SignatureParams<S, R>
 ) => SignatureResult<S>;
 
 /** The implementation type of an async native (run through JSPI). */
-export type AsyncNativeImpl<S extends string, State = unknown> = (
+export type AsyncNativeImpl<
+  S extends string,
+  State = unknown,
+  R extends NativeRegions = "views",
+> = (
   ctx: NativeContext<State>,
-  ...args: SignatureParams<S>
+  ...args: SignatureParams<S, R>
 ) => Promise<SignatureResult<S>>;
 
 /** A declared native symbol: its signature, implementation and attachment. */
@@ -105,7 +113,7 @@ export interface NativeSymbol<S extends string = string, State = unknown> {
 }
 
 /** Options of one symbol. */
-export interface NativeSymbolOptions {
+export interface NativeSymbolOptions<R extends NativeRegions = NativeRegions> {
   /** Passed to the native as `ctx.attachment`. */
   attachment?: unknown;
   /**
@@ -113,6 +121,31 @@ export interface NativeSymbolOptions {
    * natives that take pointers as `i` and check them by hand (e.g. `"($*)i"` for printf).
    */
   traceAs?: string;
+  /**
+   * How each `*~` region reaches the native (default `"views"`: a `Uint8Array` of exactly
+   * the region). `"offsets"` passes the region's offset and length, already checked against
+   * memory, for the native to read and write through `ctx.memory.u8`: no object per call,
+   * for hot natives whose region moves from call to call. `*` and `$` are not affected.
+   * That view is valid until the native does something that can grow memory (such as
+   * `ctx.heap.malloc`, which may run the app's own allocator); after that it must take the
+   * current view from `ctx.memory.refresh()` (growth detaches the old buffer: length 0).
+   */
+  regions?: R;
+}
+
+// How each implementation declared through `native` takes its `*~` regions. An impl has one
+// form, so the wrappers (keyed by impl) look it up rather than every linker passing it on.
+const _regions = new WeakMap<object, NativeRegions>();
+
+/**
+ * How an implementation declared with {@linkcode native} takes its `*~` regions (the
+ * runtime's wrappers ask; implementations never declared through `native` take views).
+ *
+ * @param impl a symbol's implementation
+ * @returns `"offsets"` or `"views"`
+ */
+export function nativeRegions(impl: object): NativeRegions {
+  return _regions.get(impl) ?? "views";
 }
 
 /**
@@ -121,8 +154,10 @@ export interface NativeSymbolOptions {
  *
  * @param signature WAMR signature string, e.g. `"(ii)i"`
  * @param impl the implementation, receiving the context first
- * @param options attachment
+ * @param options attachment, `--trace` signature, how `*~` regions arrive
  * @returns the symbol declaration
+ * @throws {TypeError} when the signature is malformed, or the implementation was already
+ *   declared with the other `regions` form
  *
  * @example Declare a native
  * ```ts
@@ -133,14 +168,48 @@ export interface NativeSymbolOptions {
  * // @ts-expect-error: a malformed signature does not type-check, and throws at run time
  * assert.throws(() => native("(ii", () => 0), /Invalid signature "\(ii": missing "\)"/);
  * ```
+ *
+ * @example A hot native taking its region as offsets
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { native, type NativeContext } from "./native.ts";
+ * import { AppMemory } from "./memory.ts";
+ * // The wrapper checks [p, p + n) against memory first; the native reads ctx.memory.u8.
+ * const sum = native("(*~)i", (ctx, p, n) => {
+ *   const u8 = ctx.memory.u8; // until memory grows (ctx.heap.malloc): then ctx.memory.refresh()
+ *   let total = 0;
+ *   for (let i = p; i < p + n; i++) total += u8[i]!;
+ *   return total;
+ * }, { regions: "offsets" });
+ * const memory = new AppMemory(new WebAssembly.Memory({ initial: 1 }));
+ * memory.u8.set([1, 2, 3, 4], 100);
+ * const ctx = { memory } as NativeContext; // as the runtime passes it, after its check
+ * assert.equal(sum.impl(ctx, ...[100, 4] as never[]), 10);
+ * // A view-typed implementation does not type-check with "offsets":
+ * // @ts-expect-error: p is a number here, not a Uint8Array
+ * native("(*~)i", (_ctx, view: Uint8Array) => view[0]!, { regions: "offsets" });
+ * ```
  */
-export function native<const S extends string, State = unknown>(
+export function native<
+  const S extends string,
+  State = unknown,
+  const R extends NativeRegions = "views",
+>(
   signature: S,
-  impl: NativeImpl<S, State>,
-  options: NativeSymbolOptions = {},
+  impl: NativeImpl<S, State, R>,
+  options: NativeSymbolOptions<R> = {},
 ): NativeSymbol<S, State> {
   parseSignature(signature);
   if (options.traceAs !== undefined) parseSignature(options.traceAs);
+  const regions = options.regions ?? "views";
+  const declared = _regions.get(impl);
+  if (declared !== undefined && declared !== regions) {
+    throw new TypeError(
+      `Native implementation of "${signature}" was already declared with regions "${declared}", ` +
+        `not "${regions}"`,
+    );
+  }
+  if (declared === undefined) _regions.set(impl, regions);
   return {
     signature,
     impl: impl as NativeSymbol<S, State>["impl"],
@@ -154,15 +223,20 @@ export function native<const S extends string, State = unknown>(
  *
  * @param signature WAMR signature string
  * @param impl the async implementation
- * @param options attachment
+ * @param options attachment, `--trace` signature, how `*~` regions arrive (with `"offsets"`,
+ *   take the view from `ctx.memory.refresh()` after every `await`: memory may have grown)
  * @returns the symbol declaration
  */
-export function nativeAsync<const S extends string, State = unknown>(
+export function nativeAsync<
+  const S extends string,
+  State = unknown,
+  const R extends NativeRegions = "views",
+>(
   signature: S,
-  impl: AsyncNativeImpl<S, State>,
-  options: NativeSymbolOptions = {},
+  impl: AsyncNativeImpl<S, State, R>,
+  options: NativeSymbolOptions<R> = {},
 ): NativeSymbol<S, State> {
-  return { ...native<S, State>(signature, impl as never, options), async: true };
+  return { ...native<S, State, R>(signature, impl as never, options), async: true };
 }
 
 /**
@@ -224,10 +298,13 @@ function _withoutOverloads<State>(
 }
 
 /** The `native` function bound to a library's state type. */
-export type NativeFactory<State> = <const S extends string>(
+export type NativeFactory<State> = <
+  const S extends string,
+  const R extends NativeRegions = "views",
+>(
   signature: S,
-  impl: NativeImpl<S, State>,
-  options?: NativeSymbolOptions,
+  impl: NativeImpl<S, State, R>,
+  options?: NativeSymbolOptions<R>,
 ) => NativeSymbol<S, State>;
 
 /** The symbol table of a library. */

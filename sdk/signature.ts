@@ -138,16 +138,23 @@ export type SignatureParamType<C extends string> = C extends "i" | "f" | "F" | "
   : C extends "$" ? string
   : never;
 
-// `*~` arrives as a view of exactly the region plus its length.
+/**
+ * How a `*~` region reaches a native: `"views"` (the default) as a `Uint8Array` of exactly
+ * the region plus its length; `"offsets"` as the region's checked offset and length, to read
+ * through `ctx.memory.u8` (no object per call, for hot natives whose region moves).
+ */
+export type NativeRegions = "views" | "offsets";
+
 /** The parameter tuple for the letters of a signature (without the parentheses). */
-export type SignatureParamTuple<S extends string> = S extends `*~${infer Rest}`
-  ? [Uint8Array, number, ...SignatureParamTuple<Rest>]
-  : S extends `${infer C}${infer Rest}` ? [SignatureParamType<C>, ...SignatureParamTuple<Rest>]
+export type SignatureParamTuple<S extends string, R extends NativeRegions = "views"> = S extends
+  `*~${infer Rest}`
+  ? [R extends "offsets" ? number : Uint8Array, number, ...SignatureParamTuple<Rest, R>]
+  : S extends `${infer C}${infer Rest}` ? [SignatureParamType<C>, ...SignatureParamTuple<Rest, R>]
   : [];
 
 /** The parameter types a native receives (after its context) for a signature literal. */
-export type SignatureParams<S extends string> = S extends `(${infer P})${string}`
-  ? SignatureParamTuple<P>
+export type SignatureParams<S extends string, R extends NativeRegions = "views"> = S extends
+  `(${infer P})${string}` ? SignatureParamTuple<P, R>
   : never;
 
 /** A funcref value: an exported wasm function, or null. */

@@ -7,8 +7,10 @@
  * Pointer arguments are checked against a cached view, refreshed only when a check fails
  * (growth detaches a non-shared buffer, so its stale view has length 0). A `*~` region's view
  * is kept and handed out again while the same region comes with the same memory view (a view
- * per call cost ~14 ns). A failed check traps before the native runs; anything a native
- * throws becomes a trap naming it.
+ * per call cost ~14 ns). A native declared with `regions: "offsets"` gets each checked region
+ * as its offset and length instead, and reads `ctx.memory.u8` (the view just checked): no
+ * object per call even when the region moves. A failed check traps before the native runs;
+ * anything a native throws becomes a trap naming it.
  * A `V` (v128) parameter arrives as two i64 halves and reaches the native as 16 bytes; `V`
  * results go back as halves (the linker puts a v128 adapter in front, see `v128.ts`), and
  * several results as an array.
@@ -19,7 +21,7 @@
 import { TrapError, trapOutOfBounds } from "../../sdk/errors.ts";
 import { AppPtr, decodeUtf8 } from "../../sdk/memory.ts";
 import type { Signature } from "../../sdk/signature.ts";
-import type { NativeContext } from "../../sdk/native.ts";
+import { type NativeContext, nativeRegions } from "../../sdk/native.ts";
 import { v128FromHalves, v128ToHalves } from "./v128.ts";
 
 /** What a wrapper needs from its native's context. */
@@ -40,8 +42,8 @@ type _Factory = (
   v128Out: typeof v128ToHalves,
 ) => (...args: never[]) => unknown;
 
-/** Generates the body of a wrapper for one signature. */
-function _wrapperSource(sig: Signature): string {
+/** Generates the body of a wrapper for one signature; `offsets` passes `*~` as two numbers. */
+function _wrapperSource(sig: Signature, offsets: boolean): string {
   const n = sig.params.length;
   const params = sig.params.flatMap((c, i) => c === "V" ? [`a${i}`, `b${i}`] : [`a${i}`]);
   const checks: string[] = [];
@@ -50,7 +52,16 @@ function _wrapperSource(sig: Signature): string {
   let usesMemory = false;
   for (let i = 0; i < n; i++) {
     const c = sig.params[i];
-    if (c === "*" && sig.params[i + 1] === "~") {
+    if (c === "*" && sig.params[i + 1] === "~" && offsets) {
+      // The check leaves `m.u8` covering the region: the native reads it there.
+      usesMemory = true;
+      checks.push(
+        `const p${i} = a${i} >>> 0, n${i} = a${i + 1} >>> 0;`,
+        `if (p${i} + n${i} > u8.length) { u8 = m.refresh(); if (p${i} + n${i} > u8.length) oob(); }`,
+      );
+      args.push(`p${i}`, `n${i}`);
+      i++;
+    } else if (c === "*" && sig.params[i + 1] === "~") {
       usesMemory = true;
       checks.push(
         `const p${i} = a${i} >>> 0, n${i} = a${i + 1} >>> 0;`,
@@ -107,6 +118,7 @@ function _resultSource(sig: Signature, call: string): string {
   return `const r = ${call}; return [${parts.join(", ")}];`;
 }
 
+// Keyed by signature text, prefixed for the offsets form.
 const _sources = new Map<string, string>();
 const _factories = new WeakMap<object, Map<string, _Factory>>();
 
@@ -114,20 +126,26 @@ const _factories = new WeakMap<object, Map<string, _Factory>>();
 // ~1.1 us an import at every instantiation. Not one per signature either: separate factories
 // give each native's wrappers their own feedback, so the call to `impl` stays monomorphic
 // even when many natives share a signature; every instance's wrappers of one native share it.
+// An implementation has one regions form (`native` refuses a second), so the signature text
+// alone keys its factories.
 function _factory(sig: Signature, impl: object): _Factory {
   let bySignature = _factories.get(impl);
   if (bySignature === undefined) _factories.set(impl, bySignature = new Map());
   let factory = bySignature.get(sig.text);
-  if (factory === undefined) bySignature.set(sig.text, factory = _newFactory(sig));
+  if (factory === undefined) {
+    const offsets = sig.params.includes("~") && nativeRegions(impl) === "offsets";
+    bySignature.set(sig.text, factory = _newFactory(sig, offsets));
+  }
   return factory;
 }
 
-// The source is generated once per signature; V8 caches the compile by source text.
-function _newFactory(sig: Signature): _Factory {
-  let source = _sources.get(sig.text);
+// The source is generated once per signature and form; V8 caches the compile by source text.
+function _newFactory(sig: Signature, offsets: boolean): _Factory {
+  const key = offsets ? `offsets ${sig.text}` : sig.text;
+  let source = _sources.get(key);
   if (source === undefined) {
-    source = _wrapperSource(sig);
-    _sources.set(sig.text, source);
+    source = _wrapperSource(sig, offsets);
+    _sources.set(key, source);
   }
   return new Function(
     "impl",
