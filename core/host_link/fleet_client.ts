@@ -21,7 +21,6 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import {
   DEFAULT_MAX_PAYLOAD,
   encodeFrame,
@@ -48,6 +47,14 @@ import {
   installUrl,
 } from "../../sdk/host_client.ts";
 import { AttrContainer, decode, encodeLikeWamr } from "../../sdk/attr_container.ts";
+import {
+  loadMqtt,
+  type MqttClient,
+  type MqttClientOptions,
+  type MqttError,
+  type MqttPublishPacket,
+  type MqttPublishProperties,
+} from "./mqtt_client.ts";
 import type { MqttDeviceStatus } from "./mqtt_link.ts";
 import {
   checkMqttLevel,
@@ -387,10 +394,10 @@ export class FleetClient {
     const prefix = options.prefix ?? DEFAULT_MQTT_PREFIX;
     for (const level of prefix.split("/")) checkMqttLevel("topic prefix", level);
     const tracked = parseDevicePattern(options.devices ?? "+");
-    const { connect } = await import("mqtt");
+    const { connect } = await loadMqtt();
     const clientId = options.clientId ??
       `mr-operator-${crypto.getRandomValues(new Uint32Array(2)).join("")}`;
-    const clientOptions: IClientOptions = {
+    const clientOptions: MqttClientOptions = {
       protocolVersion: 5,
       clientId,
       clean: true,
@@ -407,7 +414,7 @@ export class FleetClient {
     const client = connect(options.url, clientOptions);
     const where = _safeUrl(options.url);
     // Listeners of the first connect only: MQTT.js's own listeners on these events stay.
-    let onError: ((error: Error & { code?: unknown }) => void) | undefined;
+    let onError: ((error: MqttError) => void) | undefined;
     let onClose: (() => void) | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -958,7 +965,7 @@ export class FleetClient {
     device: string,
     url: string,
     payload: Uint8Array,
-    properties: IPublishPacket["properties"],
+    properties: MqttPublishProperties | undefined,
   ): void {
     // Which of this client's filters this copy came through, when the broker says (MQTT 5).
     const ids = properties?.subscriptionIdentifier;
@@ -1074,7 +1081,7 @@ export class FleetClient {
     if (this.#byMid.get(route.byMid) === correlation) this.#byMid.delete(route.byMid);
   }
 
-  #onMessage(topic: string, payload: Uint8Array, packet: IPublishPacket): void {
+  #onMessage(topic: string, payload: Uint8Array, packet: MqttPublishPacket): void {
     if (topic === this.#syncTopic) {
       this.#syncs.shift()?.();
       return;
@@ -1189,7 +1196,7 @@ function _withContainer(
 
 /** Sends each packet at once (TCP_NODELAY), on a TCP or TLS socket. */
 function _noDelay(client: MqttClient): void {
-  (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  client.stream?.setNoDelay?.(true);
 }
 
 /** The same bytes as the Buffer MQTT.js's types ask for (no copy). */

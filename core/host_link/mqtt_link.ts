@@ -47,7 +47,6 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { IClientOptions, IPublishPacket, ISubscriptionMap, MqttClient } from "mqtt";
 import type { AppManager, InstalledApp } from "../framework/app_manager.ts";
 import { DEFAULT_MAX_PAYLOAD } from "../../sdk/host_link.ts";
 import { errorPayload, type MessageBus } from "../framework/bus.ts";
@@ -78,6 +77,14 @@ import {
   mqttEventTopic,
   parseMqttTopic,
 } from "./mqtt_topics.ts";
+import {
+  loadMqtt,
+  type MqttClient,
+  type MqttClientOptions,
+  type MqttError,
+  type MqttPublishPacket,
+  type MqttSubscribeOptions,
+} from "./mqtt_client.ts";
 
 export {
   checkMqttEventPrefix,
@@ -95,6 +102,7 @@ export {
   type MqttTopic,
   parseMqttTopic,
 } from "./mqtt_topics.ts";
+
 /** Milliseconds a request over MQTT may wait for its response by default (as the TCP link). */
 export const DEFAULT_MQTT_REQUEST_TIMEOUT = 600_000;
 /** Events a second a device sends to the broker by default; more are dropped. */
@@ -303,9 +311,9 @@ export class MqttLink {
       checkMqttLevel("topic prefix", level);
     }
     for (const allowed of options.events ?? []) checkMqttEventPrefix(allowed);
-    const { connect } = await import("mqtt");
+    const { connect } = await loadMqtt();
     const root = `${options.prefix ?? DEFAULT_MQTT_PREFIX}/${options.deviceId}`;
-    const clientOptions: IClientOptions = {
+    const clientOptions: MqttClientOptions = {
       protocolVersion: 5,
       clientId: `micro-runtime-${options.deviceId}`,
       // A persistent session: requests published while the device is away wait at the broker.
@@ -364,7 +372,7 @@ export class MqttLink {
   #onConnect(): void {
     this.#client.options.reconnectPeriod = _RECONNECT_MS;
     this.#lastError = "";
-    const topics: ISubscriptionMap = { [this.#reqTopic]: { qos: 1 } };
+    const topics: Record<string, MqttSubscribeOptions> = { [this.#reqTopic]: { qos: 1 } };
     for (const allowed of this.#events) {
       // No Local: the broker does not send this device's own events back.
       topics[mqttEventFilter(this.#prefix, allowed)] = { qos: this.#eventQos, nl: true };
@@ -395,7 +403,7 @@ export class MqttLink {
     void this.#publishStatus();
   }
 
-  #onError(error: Error & { code?: unknown }): void {
+  #onError(error: MqttError): void {
     const code = typeof error.code === "number" ? error.code : undefined;
     // MQTT 5: 134 bad user name or password, 135 not authorized; MQTT 3.1.1: 4 and 5.
     const refused = code === 134 || code === 135 || code === 4 || code === 5;
@@ -431,7 +439,7 @@ export class MqttLink {
    * is acknowledged after {@linkcode _ACK_WAIT_MS} at the latest: the broker's other messages
    * wait until then.
    */
-  async #onRequest(packet: IPublishPacket): Promise<void> {
+  async #onRequest(packet: MqttPublishPacket): Promise<void> {
     if (this.#closed) return;
     const payload = _bytes(packet.payload);
     const correlation = packet.properties?.correlationData;
@@ -627,8 +635,7 @@ export class MqttLink {
       this.#rateAt = now;
       this.#rateSent = 0;
     }
-    const unsent = (this.#client.stream as { writableLength?: number } | undefined)
-      ?.writableLength ?? 0;
+    const unsent = this.#client.stream?.writableLength ?? 0;
     if (!this.#client.connected) why = "the broker is not connected";
     else if (this.#rateSent >= this.#maxEventRate) {
       why = `more than ${this.#maxEventRate} events a second`;
@@ -670,7 +677,7 @@ export class MqttLink {
    *
    * @returns a promise while the event waits for room
    */
-  #onEvent(packet: IPublishPacket): Promise<void> | undefined {
+  #onEvent(packet: MqttPublishPacket): Promise<void> | undefined {
     if (this.#closed) return;
     const topic = parseMqttTopic(this.#prefix, packet.topic);
     if (
