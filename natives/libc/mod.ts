@@ -20,12 +20,11 @@
 
 // Every app gets this library, so it imports the core modules the SDK re-exports rather than
 // the SDK barrel, which also loads the app framework, attr_container and the host client.
-import type { AppMemory } from "../../sdk/memory.ts";
+import type { AppMemory, AppPtr } from "../../sdk/memory.ts";
 import {
   defineNativeLibrary,
   type NativeContext,
   type NativeLibrary,
-  type NativeSymbol,
   overload,
 } from "../../sdk/native.ts";
 import { PrintfBuffer, printfTo } from "./printf.ts";
@@ -292,28 +291,208 @@ function _ctypeNative(bit: number) {
   };
 }
 
-/** How `--trace` shows natives that take their strings as plain `i` (same wasm types). */
-const _TRACE_AS: Record<string, string> = {
-  puts: "($)i",
-  strdup: "($)i",
-  _strdup: "($)i",
-  atoi: "($)i",
-  strchr: "($i)i",
-  strcmp: "($$)i",
-  memcpy: "(i*~)i",
-  memmove: "(i*~)i",
-  emscripten_memcpy_big: "(i*~)i",
-  memcmp: "(i*~)i",
-  strncmp: "(i*~)i",
-  free: "(*)",
-  strcpy: "(*$)i",
-  strspn: "($$)i",
-  strcspn: "($$)i",
-  strstr: "($$)i",
-  strncasecmp: "($$i)i",
-  strtol: "($*i)i",
-  strtoul: "($*i)i",
-};
+function _strdup(ctx: NativeContext, s: number): number {
+  const bytes = ctx.memory.bytes(s >>> 0, ctx.memory.strlen(s >>> 0) + 1).slice();
+  return ctx.heap.dup(bytes);
+}
+
+function _puts(ctx: NativeContext, s: number): number {
+  const bytes = _cstr(ctx.memory, s >>> 0);
+  ctx.app.stdout.write(bytes);
+  ctx.app.stdout.write(new Uint8Array([10]));
+  return bytes.length + 1;
+}
+
+function _putchar(ctx: NativeContext, c: number): number {
+  ctx.app.stdout.write(new Uint8Array([c & 0xff]));
+  return c;
+}
+
+function _memset(ctx: NativeContext, s: AppPtr, c: number, n: number): number {
+  ctx.memory.bytes(s.addr, n >>> 0).fill(c & 0xff);
+  return s.addr;
+}
+
+function _strchr(ctx: NativeContext, s: number, c: number): number {
+  const addr = s >>> 0;
+  const len = ctx.memory.strlen(addr);
+  const ch = c & 0xff;
+  if (ch === 0) return addr + len;
+  const at = _cstr(ctx.memory, addr).indexOf(ch);
+  return at < 0 ? 0 : addr + at;
+}
+
+function _strcpy(ctx: NativeContext, dst: number, src: number): number {
+  const d = dst >>> 0;
+  const s = src >>> 0;
+  const len = ctx.memory.strlen(s) + 1;
+  ctx.memory.check(d, len).copyWithin(d, s, s + len);
+  return d;
+}
+
+function _strlen(ctx: NativeContext, s: number): number {
+  return ctx.memory.strlen(s >>> 0);
+}
+
+function _strncpy(ctx: NativeContext, dst: number, src: Uint8Array, _n: number): number {
+  const d = dst >>> 0;
+  const out = ctx.memory.bytes(d, src.length);
+  let len = src.indexOf(0);
+  if (len < 0) len = src.length;
+  out.set(src.subarray(0, len));
+  out.fill(0, len);
+  return d;
+}
+
+function _malloc(ctx: NativeContext, size: number): number {
+  return ctx.heap.malloc(size >>> 0);
+}
+
+function _realloc(ctx: NativeContext, ptr: number, size: number): number {
+  const p = ptr >>> 0;
+  // Only blocks of the app heap can be resized; anything else fails like WAMR's.
+  if (p !== 0 && !ctx.heap.contains(p)) return 0;
+  return ctx.heap.realloc(p, size >>> 0);
+}
+
+function _calloc(ctx: NativeContext, n: number, size: number): number {
+  if ((n >>> 0) * (size >>> 0) >= 2 ** 32) return 0;
+  return ctx.heap.calloc(n >>> 0, size >>> 0);
+}
+
+// `i` and checked here as `*` was: a pointer object per free cost ~50 B (issue 17).
+function _free(ctx: NativeContext, ptr: number): void {
+  const p = ptr >>> 0;
+  ctx.memory.check(p, 1);
+  ctx.heap.free(p);
+}
+
+function _atoi(ctx: NativeContext, s: number): number {
+  // WAMR calls the host's atoi: strtol into a 64-bit long, then truncated to int.
+  const bytes = _cstr(ctx.memory, s >>> 0);
+  let i = 0;
+  while (i < bytes.length && _isSpace(bytes[i]!)) i++;
+  let negative = false;
+  if (bytes[i] === 45 || bytes[i] === 43) negative = bytes[i++] === 45;
+  while (bytes[i] === 48) i++;
+  const first = i;
+  while (i < bytes.length && bytes[i]! >= 48 && bytes[i]! <= 57) i++;
+  if (i === first) return 0;
+  let v = BigInt(String.fromCharCode(...bytes.subarray(first, Math.min(i, first + 40))));
+  if (negative) v = -v;
+  if (v > 0x7fff_ffff_ffff_ffffn) v = 0x7fff_ffff_ffff_ffffn;
+  if (v < -0x8000_0000_0000_0000n) v = -0x8000_0000_0000_0000n;
+  return Number(BigInt.asIntN(32, v));
+}
+
+function _strtol(ctx: NativeContext, s: number, endptr: number, base: number): number {
+  const p = _parseLong(ctx.memory, s >>> 0, base, 0x8000_0000);
+  _writeEnd(ctx, endptr >>> 0, p.end);
+  if (p.negative) return p.value >= 0x8000_0000 ? -0x8000_0000 : -p.value;
+  return p.value > 0x7fff_ffff ? 0x7fff_ffff : p.value;
+}
+
+function _strtoul(ctx: NativeContext, s: number, endptr: number, base: number): number {
+  const p = _parseLong(ctx.memory, s >>> 0, base, 0xffff_ffff);
+  _writeEnd(ctx, endptr >>> 0, p.end);
+  if (p.overflow) return -1;
+  return (p.negative ? -p.value : p.value) | 0;
+}
+
+function _memchr(ctx: NativeContext, s: AppPtr, c: number, n: number): number {
+  const at = ctx.memory.bytes(s.addr, n >>> 0).indexOf(c & 0xff);
+  return at < 0 ? 0 : s.addr + at;
+}
+
+function _strncasecmp(ctx: NativeContext, s1: number, s2: number, n: number): number {
+  const a = _cstr(ctx.memory, s1 >>> 0);
+  const b = _cstr(ctx.memory, s2 >>> 0);
+  const limit = Math.min(n >>> 0, Math.max(a.length, b.length) + 1);
+  for (let i = 0; i < limit; i++) {
+    const x = _lower(a[i] ?? 0);
+    const y = _lower(b[i] ?? 0);
+    if (x !== y || x === 0) return x - y;
+  }
+  return 0;
+}
+
+function _strspn(ctx: NativeContext, s: number, accept: number): number {
+  const str = _cstr(ctx.memory, s >>> 0);
+  const set = _cstr(ctx.memory, accept >>> 0);
+  let i = 0;
+  while (i < str.length && set.includes(str[i]!)) i++;
+  return i;
+}
+
+function _strcspn(ctx: NativeContext, s: number, reject: number): number {
+  const str = _cstr(ctx.memory, s >>> 0);
+  const set = _cstr(ctx.memory, reject >>> 0);
+  let i = 0;
+  while (i < str.length && !set.includes(str[i]!)) i++;
+  return i;
+}
+
+function _strstr(ctx: NativeContext, s: number, find: number): number {
+  const addr = s >>> 0;
+  const hay = _cstr(ctx.memory, addr);
+  const needle = _cstr(ctx.memory, find >>> 0);
+  if (needle.length === 0) return addr;
+  const first = needle[0]!;
+  const last = hay.length - needle.length;
+  outer: for (
+    let i = hay.indexOf(first);
+    i >= 0 && i <= last;
+    i = hay.indexOf(first, i + 1)
+  ) {
+    for (let k = 1; k < needle.length; k++) {
+      if (hay[i + k] !== needle[k]) continue outer;
+    }
+    return addr + i;
+  }
+  return 0;
+}
+
+function _tolower(_ctx: NativeContext, c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+function _toupper(_ctx: NativeContext, c: number): number {
+  return c >= 97 && c <= 122 ? c - 32 : c;
+}
+
+/** C's `abort()`, without WAMR's code argument. */
+function _abort(ctx: NativeContext): void {
+  ctx.trap("env.abort()");
+}
+
+// emcc's STACK_OVERFLOW_CHECK=2 code calls it; WAMR's message for the C stack.
+function _handleStackOverflow(ctx: NativeContext): void {
+  ctx.trap("wasm auxiliary stack overflow");
+}
+
+function _cxaBeginCatch(): void {}
+
+function _cxaThrow(ctx: NativeContext): void {
+  ctx.trap("exception thrown by stdc++");
+}
+
+function _clockGettime(ctx: NativeContext, _clockId: number, ts: AppPtr): number {
+  const us = _bootMicros();
+  ctx.memory.check(ts.addr, 16);
+  ctx.memory.setI64(ts.addr, BigInt(Math.floor(us / 1e6)));
+  ctx.memory.setI32(ts.addr + 8, (us % 1e6) * 1000);
+  ctx.memory.setI32(ts.addr + 12, 0);
+  return 0;
+}
+
+function _clock(): bigint {
+  return BigInt(_bootMicros()) * 1000n;
+}
+
+// The table only names the implementations above, so V8 compiles each one when an app first
+// calls it rather than all of them at every start (issue 17: ~0.8 ms of start-up). Natives
+// that take their strings or buffers as plain `i` name, with `traceAs`, how `--trace` shows
+// their arguments (the same wasm types).
 
 /** The libc-builtin library (WAMR HEAD's list, module `env`). */
 const libc: NativeLibrary<undefined> = defineNativeLibrary({
@@ -322,12 +501,9 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
     const printf = native("(i*)i", _printf, { traceAs: "($*)i" });
     const sprintf = native("(ii*)i", _sprintf, { traceAs: "(*$*)i" });
     const snprintf = native("(*~i*)i", _snprintf, { traceAs: "(*~$*)i" });
-    const memcpy = native("(iii)i", _memcpy);
-    const strdup = native("(i)i", (ctx, s) => {
-      const bytes = ctx.memory.bytes(s >>> 0, ctx.memory.strlen(s >>> 0) + 1).slice();
-      return ctx.heap.dup(bytes);
-    });
-    return _withTraceHints({
+    const memcpy = native("(iii)i", _memcpy, { traceAs: "(i*~)i" });
+    const strdup = native("(i)i", _strdup, { traceAs: "($)i" });
+    return {
       printf,
       sprintf,
       snprintf,
@@ -338,147 +514,33 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
       vprintf: printf,
       vsprintf: sprintf,
       vsnprintf: snprintf,
-      puts: native("(i)i", (ctx, s) => {
-        const bytes = _cstr(ctx.memory, s >>> 0);
-        ctx.app.stdout.write(bytes);
-        ctx.app.stdout.write(new Uint8Array([10]));
-        return bytes.length + 1;
-      }),
-      putchar: native("(i)i", (ctx, c) => {
-        ctx.app.stdout.write(new Uint8Array([c & 0xff]));
-        return c;
-      }),
-      memcmp: native("(iii)i", _memcmp),
+      puts: native("(i)i", _puts, { traceAs: "($)i" }),
+      putchar: native("(i)i", _putchar),
+      memcmp: native("(iii)i", _memcmp, { traceAs: "(i*~)i" }),
       memcpy,
       memmove: memcpy,
-      memset: native("(*ii)i", (ctx, s, c, n) => {
-        ctx.memory.bytes(s.addr, n >>> 0).fill(c & 0xff);
-        return s.addr;
-      }),
-      strchr: native("(ii)i", (ctx, s, c) => {
-        const addr = s >>> 0;
-        const len = ctx.memory.strlen(addr);
-        const ch = c & 0xff;
-        if (ch === 0) return addr + len;
-        const at = _cstr(ctx.memory, addr).indexOf(ch);
-        return at < 0 ? 0 : addr + at;
-      }),
-      strcmp: native("(ii)i", _strcmp),
-      strcpy: native("(ii)i", (ctx, dst, src) => {
-        const d = dst >>> 0;
-        const s = src >>> 0;
-        const len = ctx.memory.strlen(s) + 1;
-        ctx.memory.check(d, len).copyWithin(d, s, s + len);
-        return d;
-      }),
-      strlen: native("(i)i", (ctx, s) => ctx.memory.strlen(s >>> 0), { traceAs: "($)i" }),
-      strncmp: native("(iii)i", _strncmp),
-      strncpy: native("(i*~)i", (ctx, dst, src, _n) => {
-        const d = dst >>> 0;
-        const out = ctx.memory.bytes(d, src.length);
-        let len = src.indexOf(0);
-        if (len < 0) len = src.length;
-        out.set(src.subarray(0, len));
-        out.fill(0, len);
-        return d;
-      }),
-      malloc: native("(i)i", (ctx, size) => ctx.heap.malloc(size >>> 0)),
-      realloc: native("(ii)i", (ctx, ptr, size) => {
-        const p = ptr >>> 0;
-        // Only blocks of the app heap can be resized; anything else fails like WAMR's.
-        if (p !== 0 && !ctx.heap.contains(p)) return 0;
-        return ctx.heap.realloc(p, size >>> 0);
-      }),
-      calloc: native("(ii)i", (ctx, n, size) => {
-        if ((n >>> 0) * (size >>> 0) >= 2 ** 32) return 0;
-        return ctx.heap.calloc(n >>> 0, size >>> 0);
-      }),
+      memset: native("(*ii)i", _memset),
+      strchr: native("(ii)i", _strchr, { traceAs: "($i)i" }),
+      strcmp: native("(ii)i", _strcmp, { traceAs: "($$)i" }),
+      strcpy: native("(ii)i", _strcpy, { traceAs: "(*$)i" }),
+      strlen: native("(i)i", _strlen, { traceAs: "($)i" }),
+      strncmp: native("(iii)i", _strncmp, { traceAs: "(i*~)i" }),
+      strncpy: native("(i*~)i", _strncpy),
+      malloc: native("(i)i", _malloc),
+      realloc: native("(ii)i", _realloc),
+      calloc: native("(ii)i", _calloc),
       strdup,
       _strdup: strdup,
-      // `i` and checked here as `*` was: a pointer object per free cost ~50 B (issue 17).
-      free: native("(i)", (ctx, ptr) => {
-        const p = ptr >>> 0;
-        ctx.memory.check(p, 1);
-        ctx.heap.free(p);
-      }),
-      atoi: native("(i)i", (ctx, s) => {
-        // WAMR calls the host's atoi: strtol into a 64-bit long, then truncated to int.
-        const bytes = _cstr(ctx.memory, s >>> 0);
-        let i = 0;
-        while (i < bytes.length && _isSpace(bytes[i]!)) i++;
-        let negative = false;
-        if (bytes[i] === 45 || bytes[i] === 43) negative = bytes[i++] === 45;
-        while (bytes[i] === 48) i++;
-        const first = i;
-        while (i < bytes.length && bytes[i]! >= 48 && bytes[i]! <= 57) i++;
-        if (i === first) return 0;
-        let v = BigInt(String.fromCharCode(...bytes.subarray(first, Math.min(i, first + 40))));
-        if (negative) v = -v;
-        if (v > 0x7fff_ffff_ffff_ffffn) v = 0x7fff_ffff_ffff_ffffn;
-        if (v < -0x8000_0000_0000_0000n) v = -0x8000_0000_0000_0000n;
-        return Number(BigInt.asIntN(32, v));
-      }),
+      free: native("(i)", _free, { traceAs: "(*)" }),
+      atoi: native("(i)i", _atoi, { traceAs: "($)i" }),
       exit: native("(i)", _trapWith("exit")),
-      strtol: native("(iii)i", (ctx, s, endptr, base) => {
-        const p = _parseLong(ctx.memory, s >>> 0, base, 0x8000_0000);
-        _writeEnd(ctx, endptr >>> 0, p.end);
-        if (p.negative) return p.value >= 0x8000_0000 ? -0x8000_0000 : -p.value;
-        return p.value > 0x7fff_ffff ? 0x7fff_ffff : p.value;
-      }),
-      strtoul: native("(iii)i", (ctx, s, endptr, base) => {
-        const p = _parseLong(ctx.memory, s >>> 0, base, 0xffff_ffff);
-        _writeEnd(ctx, endptr >>> 0, p.end);
-        if (p.overflow) return -1;
-        return (p.negative ? -p.value : p.value) | 0;
-      }),
-      memchr: native("(*ii)i", (ctx, s, c, n) => {
-        const at = ctx.memory.bytes(s.addr, n >>> 0).indexOf(c & 0xff);
-        return at < 0 ? 0 : s.addr + at;
-      }),
-      strncasecmp: native("(iii)i", (ctx, s1, s2, n) => {
-        const a = _cstr(ctx.memory, s1 >>> 0);
-        const b = _cstr(ctx.memory, s2 >>> 0);
-        const limit = Math.min(n >>> 0, Math.max(a.length, b.length) + 1);
-        for (let i = 0; i < limit; i++) {
-          const x = _lower(a[i] ?? 0);
-          const y = _lower(b[i] ?? 0);
-          if (x !== y || x === 0) return x - y;
-        }
-        return 0;
-      }),
-      strspn: native("(ii)i", (ctx, s, accept) => {
-        const str = _cstr(ctx.memory, s >>> 0);
-        const set = _cstr(ctx.memory, accept >>> 0);
-        let i = 0;
-        while (i < str.length && set.includes(str[i]!)) i++;
-        return i;
-      }),
-      strcspn: native("(ii)i", (ctx, s, reject) => {
-        const str = _cstr(ctx.memory, s >>> 0);
-        const set = _cstr(ctx.memory, reject >>> 0);
-        let i = 0;
-        while (i < str.length && !set.includes(str[i]!)) i++;
-        return i;
-      }),
-      strstr: native("(ii)i", (ctx, s, find) => {
-        const addr = s >>> 0;
-        const hay = _cstr(ctx.memory, addr);
-        const needle = _cstr(ctx.memory, find >>> 0);
-        if (needle.length === 0) return addr;
-        const first = needle[0]!;
-        const last = hay.length - needle.length;
-        outer: for (
-          let i = hay.indexOf(first);
-          i >= 0 && i <= last;
-          i = hay.indexOf(first, i + 1)
-        ) {
-          for (let k = 1; k < needle.length; k++) {
-            if (hay[i + k] !== needle[k]) continue outer;
-          }
-          return addr + i;
-        }
-        return 0;
-      }),
+      strtol: native("(iii)i", _strtol, { traceAs: "($*i)i" }),
+      strtoul: native("(iii)i", _strtoul, { traceAs: "($*i)i" }),
+      memchr: native("(*ii)i", _memchr),
+      strncasecmp: native("(iii)i", _strncasecmp, { traceAs: "($$i)i" }),
+      strspn: native("(ii)i", _strspn, { traceAs: "($$)i" }),
+      strcspn: native("(ii)i", _strcspn, { traceAs: "($$)i" }),
+      strstr: native("(ii)i", _strstr, { traceAs: "($$)i" }),
       isupper: native("(i)i", _ctypeNative(IS_UPPER)),
       isalpha: native("(i)i", _ctypeNative(IS_ALPHA)),
       isspace: native("(i)i", _ctypeNative(IS_SPACE)),
@@ -487,42 +549,25 @@ const libc: NativeLibrary<undefined> = defineNativeLibrary({
       isdigit: native("(i)i", _ctypeNative(IS_DIGIT)),
       isxdigit: native("(i)i", _ctypeNative(IS_XDIGIT)),
       isalnum: native("(i)i", _ctypeNative(IS_ALNUM)),
-      tolower: native("(i)i", (_ctx, c) => (c >= 65 && c <= 90 ? c + 32 : c)),
-      toupper: native("(i)i", (_ctx, c) => (c >= 97 && c <= 122 ? c - 32 : c)),
+      tolower: native("(i)i", _tolower),
+      toupper: native("(i)i", _toupper),
       emscripten_memcpy_big: memcpy,
       abort: overload(
         native("(i)", _trapWith("abort")),
-        native("()", (ctx) => ctx.trap("env.abort()")),
+        native("()", _abort),
         native("(iiii)", _asAbort),
       ),
       __assert_fail: native("(iiii)", _assertFail),
-      // emcc's STACK_OVERFLOW_CHECK=2 code calls it; WAMR's message for the C stack.
-      __handle_stack_overflow: native("(i)", (ctx) => ctx.trap("wasm auxiliary stack overflow")),
+      __handle_stack_overflow: native("(i)", _handleStackOverflow),
       abortStackOverflow: native("(i)", _trapWith("abortStackOverflow")),
       nullFunc_X: native("(i)", _trapWith("nullFunc_X")),
-      __cxa_allocate_exception: native("(i)i", (ctx, size) => ctx.heap.malloc(size >>> 0)),
-      __cxa_begin_catch: native("(*)", () => {}),
-      __cxa_throw: native("(**i)", (ctx) => ctx.trap("exception thrown by stdc++")),
-      clock_gettime: native("(i*)i", (ctx, _clockId, ts) => {
-        const us = _bootMicros();
-        ctx.memory.check(ts.addr, 16);
-        ctx.memory.setI64(ts.addr, BigInt(Math.floor(us / 1e6)));
-        ctx.memory.setI32(ts.addr + 8, (us % 1e6) * 1000);
-        ctx.memory.setI32(ts.addr + 12, 0);
-        return 0;
-      }),
-      clock: native("()I", () => BigInt(_bootMicros()) * 1000n),
-    });
+      __cxa_allocate_exception: native("(i)i", _malloc),
+      __cxa_begin_catch: native("(*)", _cxaBeginCatch),
+      __cxa_throw: native("(**i)", _cxaThrow),
+      clock_gettime: native("(i*)i", _clockGettime),
+      clock: native("()I", _clock),
+    };
   },
 });
 
 export default libc;
-
-function _withTraceHints<T extends Record<string, NativeSymbol<string, undefined>>>(symbols: T): T {
-  const out: Record<string, NativeSymbol<string, undefined>> = { ...symbols };
-  for (const [name, traceAs] of Object.entries(_TRACE_AS)) {
-    const symbol = out[name];
-    if (symbol && !symbol.traceAs) out[name] = { ...symbol, impl: symbol.impl, traceAs };
-  }
-  return out as T;
-}
