@@ -84,12 +84,14 @@ Deno.bench("($)i raw import x1000", { group: "str", baseline: true }, () => {
 
 // Issue 17. A second module (its own tiering and feedback) for three more cases:
 // - `(*~)i` against a raw import that indexes a cached whole-memory view (no view per call:
-//   the floor), with the same region every call and with a region that moves every call;
+//   the floor), with the same region every call and with a region that moves every call,
+//   in the default form (a view) and the opt-in raw form (`regions: "offsets"`);
 // - eight `(ii)i` natives of one signature, each with its own implementation, called in turn:
 //   whether wrappers that share a signature also share call-site feedback (and go
 //   megamorphic) shows here, against eight raw closures.
 const more = wat(`(module
   (import "env" "sum" (func $sum (param i32 i32) (result i32)))
+  (import "env" "sum_offsets" (func $sum_offsets (param i32 i32) (result i32)))
   ${
   Array.from({ length: 8 }, (_, k) =>
     `(import "env" "add${k}" (func $add${k} (param i32 i32) (result i32)))`)
@@ -106,6 +108,19 @@ const more = wat(`(module
     (loop $l
       (local.set $acc (i32.add (local.get $acc)
         (call $sum (i32.add (i32.const 64) (i32.and (local.get $n) (i32.const 7))) (i32.const 16))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    local.get $acc)
+  (func (export "sum_offsets_same") (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc)
+        (call $sum_offsets (i32.const 64) (i32.const 16))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    local.get $acc)
+  (func (export "sum_offsets_moving") (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc)
+        (call $sum_offsets
+          (i32.add (i32.const 64) (i32.and (local.get $n) (i32.const 7))) (i32.const 16))))
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     local.get $acc)
   (func (export "add_shared") (param $n i32) (result i32) (local $acc i32)
@@ -125,6 +140,10 @@ const moreLib = defineNativeLibrary({
   name: "bench_more",
   symbols: {
     sum: native("(*~)i", (_ctx, view) => view[0]! + view[view.length - 1]!),
+    sum_offsets: native("(*~)i", (ctx, p, n) => {
+      const u8 = ctx.memory.u8;
+      return u8[p]! + u8[p + n - 1]!;
+    }, { regions: "offsets" }),
     ...Object.fromEntries(
       Object.entries(adders).map((
         [name, fn],
@@ -139,12 +158,14 @@ const oursMore = moreApp.exports as Record<string, (n: number) => number>;
 // The floor: a view of the whole memory made once, remade only after growth detaches it.
 let cached: Uint8Array = new Uint8Array(0);
 const cachedState: { memory?: WebAssembly.Memory } = {};
+const cachedSum = (p: number, n: number) => {
+  if (cached.length === 0) cached = new Uint8Array(cachedState.memory!.buffer);
+  return cached[p >>> 0]! + cached[(p >>> 0) + (n >>> 0) - 1]!;
+};
 const rawMore = (await WebAssembly.instantiate(more as BufferSource, {
   env: {
-    sum: (p: number, n: number) => {
-      if (cached.length === 0) cached = new Uint8Array(cachedState.memory!.buffer);
-      return cached[p >>> 0]! + cached[(p >>> 0) + (n >>> 0) - 1]!;
-    },
+    sum: cachedSum,
+    sum_offsets: cachedSum,
     ...adders,
   },
 }) as WebAssembly.WebAssemblyInstantiatedSource).instance;
@@ -153,6 +174,9 @@ const theirsMore = rawMore.exports as Record<string, (n: number) => number>;
 
 Deno.bench("(*~)i same region, registry x1000", { group: "ptr floor" }, () => {
   oursMore.sum_same!(CALLS);
+});
+Deno.bench("(*~)i same region, registry offsets x1000", { group: "ptr floor" }, () => {
+  oursMore.sum_offsets_same!(CALLS);
 });
 Deno.bench(
   "(*~)i same region, raw cached view x1000",
@@ -163,6 +187,9 @@ Deno.bench(
 );
 Deno.bench("(*~)i moving region, registry x1000", { group: "ptr moving" }, () => {
   oursMore.sum_moving!(CALLS);
+});
+Deno.bench("(*~)i moving region, registry offsets x1000", { group: "ptr moving" }, () => {
+  oursMore.sum_offsets_moving!(CALLS);
 });
 Deno.bench("(*~)i moving region, raw cached view x1000", {
   group: "ptr moving",
