@@ -255,6 +255,7 @@ export type { PixelSource, PngOptions } from "../../natives/display/png.ts";
 export type { PointerReading } from "../../natives/display/input.ts";
 export type { Rect } from "../../natives/display/framebuffer.ts";
 export type {
+  NativeRegions,
   SigChar,
   Signature,
   SignatureLetters,
