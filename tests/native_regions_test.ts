@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { wat } from "./_wat.ts";
 import { Runtime } from "../core/instance/runtime.ts";
-import { defineNativeLibrary, native, type NativeSymbols } from "../sdk/native.ts";
+import { defineNativeLibrary, native, nativeAsync, type NativeSymbols } from "../sdk/native.ts";
 import { TrapError } from "../sdk/errors.ts";
 import type { AppPtr } from "../sdk/memory.ts";
 
@@ -176,6 +176,54 @@ Deno.test("native regions: every '*~' pair is offsets; '*', '$' and 'i' arrive a
   seen.length = 0;
   assertTrap(() => app.call("go", 16, 32, 3, 33, 0, 65534, 4), "out of bounds memory access");
   assert.deepEqual(seen, [], "a bad second region also traps before the native runs");
+});
+
+Deno.test("native regions: --trace shows an 'offsets' region as it shows a view", async () => {
+  const lines: string[] = [];
+  const greet = native("($*~)i", (ctx, name, p, n) => name.length + ctx.memory.u8[p]! + n, {
+    regions: "offsets",
+  });
+  const runtime = new Runtime({ stdout: () => {}, warn: () => {}, trace: (l) => lines.push(l) });
+  runtime.register(defineNativeLibrary({ name: "vendor", symbols: { greet } }));
+  const app = await runtime.instantiate(
+    await runtime.load(wat(`(module
+    (import "env" "greet" (func $g (param i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 8) "bob\\00")
+    (data (i32.const 32) "\\05")
+    (func (export "ok") (result i32) i32.const 8 i32.const 32 i32.const 4 call $g)
+    (func (export "bad") (result i32) i32.const 8 i32.const 65535 i32.const 4 call $g))`)),
+    { heapSize: 0 },
+  );
+  assert.equal(app.call("ok"), 3 + 5 + 4);
+  assertTrap(() => app.call("bad"), "out of bounds memory access");
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^\[trace\] vendor\.greet\("bob", 0x20\[4\]\) -> 12 \(/);
+  assert.match(
+    lines[1]!,
+    /^\[trace\] vendor\.greet\("bob", 0xffff\[4\]\) trapped: out of bounds memory access \(/,
+  );
+});
+
+Deno.test("native regions: an async native takes 'offsets' and reads memory after await", async () => {
+  const later = nativeAsync("(*~)i", async (ctx, p, n) => {
+    await new Promise((r) => setTimeout(r, 1));
+    const u8 = ctx.memory.refresh(); // memory may have grown while the app was suspended
+    return u8[p]! + u8[p + n - 1]!;
+  }, { regions: "offsets" });
+  const app = await appWith(
+    { later },
+    `(import "env" "later" (func $later (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 40) "\\03\\00\\00\\04")
+    (func (export "later") (param i32 i32) (result i32) local.get 0 local.get 1 call $later)`,
+  );
+  assert.equal(await app.callAsync("later", 40, 4), 7);
+  await assert.rejects(() => app.callAsync("later", 65535, 2), (e: unknown) => {
+    assert.ok(e instanceof TrapError);
+    assert.equal(e.message, "out of bounds memory access");
+    return true;
+  });
 });
 
 Deno.test("native regions: the default form still passes a view of exactly the region", async () => {
