@@ -19,7 +19,7 @@ import { AppMemory, encodeUtf8 } from "../../sdk/memory.ts";
 import type { AppModule } from "../module/module.ts";
 import type { AppHandle, NativeContext, NativeLibrary } from "../../sdk/native.ts";
 import { AppOutput, type OutputSink } from "../../sdk/output.ts";
-import type { NativeRegistry } from "../link/registry.ts";
+import type { NativeRegistry, ResolvedNative } from "../link/registry.ts";
 import {
   parseSignature,
   signatureMatches,
@@ -124,7 +124,7 @@ export class AppInstance implements AppHandle {
   /** The app heap (set once instantiated). */
   heap!: AppHeap;
   /** Function imports no library provided. */
-  unlinked: readonly { module: string; name: string }[] = [];
+  unlinked: readonly { readonly module: string; readonly name: string }[] = _NONE;
   /**
    * True when an async native is linked: exports are then wrapped with JSPI's `promising`,
    * so `call` and `callMain` return promises (use `callAsync` / `callMainAsync`).
@@ -134,9 +134,10 @@ export class AppInstance implements AppHandle {
   readonly limits: Readonly<AppLimits>;
   #governor: Governor | undefined;
   readonly #warn: (message: string) => void;
-  readonly #state = new Map<NativeLibrary, unknown>();
+  /** Libraries set up for this app, in first-use order, and their states, side by side. */
   #libraries: NativeLibrary[] = [];
-  #exports: Record<string, unknown> = {};
+  #states: unknown[] = [];
+  #exports: Record<string, unknown> = _NO_EXPORTS;
   #freed = false;
   #exitCode: number | undefined;
   /** The binary that runs, which trap offsets point into; unknown under limits (rewritten). */
@@ -152,12 +153,16 @@ export class AppInstance implements AppHandle {
       options.stdout ?? host.stdout,
       options.lineBuffered ?? (options.stdout ? false : host.stdoutIsTerminal),
     );
-    this.env = options.env ?? {};
+    this.env = options.env ?? _NO_ENV;
     this.framework = options.framework;
     this.#warn = options.warn ?? host.warn;
-    const limits: AppLimits = { ...options.limits };
-    if (options.stackSize !== undefined) limits.stackSize ??= options.stackSize;
-    this.limits = limits;
+    if (options.limits === undefined && options.stackSize === undefined) {
+      this.limits = _NO_LIMITS;
+    } else {
+      const limits: AppLimits = { ...options.limits };
+      if (options.stackSize !== undefined) limits.stackSize ??= options.stackSize;
+      this.limits = limits;
+    }
     this.#bytes = module.bytes;
   }
 
@@ -221,6 +226,7 @@ export class AppInstance implements AppHandle {
 
   /** What the rewriter must compile in for these limits, or undefined for nothing. */
   #instrumentOptions(): InstrumentOptions | undefined {
+    if (this.limits === _NO_LIMITS) return undefined;
     const { maxMemory, stackSize } = this.limits;
     const options: InstrumentOptions = {};
     if (this.#metered) options.meter = true;
@@ -249,7 +255,18 @@ export class AppInstance implements AppHandle {
    * @returns its state for this app, or undefined
    */
   stateOf<State>(library: NativeLibrary<State>): State | undefined {
-    return this.#state.get(library as NativeLibrary) as State | undefined;
+    const i = this.#libraries.indexOf(library as NativeLibrary);
+    return (i < 0 ? undefined : this.#states[i]) as State | undefined;
+  }
+
+  /** A library's state for this app, set up at its first native. */
+  #stateFor(library: NativeLibrary): unknown {
+    const i = this.#libraries.indexOf(library);
+    if (i >= 0) return this.#states[i];
+    const state = library.setup?.(this);
+    this.#libraries.push(library);
+    this.#states.push(state);
+    return state;
   }
 
   /** The raw exports. */
@@ -370,21 +387,27 @@ export class AppInstance implements AppHandle {
 
   #link(host: InstanceHost, options: InstanceOptions): LinkResult {
     const trace = options.trace ?? host.trace;
-    const linkOptions: LinkOptions = trace ? { trace, memoryOf: () => this.memory } : {};
-    const linkers: Linker[] = [];
-    if (options.imports) linkers.push(linkerFrom(options.imports));
-    if (host.linker) linkers.push(host.linker);
-    if (linkers.length > 0) linkOptions.linkers = linkers;
     const unknownImports = options.unknownImports ?? host.unknownImports;
-    if (unknownImports) linkOptions.unknownImports = unknownImports;
     const cap = this.limits.maxMemory;
-    if (cap !== undefined) linkOptions.maxMemoryPages = Math.floor(cap / PAGE);
-    const link = linkImports(this.module, host.registry, (library, symbol, attachment) => {
-      if (!this.#state.has(library)) {
-        this.#state.set(library, library.setup?.(this));
-        this.#libraries.push(library);
-      }
-      return new _Context(this, library, this.#state.get(library), symbol, attachment);
+    let linkOptions: LinkOptions | undefined;
+    if (
+      trace || options.imports || (host.linker && !host.linker.empty) || cap !== undefined ||
+      unknownImports === "error"
+    ) {
+      linkOptions = trace ? { trace, memoryOf: () => this.memory } : {};
+      const linkers: Linker[] = [];
+      if (options.imports) linkers.push(linkerFrom(options.imports));
+      if (host.linker) linkers.push(host.linker);
+      if (linkers.length > 0) linkOptions.linkers = linkers;
+      if (unknownImports) linkOptions.unknownImports = unknownImports;
+      if (cap !== undefined) linkOptions.maxMemoryPages = Math.floor(cap / PAGE);
+    }
+    // Natives come mostly in runs of one library: its state is looked up once a run.
+    let library: NativeLibrary | undefined;
+    let state: unknown;
+    const link = linkImports(this.module, host.registry, (native) => {
+      if (native.library !== library) state = this.#stateFor(library = native.library);
+      return new _Context(this, state, native);
     }, linkOptions);
     this.unlinked = link.unlinked;
     if (this.#governor) {
@@ -401,15 +424,20 @@ export class AppInstance implements AppHandle {
     this.instance = instance;
     const raw = instance.exports as Record<string, unknown>;
     this.#governor?.attach(raw);
-    this.#exports = _appExports(raw);
+    const shape = _shapeOf(this.module.info);
+    // The module's own exports are known; an instrumented variant's (bytes unknown) are not.
+    const known = this.#bytes !== undefined;
+    this.#exports = known && !shape.hidesExports ? raw : _appExports(raw);
     if (link.async) {
       this.async = true;
       this.#exports = _promisingExports(this.#exports);
     }
-    const exported = Object.values(raw).find((v) => v instanceof WebAssembly.Memory);
-    const memory = imported ?? (exported as WebAssembly.Memory | undefined);
+    const memory = imported ??
+      (known && shape.memoryExport !== undefined
+        ? raw[shape.memoryExport] as WebAssembly.Memory
+        : _exportedMemory(raw));
     this.memory = new AppMemory(memory ?? _noMemory());
-    const { usesWasi, initializers } = _shapeOf(this.module.info);
+    const { usesWasi, initializers } = shape;
     // A supplied memory belongs to someone else: no heap is appended to it unless asked.
     const own = !usesWasi && !link.memorySupplied;
     const heapSize = memory ? options.heapSize ?? (own ? DEFAULT_HEAP_SIZE : 0) : 0;
@@ -423,11 +451,11 @@ export class AppInstance implements AppHandle {
   }
 
   #makeHeap(heapSize: number): AppHeap {
-    const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
-    const { malloc, free } = this.#exports;
-    if (typeof malloc === "function" && typeof free === "function") {
+    const exports = this.#exports;
+    if (typeof exports.malloc === "function" && typeof exports.free === "function") {
       return new ExportedHeap(this.memory, this.#governedHeapExports());
     }
+    const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
     if (heapSize <= 0) return new NoHeap(onFail);
     const heapBase = this.instance.exports.__heap_base;
     const place = placeHeap(
@@ -784,15 +812,19 @@ export class AppInstance implements AppHandle {
   }
 
   #disposeState(): void {
-    for (const library of this.#libraries.reverse()) {
+    const libraries = this.#libraries;
+    const states = this.#states;
+    if (libraries.length === 0) return;
+    for (let i = libraries.length - 1; i >= 0; i--) {
+      const library = libraries[i]!;
       try {
-        library.dispose?.(this.#state.get(library), this);
+        library.dispose?.(states[i], this);
       } catch (e) {
         this.#warn(`warning: library "${library.name}" failed to dispose: ${(e as Error).message}`);
       }
     }
     this.#libraries = [];
-    this.#state.clear();
+    this.#states = [];
   }
 
   #assertLive(): void {
@@ -800,26 +832,29 @@ export class AppInstance implements AppHandle {
   }
 }
 
-/** The per-(app, symbol) context a native receives first. */
+/**
+ * The per-(app, symbol) context a native receives first. Its library, name and attachment
+ * are the linked native's, the same for every app: three fields, not five, in each import's
+ * context (an instance keeps one per import).
+ */
 class _Context implements NativeContext<unknown> {
   readonly app: AppInstance;
-  readonly library: NativeLibrary;
-  readonly symbol: string;
-  readonly attachment: unknown;
   readonly state: unknown;
+  readonly #native: ResolvedNative;
 
-  constructor(
-    app: AppInstance,
-    library: NativeLibrary,
-    state: unknown,
-    symbol: string,
-    attachment: unknown,
-  ) {
+  constructor(app: AppInstance, state: unknown, native: ResolvedNative) {
     this.app = app;
-    this.library = library;
     this.state = state;
-    this.symbol = symbol;
-    this.attachment = attachment;
+    this.#native = native;
+  }
+  get library(): NativeLibrary {
+    return this.#native.library;
+  }
+  get symbol(): string {
+    return this.#native.name;
+  }
+  get attachment(): unknown {
+    return this.#native.symbol.attachment;
   }
   get memory(): AppMemory {
     return this.app.memory;
@@ -832,12 +867,22 @@ class _Context implements NativeContext<unknown> {
   }
 }
 
+const _NONE: readonly never[] = Object.freeze([]);
+/** The exports before instantiation. */
+const _NO_EXPORTS: Record<string, unknown> = Object.freeze({});
+const _NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
+const _NO_LIMITS: Readonly<AppLimits> = Object.freeze({});
+
 /** What every instance of a module asks of its imports and exports, found once per module. */
 interface _Shape {
   /** Whether it imports from a `wasi_*` module. */
   readonly usesWasi: boolean;
   /** Which of `__post_instantiate` and `_initialize` it exports as functions. */
   readonly initializers: readonly string[];
+  /** Whether it exports a name the rewriter uses (`__mr_...`), which apps do not see. */
+  readonly hidesExports: boolean;
+  /** Its exported memory when it exports exactly one (else found among the exports). */
+  readonly memoryExport: string | undefined;
 }
 
 const _shapes = new WeakMap<ModuleInfo, _Shape>();
@@ -845,11 +890,14 @@ const _shapes = new WeakMap<ModuleInfo, _Shape>();
 function _shapeOf(info: ModuleInfo): _Shape {
   let shape = _shapes.get(info);
   if (shape === undefined) {
+    const memories = info.exports.filter((e) => e.kind === "memory");
     shape = {
       usesWasi: info.imports.some((i) => i.module.startsWith("wasi_")),
       initializers: ["__post_instantiate", "_initialize"].filter((name) =>
         info.exports.some((e) => e.name === name && e.kind === "function")
       ),
+      hidesExports: info.exports.some((e) => e.name.startsWith("__mr_")),
+      memoryExport: memories.length === 1 ? memories[0]!.name : undefined,
     };
     _shapes.set(info, shape);
   }
@@ -966,6 +1014,13 @@ function _describe(value: unknown): string {
   if (typeof value === "string") return `"${value}"`;
   if (typeof value === "number" || typeof value === "bigint") return String(value);
   return typeof value;
+}
+
+/** The first exported memory, in the exports' order. */
+function _exportedMemory(raw: Record<string, unknown>): WebAssembly.Memory | undefined {
+  return Object.values(raw).find((v) => v instanceof WebAssembly.Memory) as
+    | WebAssembly.Memory
+    | undefined;
 }
 
 /** The exports an app sees: the names the rewriter added (`__mr_...`) are left out. */

@@ -17,7 +17,7 @@ import { formatFuncType, type Import } from "../module/binary.ts";
 import { LinkError } from "../../sdk/errors.ts";
 import type { AppModule } from "../module/module.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
-import { cachedCandidates, type NativeRegistry } from "./registry.ts";
+import { cachedCandidates, type NativeRegistry, registryGeneration } from "./registry.ts";
 import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import { nativeFailure, unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
 import type { AppMemory } from "../../sdk/memory.ts";
@@ -26,7 +26,7 @@ import type { ResolvedNative } from "./registry.ts";
 import { type Initializer, SideModule } from "./side_module.ts";
 import { hasV128, liftArgs, liftFunction, lowerResults, v128Global } from "./v128.ts";
 import type { Definition, ExternType, Linker, UnknownImports } from "./linker.ts";
-import type { FuncType, Limits } from "../module/binary.ts";
+import type { FuncType, Limits, ModuleInfo } from "../module/binary.ts";
 
 /** Imported globals WAMR satisfies for emscripten-era modules (section 2.1, section 3.3). */
 const _KNOWN_GLOBALS: Record<string, number> = {
@@ -52,9 +52,9 @@ export interface LinkResult {
   /** Whether that memory was supplied (it belongs to the embedder or another instance). */
   readonly memorySupplied: boolean;
   /** Libraries that provided at least one import, in first-use order. */
-  readonly libraries: NativeLibrary[];
+  readonly libraries: readonly NativeLibrary[];
   /** Function imports no library provides (they trap when called). */
-  readonly unlinked: { module: string; name: string }[];
+  readonly unlinked: readonly { readonly module: string; readonly name: string }[];
   /** Whether any linked native is async (exports must then be wrapped with `promising`). */
   readonly async: boolean;
   /**
@@ -84,12 +84,11 @@ export interface LinkOptions {
   unknownImports?: UnknownImports;
 }
 
-/** Creates the context a native receives; supplied by the instance. */
-export type ContextFactory = (
-  library: NativeLibrary,
-  symbol: string,
-  attachment: unknown,
-) => WrapperContext;
+/**
+ * Creates the context a native receives (its library, registered name and attachment are
+ * `native`'s); supplied by the instance.
+ */
+export type ContextFactory = (native: ResolvedNative) => WrapperContext;
 
 /**
  * Resolves a module's imports.
@@ -104,8 +103,15 @@ export function linkImports(
   module: AppModule,
   registry: NativeRegistry,
   makeContext: ContextFactory,
-  options: LinkOptions = {},
+  options: LinkOptions = _NO_OPTIONS,
 ): LinkResult {
+  // Most apps import only functions that natives provide: link them by the module's plan.
+  if (module.info.dylink === undefined && !options.trace && !_defines(options.linkers)) {
+    const plan = _planOf(module.info, registry);
+    if (plan !== undefined && (plan.unlinked.length === 0 || options.unknownImports !== "error")) {
+      return _linkPlanned(module.info.imports, plan, makeContext);
+    }
+  }
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   const libraries: NativeLibrary[] = [];
   const unlinked: { module: string; name: string }[] = [];
@@ -159,7 +165,7 @@ export function linkImports(
         const { found, label } = _choose(imp, candidates);
         if (!found || type === undefined) throw new LinkError(_mismatch(imp, candidates));
         if (!libraries.includes(found.library)) libraries.push(found.library);
-        const ctx = makeContext(found.library, found.name, found.symbol.attachment);
+        const ctx = makeContext(found);
         let fn = wrapNative(found.signature, found.symbol.impl, ctx, label);
         if (found.symbol.async) fn = _asyncFailures(fn, label);
         if (options.trace) {
@@ -284,12 +290,127 @@ export function linkImports(
   };
 }
 
+const _NO_OPTIONS: LinkOptions = {};
+const _NONE: readonly never[] = Object.freeze([]);
+
+function _bindNothing(): void {}
+
+/** Whether any of the linkers defines something. */
+function _defines(linkers: readonly Linker[] | undefined): boolean {
+  if (linkers === undefined) return false;
+  for (const linker of linkers) if (!linker.empty) return true;
+  return false;
+}
+
+/**
+ * How every instance of a module links while its registry's libraries stay the same, for
+ * modules whose imports are all functions, each one a native provides (or none: it traps).
+ * Working this out once per module, not per instance, left each instance only its wrappers to
+ * make. Modules importing anything else, async natives or mismatched ones link the long way.
+ */
+interface _Plan {
+  /** The registry's libraries this plan was made for ({@linkcode registryGeneration}). */
+  readonly generation: object;
+  /** Per import: the native it links to, undefined for one nothing provides. */
+  readonly choices: readonly (_Choice | undefined)[];
+  /** Libraries that provide at least one import, in first-use order. */
+  readonly libraries: readonly NativeLibrary[];
+  /** Imports nothing provides. */
+  readonly unlinked: readonly { readonly module: string; readonly name: string }[];
+}
+
+/** A module that cannot link by a plan (for this registry generation). */
+interface _NoPlan {
+  readonly generation: object;
+  readonly choices: undefined;
+}
+
+const _plans = new WeakMap<ModuleInfo, _Plan | _NoPlan>();
+
+/** The module's plan for this registry as it is now, or undefined when it has none. */
+function _planOf(info: ModuleInfo, registry: NativeRegistry): _Plan | undefined {
+  const generation = registryGeneration(registry);
+  let plan = _plans.get(info);
+  if (plan?.generation !== generation) {
+    plan = _newPlan(info.imports, registry, generation);
+    _plans.set(info, plan);
+  }
+  return plan.choices === undefined ? undefined : plan;
+}
+
+function _newPlan(
+  imports: readonly Import[],
+  registry: NativeRegistry,
+  generation: object,
+): _Plan | _NoPlan {
+  const none: _NoPlan = { generation, choices: undefined };
+  const choices: (_Choice | undefined)[] = [];
+  const libraries: NativeLibrary[] = [];
+  const unlinked: { module: string; name: string }[] = [];
+  for (const imp of imports) {
+    if (imp.kind !== "function" || imp.type === undefined) return none;
+    const candidates = cachedCandidates(registry, imp.module, imp.name);
+    if (candidates.length === 0) {
+      choices.push(undefined);
+      unlinked.push(Object.freeze({ module: imp.module, name: imp.name }));
+      continue;
+    }
+    const choice = _sharedChoice(imp, candidates);
+    if (choice.found === undefined || choice.found.symbol.async) return none;
+    if (!libraries.includes(choice.found.library)) libraries.push(choice.found.library);
+    choices.push(choice);
+  }
+  return {
+    generation,
+    choices,
+    libraries: Object.freeze(libraries),
+    unlinked: unlinked.length === 0 ? _NONE : Object.freeze(unlinked),
+  };
+}
+
+/** Links one instance by its module's plan: a context and a wrapper for each import. */
+function _linkPlanned(
+  imports: readonly Import[],
+  plan: _Plan,
+  makeContext: ContextFactory,
+): LinkResult {
+  const { choices } = plan;
+  const object: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  let ns: Record<string, WebAssembly.ImportValue> | undefined;
+  let nsName = "";
+  for (let i = 0; i < imports.length; i++) {
+    const imp = imports[i]!;
+    // Imports of one module name mostly come together.
+    if (ns === undefined || imp.module !== nsName) ns = object[nsName = imp.module] ??= {};
+    const choice = choices[i];
+    if (choice === undefined) {
+      ns[imp.name] = unlinkedImport(imp.module, imp.name);
+      continue;
+    }
+    const found = choice.found!;
+    const fn = wrapNative(found.signature, found.symbol.impl, makeContext(found), choice.label);
+    ns[imp.name] = choice.lifted ? liftFunction(choice.type!, fn) : fn;
+  }
+  return {
+    imports: object,
+    memory: undefined,
+    memorySupplied: false,
+    libraries: plan.libraries,
+    unlinked: plan.unlinked,
+    async: false,
+    bind: _bindNothing,
+    initializers: _NONE,
+  };
+}
+
 /** The native an import of one type links to, and its label; `candidates` are its field's. */
 interface _Choice {
   readonly candidates: readonly ResolvedNative[];
   readonly type: FuncType | undefined;
   readonly found: ResolvedNative | undefined;
   readonly label: string;
+  /** Whether the type has a v128 (the wrapper then needs an adapter in front). */
+  readonly lifted: boolean;
 }
 
 /**
@@ -306,16 +427,23 @@ const _chosen = new WeakMap<Import, _Choice>();
 function _choose(imp: Import, candidates: readonly ResolvedNative[]): _Choice {
   let chosen = _chosen.get(imp);
   if (chosen?.candidates !== candidates) {
-    const type = imp.kind === "function" ? imp.type : undefined;
-    let shared = _choices.get(candidates);
-    if (shared === undefined) _choices.set(candidates, shared = []);
-    chosen = shared.find((c) => _sameType(c.type, type));
-    if (chosen === undefined) {
-      const found = type && candidates.find((c) => signatureMatches(c.signature, type));
-      chosen = { candidates, type, found, label: `(${imp.module}, ${imp.name})` };
-      shared.push(chosen);
-    }
+    chosen = _sharedChoice(imp, candidates);
     _chosen.set(imp, chosen);
+  }
+  return chosen;
+}
+
+/** The choice for an import's candidates and type, shared by every module that has it. */
+function _sharedChoice(imp: Import, candidates: readonly ResolvedNative[]): _Choice {
+  const type = imp.kind === "function" ? imp.type : undefined;
+  let shared = _choices.get(candidates);
+  if (shared === undefined) _choices.set(candidates, shared = []);
+  let chosen = shared.find((c) => _sameType(c.type, type));
+  if (chosen === undefined) {
+    const found = type && candidates.find((c) => signatureMatches(c.signature, type));
+    const lifted = type !== undefined && hasV128(type);
+    chosen = { candidates, type, found, label: `(${imp.module}, ${imp.name})`, lifted };
+    shared.push(chosen);
   }
   return chosen;
 }

@@ -137,11 +137,25 @@ export function cachedCandidates(
   module: string,
   field: string,
 ): readonly ResolvedNative[] {
-  let byModule = _candidates.get(registry);
-  if (byModule === undefined) _candidates.set(registry, byModule = new Map());
+  const byModule = registryGeneration(registry);
   let byField = byModule.get(module);
   if (byField === undefined) byModule.set(module, byField = new Map());
   let found = byField.get(field);
   if (found === undefined) byField.set(field, found = registry.candidates(module, field));
   return found;
+}
+
+/**
+ * What identifies a registry's libraries as they are now: the same object until a library is
+ * registered or removed, so anything worked out from its candidates can be kept against it.
+ *
+ * @param registry the registry
+ * @returns an object that changes when the registry's libraries do
+ */
+export function registryGeneration(
+  registry: NativeRegistry,
+): Map<string, Map<string, readonly ResolvedNative[]>> {
+  let byModule = _candidates.get(registry);
+  if (byModule === undefined) _candidates.set(registry, byModule = new Map());
+  return byModule;
 }
