@@ -42,26 +42,33 @@ const IS_GRAPH = 32768;
 const IS_PUNCT = 4;
 const IS_ALNUM = 8;
 
-const _ctype = new Uint16Array(256);
-for (let c = 0; c < 128; c++) {
-  let bits = 0;
-  const upper = c >= 65 && c <= 90;
-  const lower = c >= 97 && c <= 122;
-  const digit = c >= 48 && c <= 57;
-  if (upper) bits |= IS_UPPER | IS_ALPHA | IS_ALNUM;
-  if (lower) bits |= IS_LOWER | IS_ALPHA | IS_ALNUM;
-  if (digit) bits |= IS_DIGIT | IS_ALNUM | IS_XDIGIT;
-  if ((c >= 65 && c <= 70) || (c >= 97 && c <= 102)) bits |= IS_XDIGIT;
-  if (c === 32 || (c >= 9 && c <= 13)) bits |= IS_SPACE;
-  if (c >= 32 && c < 127) bits |= IS_PRINT;
-  if (c > 32 && c < 127) bits |= IS_GRAPH;
-  if (c > 32 && c < 127 && !upper && !lower && !digit) bits |= IS_PUNCT;
-  _ctype[c] = bits;
+// Built at the first ctype call rather than at load: its loop cost 0.1-0.4 ms of every start,
+// and few apps call isalpha and friends (issue 17).
+let _ctype: Uint16Array | undefined;
+
+function _ctypeTable(): Uint16Array {
+  const table = new Uint16Array(256);
+  for (let c = 0; c < 128; c++) {
+    let bits = 0;
+    const upper = c >= 65 && c <= 90;
+    const lower = c >= 97 && c <= 122;
+    const digit = c >= 48 && c <= 57;
+    if (upper) bits |= IS_UPPER | IS_ALPHA | IS_ALNUM;
+    if (lower) bits |= IS_LOWER | IS_ALPHA | IS_ALNUM;
+    if (digit) bits |= IS_DIGIT | IS_ALNUM | IS_XDIGIT;
+    if ((c >= 65 && c <= 70) || (c >= 97 && c <= 102)) bits |= IS_XDIGIT;
+    if (c === 32 || (c >= 9 && c <= 13)) bits |= IS_SPACE;
+    if (c >= 32 && c < 127) bits |= IS_PRINT;
+    if (c > 32 && c < 127) bits |= IS_GRAPH;
+    if (c > 32 && c < 127 && !upper && !lower && !digit) bits |= IS_PUNCT;
+    table[c] = bits;
+  }
+  return table;
 }
 
 /** glibc's class bits of `c` in the C locale (0 outside 0..255 and for bytes >= 0x80). */
 function _ctypeOf(c: number, bit: number): number {
-  return c >= 0 && c < 256 ? _ctype[c]! & bit : 0;
+  return c >= 0 && c < 256 ? (_ctype ??= _ctypeTable())[c]! & bit : 0;
 }
 
 function _isSpace(b: number): boolean {
