@@ -81,70 +81,93 @@ function _malformed(framework: AppFramework, symbol: string, e: unknown): void {
   framework.log(`${symbol}: ignored a malformed packet from app "${framework.name}": ${e.message}`);
 }
 
+function _registerResource(ctx: NativeContext<undefined>, url: string): void {
+  _framework(ctx)?.registerResource(url);
+}
+
+function _postRequest(ctx: NativeContext<undefined>, buf: Uint8Array): void {
+  const framework = _framework(ctx);
+  if (!framework) return;
+  const sent = _sent(ctx.app);
+  const reuse = !sent.busy;
+  sent.busy = true;
+  try {
+    // postRequest copies the payload out of app memory and sets the sender.
+    framework.postRequest(reuse ? decodeRequestInto(buf, sent.request) : decodeRequest(buf));
+  } catch (e) {
+    _malformed(framework, "wasm_post_request", e);
+  } finally {
+    if (reuse) sent.busy = false;
+  }
+}
+
+function _responseSend(ctx: NativeContext<undefined>, buf: Uint8Array): number {
+  const framework = _framework(ctx);
+  if (!framework) return 0;
+  const sent = _sent(ctx.app);
+  const reuse = !sent.busy;
+  sent.busy = true;
+  try {
+    const response = reuse ? decodeResponseInto(buf, sent.response) : decodeResponse(buf);
+    return framework.sendResponse(response) ? 1 : 0;
+  } catch (e) {
+    _malformed(framework, "wasm_response_send", e);
+    return 0;
+  } finally {
+    if (reuse) sent.busy = false;
+  }
+}
+
+function _subEvent(ctx: NativeContext<undefined>, url: string): void {
+  _framework(ctx)?.subscribeEvent(url);
+}
+
+function _createTimer(
+  ctx: NativeContext<undefined>,
+  interval: number,
+  isPeriod: number,
+  autoStart: number,
+): number {
+  const framework = _framework(ctx);
+  if (!framework) return TIMER_INVALID;
+  return framework.createTimer(interval, (isPeriod & 0xff) !== 0, (autoStart & 0xff) !== 0) | 0;
+}
+
+function _timerDestroy(ctx: NativeContext<undefined>, id: number): void {
+  _framework(ctx)?.destroyTimer(id >>> 0);
+}
+
+function _timerCancel(ctx: NativeContext<undefined>, id: number): void {
+  _framework(ctx)?.cancelTimer(id >>> 0);
+}
+
+function _timerRestart(ctx: NativeContext<undefined>, id: number, interval: number): void {
+  _framework(ctx)?.restartTimer(id >>> 0, interval);
+}
+
+function _sysTickMs(ctx: NativeContext<undefined>): number {
+  const framework = ctx.app.framework;
+  return (framework ? framework.tickMs() : Math.floor(performance.now())) | 0;
+}
+
+// The table only names the implementations above, so V8 compiles each one when an app first
+// calls it rather than at every start (issue 17).
+
 /** The base library (`wasm_register_resource`, `wasm_post_request`, timers, ...). */
 const base: NativeLibrary<undefined> = defineNativeLibrary({
   name: "base",
   symbols: (native) => ({
-    wasm_register_resource: native("($)", (ctx, url) => {
-      _framework(ctx)?.registerResource(url);
-    }),
-    wasm_post_request: native("(*~)", (ctx, buf) => {
-      const framework = _framework(ctx);
-      if (!framework) return;
-      const sent = _sent(ctx.app);
-      const reuse = !sent.busy;
-      sent.busy = true;
-      try {
-        // postRequest copies the payload out of app memory and sets the sender.
-        framework.postRequest(reuse ? decodeRequestInto(buf, sent.request) : decodeRequest(buf));
-      } catch (e) {
-        _malformed(framework, "wasm_post_request", e);
-      } finally {
-        if (reuse) sent.busy = false;
-      }
-    }),
-    wasm_response_send: native("(*~)i", (ctx, buf) => {
-      const framework = _framework(ctx);
-      if (!framework) return 0;
-      const sent = _sent(ctx.app);
-      const reuse = !sent.busy;
-      sent.busy = true;
-      try {
-        const response = reuse ? decodeResponseInto(buf, sent.response) : decodeResponse(buf);
-        return framework.sendResponse(response) ? 1 : 0;
-      } catch (e) {
-        _malformed(framework, "wasm_response_send", e);
-        return 0;
-      } finally {
-        if (reuse) sent.busy = false;
-      }
-    }),
-    wasm_sub_event: native("($)", (ctx, url) => {
-      _framework(ctx)?.subscribeEvent(url);
-    }),
-    wasm_create_timer: native("(iii)i", (ctx, interval, isPeriod, autoStart) => {
-      const framework = _framework(ctx);
-      if (!framework) return TIMER_INVALID;
-      return framework.createTimer(interval, (isPeriod & 0xff) !== 0, (autoStart & 0xff) !== 0) |
-        0;
-    }),
+    wasm_register_resource: native("($)", _registerResource),
+    wasm_post_request: native("(*~)", _postRequest),
+    wasm_response_send: native("(*~)i", _responseSend),
+    wasm_sub_event: native("($)", _subEvent),
+    wasm_create_timer: native("(iii)i", _createTimer),
     // The seed era's spelling; apps built then import this name.
-    wasm_timer_destory: native("(i)", (ctx, id) => {
-      _framework(ctx)?.destroyTimer(id >>> 0);
-    }),
-    wasm_timer_destroy: native("(i)", (ctx, id) => {
-      _framework(ctx)?.destroyTimer(id >>> 0);
-    }),
-    wasm_timer_cancel: native("(i)", (ctx, id) => {
-      _framework(ctx)?.cancelTimer(id >>> 0);
-    }),
-    wasm_timer_restart: native("(ii)", (ctx, id, interval) => {
-      _framework(ctx)?.restartTimer(id >>> 0, interval);
-    }),
-    wasm_get_sys_tick_ms: native("()i", (ctx) => {
-      const framework = ctx.app.framework;
-      return (framework ? framework.tickMs() : Math.floor(performance.now())) | 0;
-    }),
+    wasm_timer_destory: native("(i)", _timerDestroy),
+    wasm_timer_destroy: native("(i)", _timerDestroy),
+    wasm_timer_cancel: native("(i)", _timerCancel),
+    wasm_timer_restart: native("(ii)", _timerRestart),
+    wasm_get_sys_tick_ms: native("()i", _sysTickMs),
   }),
 });
 
