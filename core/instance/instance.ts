@@ -119,8 +119,6 @@ export class AppInstance implements AppHandle {
   readonly framework: AppFramework | undefined;
   /** The WebAssembly instance (set once instantiated). */
   instance!: WebAssembly.Instance;
-  /** Linear memory with checked access (set once instantiated). */
-  memory!: AppMemory;
   /** The app heap (set once instantiated). */
   heap!: AppHeap;
   /** Function imports no library provided. */
@@ -144,6 +142,9 @@ export class AppInstance implements AppHandle {
   #bytes: Uint8Array | undefined;
   /** Callable forms of exports whose type has a v128, built on first call. */
   #lowered: Map<string, (...args: never[]) => unknown> | undefined;
+  /** The app's memory (set once instantiated) and its checked access, made on first use. */
+  #wasmMemory: WebAssembly.Memory | undefined;
+  #memory: AppMemory | undefined;
 
   /** Use `Runtime.instantiate`. */
   constructor(module: AppModule, host: InstanceHost, options: InstanceOptions = {}) {
@@ -164,6 +165,21 @@ export class AppInstance implements AppHandle {
       this.limits = limits;
     }
     this.#bytes = module.bytes;
+  }
+
+  /**
+   * Linear memory with checked access (set once instantiated). Its views are made at first
+   * use: an app whose natives never touch its memory needs none.
+   */
+  get memory(): AppMemory {
+    return this.#memory ?? this.#memoryAccess();
+  }
+
+  #memoryAccess(): AppMemory {
+    const memory = this.#wasmMemory;
+    // Undefined until instantiated, as it always was.
+    if (memory === undefined) return undefined as unknown as AppMemory;
+    return this.#memory = new AppMemory(memory);
   }
 
   /** Creates the governor the instrumented module reports to, once the rewriter is loaded. */
@@ -436,7 +452,7 @@ export class AppInstance implements AppHandle {
       (known && shape.memoryExport !== undefined
         ? raw[shape.memoryExport] as WebAssembly.Memory
         : _exportedMemory(raw));
-    this.memory = new AppMemory(memory ?? _noMemory());
+    this.#wasmMemory = memory ?? _noMemory();
     const { usesWasi, initializers } = shape;
     // A supplied memory belongs to someone else: no heap is appended to it unless asked.
     const own = !usesWasi && !link.memorySupplied;

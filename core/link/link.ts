@@ -19,7 +19,13 @@ import type { AppModule } from "../module/module.ts";
 import type { NativeLibrary } from "../../sdk/native.ts";
 import { cachedCandidates, type NativeRegistry, registryGeneration } from "./registry.ts";
 import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
-import { nativeFailure, unlinkedImport, wrapNative, type WrapperContext } from "./wrappers.ts";
+import {
+  nativeFailure,
+  nativeWrapper,
+  unlinkedImport,
+  wrapNative,
+  type WrapperContext,
+} from "./wrappers.ts";
 import type { AppMemory } from "../../sdk/memory.ts";
 import { traceNative, type TraceSink } from "./trace.ts";
 import type { ResolvedNative } from "./registry.ts";
@@ -356,8 +362,10 @@ function _newPlan(
       continue;
     }
     const choice = _sharedChoice(imp, candidates);
-    if (choice.found === undefined || choice.found.symbol.async) return none;
-    if (!libraries.includes(choice.found.library)) libraries.push(choice.found.library);
+    const { found } = choice;
+    if (found === undefined || found.symbol.async) return none;
+    choice.wrap ??= nativeWrapper(found.signature, found.symbol.impl);
+    if (!libraries.includes(found.library)) libraries.push(found.library);
     choices.push(choice);
   }
   return {
@@ -387,8 +395,7 @@ function _linkPlanned(
       ns[imp.name] = unlinkedImport(imp.module, imp.name);
       continue;
     }
-    const found = choice.found!;
-    const fn = wrapNative(found.signature, found.symbol.impl, makeContext(found), choice.label);
+    const fn = choice.wrap!(makeContext(choice.found!), choice.label);
     ns[imp.name] = choice.lifted ? liftFunction(choice.type!, fn) : fn;
   }
   return {
@@ -411,6 +418,8 @@ interface _Choice {
   readonly label: string;
   /** Whether the type has a v128 (the wrapper then needs an adapter in front). */
   readonly lifted: boolean;
+  /** Makes `found`'s wrapper for an instance; set when a plan first uses this choice. */
+  wrap?: (ctx: WrapperContext, label: string) => (...args: never[]) => unknown;
 }
 
 /**

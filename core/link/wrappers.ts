@@ -210,6 +210,35 @@ export function wrapNative(
 }
 
 /**
+ * {@linkcode wrapNative} for one native, found once: the linker keeps it per native and calls
+ * it for each instance's import, without looking its factory up again.
+ *
+ * @param sig the native's parsed signature
+ * @param impl the implementation (receives the context first)
+ * @returns a function making the import function for a context and label
+ */
+export function nativeWrapper(
+  sig: Signature,
+  impl: (...args: never[]) => unknown,
+): (ctx: WrapperContext, label: string) => (...args: never[]) => unknown {
+  const factory = _factory(sig, impl);
+  const fn = impl as (...args: unknown[]) => unknown;
+  return function wrap(ctx: WrapperContext, label: string): (...args: never[]) => unknown {
+    return factory(
+      fn,
+      ctx,
+      label,
+      _nativeFailed,
+      trapOutOfBounds,
+      AppPtr,
+      decodeUtf8,
+      v128FromHalves,
+      v128ToHalves,
+    );
+  };
+}
+
+/**
  * The stand-in for an import no library provides: calling it traps (WAMR HEAD behaviour).
  *
  * @param module the import's module name
