@@ -119,8 +119,6 @@ export class AppInstance implements AppHandle {
   readonly framework: AppFramework | undefined;
   /** The WebAssembly instance (set once instantiated). */
   instance!: WebAssembly.Instance;
-  /** The app heap (set once instantiated). */
-  heap!: AppHeap;
   /** Function imports no library provided. */
   unlinked: readonly { readonly module: string; readonly name: string }[] = _NONE;
   /**
@@ -133,8 +131,8 @@ export class AppInstance implements AppHandle {
   #governor: Governor | undefined;
   readonly #warn: (message: string) => void;
   /** Libraries set up for this app, in first-use order, and their states, side by side. */
-  #libraries: NativeLibrary[] = [];
-  #states: unknown[] = [];
+  #libraries: readonly NativeLibrary[] = _NONE;
+  #states: readonly unknown[] = _NONE;
   #exports: Record<string, unknown> = _NO_EXPORTS;
   #freed = false;
   #exitCode: number | undefined;
@@ -145,6 +143,8 @@ export class AppInstance implements AppHandle {
   /** The app's memory (set once instantiated) and its checked access, made on first use. */
   #wasmMemory: WebAssembly.Memory | undefined;
   #memory: AppMemory | undefined;
+  /** The app heap; undefined for an app without one until its stand-in is first asked for. */
+  #heap: AppHeap | undefined;
 
   /** Use `Runtime.instantiate`. */
   constructor(module: AppModule, host: InstanceHost, options: InstanceOptions = {}) {
@@ -173,6 +173,20 @@ export class AppInstance implements AppHandle {
    */
   get memory(): AppMemory {
     return this.#memory ?? this.#memoryAccess();
+  }
+
+  /**
+   * The app heap (set once instantiated). An app without one gets a stand-in whose
+   * allocations fail with a warning, made at first use.
+   */
+  get heap(): AppHeap {
+    return this.#heap ?? this.#noHeap();
+  }
+
+  #noHeap(): AppHeap {
+    // Undefined until instantiated, as it always was.
+    if (this.#wasmMemory === undefined) return undefined as unknown as AppHeap;
+    return this.#heap = new NoHeap((size) => this.warn(`allocate ${size} bytes memory failed`));
   }
 
   #memoryAccess(): AppMemory {
@@ -280,8 +294,9 @@ export class AppInstance implements AppHandle {
     const i = this.#libraries.indexOf(library);
     if (i >= 0) return this.#states[i];
     const state = library.setup?.(this);
-    this.#libraries.push(library);
-    this.#states.push(state);
+    // Exact-size copies: a pushed-to empty array reserves 17 slots (~150 B an instance keeps).
+    this.#libraries = [...this.#libraries, library];
+    this.#states = [...this.#states, state];
     return state;
   }
 
@@ -457,7 +472,7 @@ export class AppInstance implements AppHandle {
     // A supplied memory belongs to someone else: no heap is appended to it unless asked.
     const own = !usesWasi && !link.memorySupplied;
     const heapSize = memory ? options.heapSize ?? (own ? DEFAULT_HEAP_SIZE : 0) : 0;
-    this.heap = this.#makeHeap(heapSize);
+    this.#heap = this.#makeHeap(heapSize);
     link.bind(raw);
     for (const { name, args } of link.initializers) this.call(name, ...args);
     for (const init of initializers) {
@@ -466,13 +481,13 @@ export class AppInstance implements AppHandle {
     }
   }
 
-  #makeHeap(heapSize: number): AppHeap {
+  /** The app's heap, or undefined for none (`heap` then makes its stand-in when asked). */
+  #makeHeap(heapSize: number): AppHeap | undefined {
     const exports = this.#exports;
     if (typeof exports.malloc === "function" && typeof exports.free === "function") {
       return new ExportedHeap(this.memory, this.#governedHeapExports());
     }
-    const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
-    if (heapSize <= 0) return new NoHeap(onFail);
+    if (heapSize <= 0) return undefined;
     const heapBase = this.instance.exports.__heap_base;
     const place = placeHeap(
       this.memory.memory,
@@ -481,9 +496,10 @@ export class AppInstance implements AppHandle {
     );
     if (typeof place === "string") {
       this.warn(place);
-      return new NoHeap(onFail);
+      return undefined;
     }
     this.memory.refresh();
+    const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
     return new BuiltinHeap(this.memory, place.base, place.size, onFail);
   }
 
@@ -839,8 +855,8 @@ export class AppInstance implements AppHandle {
         this.#warn(`warning: library "${library.name}" failed to dispose: ${(e as Error).message}`);
       }
     }
-    this.#libraries = [];
-    this.#states = [];
+    this.#libraries = _NONE;
+    this.#states = _NONE;
   }
 
   #assertLive(): void {
