@@ -493,7 +493,7 @@ function _clock(): bigint {
 }
 
 // The table only names the implementations above, so V8 compiles each one when an app first
-// calls it rather than all of them at every start (issue 17: ~0.8 ms of start-up). Natives
+// calls it rather than all of them at every start (issue 17: ~0.6 ms of start-up). Natives
 // that take their strings or buffers as plain `i` name, with `traceAs`, how `--trace` shows
 // their arguments (the same wasm types).
 
