@@ -119,6 +119,11 @@ export class AppInstance implements AppHandle {
   readonly framework: AppFramework | undefined;
   /** The WebAssembly instance (set once instantiated). */
   instance!: WebAssembly.Instance;
+  // Fields, not getters made lazy: natives read them through their context on every call.
+  /** Linear memory with checked access (set once instantiated). */
+  memory!: AppMemory;
+  /** The app heap (set once instantiated). */
+  heap!: AppHeap;
   /** Function imports no library provided. */
   unlinked: readonly { readonly module: string; readonly name: string }[] = _NONE;
   /**
@@ -140,11 +145,6 @@ export class AppInstance implements AppHandle {
   #bytes: Uint8Array | undefined;
   /** Callable forms of exports whose type has a v128, built on first call. */
   #lowered: Map<string, (...args: never[]) => unknown> | undefined;
-  /** The app's memory (set once instantiated) and its checked access, made on first use. */
-  #wasmMemory: WebAssembly.Memory | undefined;
-  #memory: AppMemory | undefined;
-  /** The app heap; undefined for an app without one until its stand-in is first asked for. */
-  #heap: AppHeap | undefined;
 
   /** Use `Runtime.instantiate`. */
   constructor(module: AppModule, host: InstanceHost, options: InstanceOptions = {}) {
@@ -165,35 +165,6 @@ export class AppInstance implements AppHandle {
       this.limits = limits;
     }
     this.#bytes = module.bytes;
-  }
-
-  /**
-   * Linear memory with checked access (set once instantiated). Its views are made at first
-   * use: an app whose natives never touch its memory needs none.
-   */
-  get memory(): AppMemory {
-    return this.#memory ?? this.#memoryAccess();
-  }
-
-  /**
-   * The app heap (set once instantiated). An app without one gets a stand-in whose
-   * allocations fail with a warning, made at first use.
-   */
-  get heap(): AppHeap {
-    return this.#heap ?? this.#noHeap();
-  }
-
-  #noHeap(): AppHeap {
-    // Undefined until instantiated, as it always was.
-    if (this.#wasmMemory === undefined) return undefined as unknown as AppHeap;
-    return this.#heap = new NoHeap((size) => this.warn(`allocate ${size} bytes memory failed`));
-  }
-
-  #memoryAccess(): AppMemory {
-    const memory = this.#wasmMemory;
-    // Undefined until instantiated, as it always was.
-    if (memory === undefined) return undefined as unknown as AppMemory;
-    return this.#memory = new AppMemory(memory);
   }
 
   /** Creates the governor the instrumented module reports to, once the rewriter is loaded. */
@@ -467,12 +438,12 @@ export class AppInstance implements AppHandle {
       (known && shape.memoryExport !== undefined
         ? raw[shape.memoryExport] as WebAssembly.Memory
         : _exportedMemory(raw));
-    this.#wasmMemory = memory ?? _noMemory();
+    this.memory = new AppMemory(memory ?? _noMemory());
     const { usesWasi, initializers } = shape;
     // A supplied memory belongs to someone else: no heap is appended to it unless asked.
     const own = !usesWasi && !link.memorySupplied;
     const heapSize = memory ? options.heapSize ?? (own ? DEFAULT_HEAP_SIZE : 0) : 0;
-    this.#heap = this.#makeHeap(heapSize);
+    this.heap = this.#makeHeap(heapSize);
     link.bind(raw);
     for (const { name, args } of link.initializers) this.call(name, ...args);
     for (const init of initializers) {
@@ -481,13 +452,13 @@ export class AppInstance implements AppHandle {
     }
   }
 
-  /** The app's heap, or undefined for none (`heap` then makes its stand-in when asked). */
-  #makeHeap(heapSize: number): AppHeap | undefined {
+  #makeHeap(heapSize: number): AppHeap {
     const exports = this.#exports;
     if (typeof exports.malloc === "function" && typeof exports.free === "function") {
       return new ExportedHeap(this.memory, this.#governedHeapExports());
     }
-    if (heapSize <= 0) return undefined;
+    const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
+    if (heapSize <= 0) return new NoHeap(onFail);
     const heapBase = this.instance.exports.__heap_base;
     const place = placeHeap(
       this.memory.memory,
@@ -496,10 +467,9 @@ export class AppInstance implements AppHandle {
     );
     if (typeof place === "string") {
       this.warn(place);
-      return undefined;
+      return new NoHeap(onFail);
     }
     this.memory.refresh();
-    const onFail = (size: number) => this.warn(`allocate ${size} bytes memory failed`);
     return new BuiltinHeap(this.memory, place.base, place.size, onFail);
   }
 
