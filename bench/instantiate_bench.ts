@@ -87,18 +87,24 @@ const apps: { label: string; bytes: Uint8Array }[] = [
   },
 ];
 
+// A fixed number of instances per bench: garbage collection (each instance's memory is freed only
+// by a full collection, in pauses of up to ~100 ms) then strikes every side about as often, where
+// Deno.bench's time budget gave the sides different numbers of instances and of pauses.
+const n = 20_000;
+const warmup = 2_000;
+
 for (const { label, bytes } of apps) {
   const module = runtime.loadSync(bytes, label);
   const rawImports = _rawImports(module.module);
   const shared = rawImports();
   const group = `instantiate ${label}`;
-  Deno.bench(`${group}: raw, closures per instance`, { group, baseline: true }, () => {
+  Deno.bench(`${group}: raw, closures per instance`, { group, baseline: true, n, warmup }, () => {
     new WebAssembly.Instance(module.module, rawImports());
   });
-  Deno.bench(`${group}: raw, one import object for all`, { group }, () => {
+  Deno.bench(`${group}: raw, one import object for all`, { group, n, warmup }, () => {
     new WebAssembly.Instance(module.module, shared);
   });
-  Deno.bench(`${group}: instantiateSync`, { group }, () => {
+  Deno.bench(`${group}: instantiateSync`, { group, n, warmup }, () => {
     runtime.instantiateSync(module, { heapSize: 0 }).free();
   });
 }
