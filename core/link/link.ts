@@ -350,14 +350,16 @@ function _newPlan(
   generation: object,
 ): _Plan | _NoPlan {
   const none: _NoPlan = { generation, choices: undefined };
-  const choices: (_Choice | undefined)[] = [];
+  // Exact lengths: a module keeps its plan while it is loaded (pushing reserves slack).
+  const choices = new Array<_Choice | undefined>(imports.length);
   const libraries: NativeLibrary[] = [];
   const unlinked: { module: string; name: string }[] = [];
-  for (const imp of imports) {
+  for (let i = 0; i < imports.length; i++) {
+    const imp = imports[i]!;
     if (imp.kind !== "function" || imp.type === undefined) return none;
     const candidates = cachedCandidates(registry, imp.module, imp.name);
     if (candidates.length === 0) {
-      choices.push(undefined);
+      choices[i] = undefined;
       unlinked.push(Object.freeze({ module: imp.module, name: imp.name }));
       continue;
     }
@@ -366,13 +368,13 @@ function _newPlan(
     if (found === undefined || found.symbol.async) return none;
     choice.wrap ??= nativeWrapper(found.signature, found.symbol.impl);
     if (!libraries.includes(found.library)) libraries.push(found.library);
-    choices.push(choice);
+    choices[i] = choice;
   }
   return {
     generation,
     choices,
-    libraries: Object.freeze(libraries),
-    unlinked: unlinked.length === 0 ? _NONE : Object.freeze(unlinked),
+    libraries: Object.freeze(libraries.slice()),
+    unlinked: unlinked.length === 0 ? _NONE : Object.freeze(unlinked.slice()),
   };
 }
 
