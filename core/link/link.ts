@@ -20,8 +20,9 @@ import type { NativeLibrary } from "../../sdk/native.ts";
 import { cachedCandidates, type NativeRegistry, registryGeneration } from "./registry.ts";
 import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import {
+  type InstanceWrappers,
   nativeFailure,
-  nativeWrapper,
+  planWrappers,
   unlinkedImport,
   wrapNative,
   type WrapperContext,
@@ -323,6 +324,10 @@ interface _Plan {
   readonly libraries: readonly NativeLibrary[];
   /** Imports nothing provides. */
   readonly unlinked: readonly { readonly module: string; readonly name: string }[];
+  /** The natives linked imports link to, in import order (unlinked imports left out). */
+  readonly found: readonly ResolvedNative[];
+  /** Makes an instance's wrappers of `found`, all in one call sharing one scope. */
+  readonly wrappers: InstanceWrappers<ResolvedNative>;
 }
 
 /** A module that cannot link by a plan (for this registry generation). */
@@ -366,25 +371,38 @@ function _newPlan(
     const choice = _sharedChoice(imp, candidates);
     const { found } = choice;
     if (found === undefined || found.symbol.async) return none;
-    choice.wrap ??= nativeWrapper(found.signature, found.symbol.impl);
     if (!libraries.includes(found.library)) libraries.push(found.library);
     choices[i] = choice;
   }
+  const linked = choices.filter((c) => c !== undefined);
+  const found = linked.map((c) => c.found!);
+  const natives = linked.map((c) => ({
+    signature: c.found!.signature,
+    impl: c.found!.symbol.impl,
+    label: c.label,
+  }));
   return {
     generation,
     choices,
     libraries: Object.freeze(libraries.slice()),
     unlinked: unlinked.length === 0 ? _NONE : Object.freeze(unlinked.slice()),
+    found,
+    wrappers: planWrappers<ResolvedNative>(natives),
   };
 }
 
-/** Links one instance by its module's plan: a context and a wrapper for each import. */
+/**
+ * Links one instance by its module's plan: a context and a wrapper for each import, the
+ * wrappers all made by one call.
+ */
 function _linkPlanned(
   imports: readonly Import[],
   plan: _Plan,
   makeContext: ContextFactory,
 ): LinkResult {
   const { choices } = plan;
+  const fns = plan.wrappers(makeContext, plan.found);
+  let next = 0;
   const object: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   let ns: Record<string, WebAssembly.ImportValue> | undefined;
   let nsName = "";
@@ -397,7 +415,7 @@ function _linkPlanned(
       ns[imp.name] = unlinkedImport(imp.module, imp.name);
       continue;
     }
-    const fn = choice.wrap!(makeContext(choice.found!), choice.label);
+    const fn = fns[next++]!;
     ns[imp.name] = choice.lifted ? liftFunction(choice.type!, fn) : fn;
   }
   return {
@@ -420,8 +438,6 @@ interface _Choice {
   readonly label: string;
   /** Whether the type has a v128 (the wrapper then needs an adapter in front). */
   readonly lifted: boolean;
-  /** Makes `found`'s wrapper for an instance; set when a plan first uses this choice. */
-  wrap?: (ctx: WrapperContext, label: string) => (...args: never[]) => unknown;
 }
 
 /**

@@ -3,7 +3,9 @@
  *
  * For each signature text the wrapper's source is generated once (straight-line code, no
  * per-call loops over parameter kinds); each native gets its own factory from it, made once and
- * reused by every instance, and each linked import its own closure from that factory.
+ * reused by every instance, and each linked import its own closure from that factory. Modules
+ * linked by a plan get one generated function per module instead, whose call per instance makes
+ * all its wrappers as closures over one scope ({@linkcode planWrappers}).
  * Pointer arguments are checked against a cached view, refreshed only when a check fails
  * (growth detaches a non-shared buffer, so its stale view has length 0). A `*~` region's view
  * is kept and handed out again while the same region comes with the same memory view (a view
@@ -42,12 +44,25 @@ type _Factory = (
   v128Out: typeof v128ToHalves,
 ) => (...args: never[]) => unknown;
 
-/** Generates the body of a wrapper for one signature; `offsets` passes `*~` as two numbers. */
-function _wrapperSource(sig: Signature, offsets: boolean): string {
+/**
+ * Generates the body of a wrapper for one signature; `offsets` passes `*~` as two numbers.
+ * `s` suffixes the names the wrapper shares with its scope (`impl`, `ctx`, `label`, its views).
+ */
+function _wrapperSource(sig: Signature, offsets: boolean, s = ""): string {
+  const { state, fn } = _wrapperParts(sig, offsets, s);
+  return `${state}\nreturn ${fn};`;
+}
+
+/** A wrapper's scope variables and its function expression. */
+function _wrapperParts(
+  sig: Signature,
+  offsets: boolean,
+  s: string,
+): { state: string; fn: string } {
   const n = sig.params.length;
   const params = sig.params.flatMap((c, i) => c === "V" ? [`a${i}`, `b${i}`] : [`a${i}`]);
   const checks: string[] = [];
-  const args: string[] = ["ctx"];
+  const args: string[] = [`ctx${s}`];
   const state: string[] = [];
   let usesMemory = false;
   for (let i = 0; i < n; i++) {
@@ -70,15 +85,15 @@ function _wrapperSource(sig: Signature, offsets: boolean): string {
         // memory view means the buffer may have been replaced); regions that move every call
         // store no view, which would cost an old-to-new write barrier each time.
         `let w${i};`,
-        `if (p${i} === vp${i} && n${i} === vn${i} && u8 === vu${i}) {`,
-        `  w${i} = v${i} ??= new Uint8Array(u8.buffer, p${i}, n${i});`,
+        `if (p${i} === vp${i}${s} && n${i} === vn${i}${s} && u8 === vu${i}${s}) {`,
+        `  w${i} = v${i}${s} ??= new Uint8Array(u8.buffer, p${i}, n${i});`,
         `} else {`,
-        `  w${i} = new Uint8Array(u8.buffer, p${i}, n${i}); vp${i} = p${i}; vn${i} = n${i};`,
-        `  if (v${i} !== undefined) v${i} = undefined;`,
-        `  if (vu${i} !== u8) vu${i} = u8;`,
+        `  w${i} = new Uint8Array(u8.buffer, p${i}, n${i}); vp${i}${s} = p${i}; vn${i}${s} = n${i};`,
+        `  if (v${i}${s} !== undefined) v${i}${s} = undefined;`,
+        `  if (vu${i}${s} !== u8) vu${i}${s} = u8;`,
         `}`,
       );
-      state.push(`let v${i}, vu${i}, vp${i} = -1, vn${i} = -1;`);
+      state.push(`let v${i}${s}, vu${i}${s}, vp${i}${s} = -1, vn${i}${s} = -1;`);
       args.push(`w${i}`, `n${i}`);
       i++;
     } else if (c === "*") {
@@ -102,12 +117,15 @@ function _wrapperSource(sig: Signature, offsets: boolean): string {
       args.push(`a${i}`);
     }
   }
-  const prologue = usesMemory ? "const m = ctx.memory; let u8 = m.u8;\n" : "";
-  return `${state.join("\n")}
-return function native(${params.join(", ")}) {
+  const prologue = usesMemory ? `const m = ctx${s}.memory; let u8 = m.u8;\n` : "";
+  const call = `impl${s}(${args.join(", ")})`;
+  return {
+    state: state.join("\n"),
+    fn: `function native(${params.join(", ")}) {
 ${prologue}${checks.join("\n")}
-try { ${_resultSource(sig, `impl(${args.join(", ")})`)} } catch (e) { fail(e, label); }
-};`;
+try { ${_resultSource(sig, call)} } catch (e) { fail(e, label${s}); }
+}`,
+  };
 }
 
 /** Returns the call's result; v128 results as their halves (flattened among several). */
@@ -209,33 +227,72 @@ export function wrapNative(
   );
 }
 
+/** One native a module's imports link to, for {@linkcode planWrappers}. */
+export interface PlannedNative {
+  readonly signature: Signature;
+  readonly impl: (...args: never[]) => unknown;
+  /** `(module, name)` text used when the native throws. */
+  readonly label: string;
+}
+
 /**
- * {@linkcode wrapNative} for one native, found once: the linker keeps it per native and calls
- * it for each instance's import, without looking its factory up again.
- *
- * @param sig the native's parsed signature
- * @param impl the implementation (receives the context first)
- * @returns a function making the import function for a context and label
+ * Makes an instance's wrappers of `natives`, in order, each with the context made for its
+ * entry of `found` (`makeContext` is called once per native, in order).
  */
-export function nativeWrapper(
-  sig: Signature,
-  impl: (...args: never[]) => unknown,
-): (ctx: WrapperContext, label: string) => (...args: never[]) => unknown {
-  const factory = _factory(sig, impl);
-  const fn = impl as (...args: unknown[]) => unknown;
-  return function wrap(ctx: WrapperContext, label: string): (...args: never[]) => unknown {
-    return factory(
-      fn,
-      ctx,
-      label,
-      _nativeFailed,
-      trapOutOfBounds,
-      AppPtr,
-      decodeUtf8,
-      v128FromHalves,
-      v128ToHalves,
-    );
-  };
+export type InstanceWrappers<T> = (
+  makeContext: (found: T) => WrapperContext,
+  found: readonly T[],
+) => ((...args: never[]) => unknown)[];
+
+/**
+ * Wrappers for a module's natives, all made by one generated function: one `new Function` per
+ * module (made once), whose call per instance returns every wrapper as a closure over one scope
+ * (the instance's contexts and views), where {@linkcode wrapNative} makes a scope per import.
+ * Each import keeps its own function literal, so its call to the native stays monomorphic.
+ *
+ * @param natives the natives the module's imports link to, in import order
+ * @returns the function making an instance's wrappers
+ */
+export function planWrappers<T>(natives: readonly PlannedNative[]): InstanceWrappers<T> {
+  const states: string[] = [];
+  const fns: string[] = [];
+  const contexts: string[] = [];
+  for (let k = 0; k < natives.length; k++) {
+    const { signature, impl } = natives[k]!;
+    const offsets = signature.params.includes("~") && nativeRegions(impl) === "offsets";
+    const { state, fn } = _wrapperParts(signature, offsets, `_${k}`);
+    if (state !== "") states.push(state);
+    fns.push(fn);
+    contexts.push(`ctx_${k} = mk(f[${k}])`);
+  }
+  const names = natives.map((_, k) => `impl_${k} = impls[${k}], label_${k} = labels[${k}]`);
+  const source = `${names.length === 0 ? "" : `const ${names.join(",\n")};`}
+return function instance(mk, f) {
+${contexts.length === 0 ? "" : `const ${contexts.join(",\n")};`}
+${states.join("\n")}
+return [${fns.join(",\n")}];
+};`;
+  const factory = new Function(
+    "impls",
+    "labels",
+    "fail",
+    "oob",
+    "AppPtr",
+    "decode",
+    "v128In",
+    "v128Out",
+    source,
+  );
+  return factory(
+    natives.map((n) => n.impl),
+    natives.map((n) => n.label),
+    _nativeFailed,
+    trapOutOfBounds,
+    AppPtr,
+    decodeUtf8,
+    v128FromHalves,
+    v128ToHalves,
+  ) as InstanceWrappers<T>;
 }
 
 /**
