@@ -36,13 +36,25 @@ type _Factory = (
   impl: (...args: unknown[]) => unknown,
   ctx: WrapperContext,
   label: string,
-  fail: typeof _nativeFailed,
-  oob: () => never,
-  AppPtrClass: typeof AppPtr,
-  decode: typeof decodeUtf8,
-  v128In: typeof v128FromHalves,
-  v128Out: typeof v128ToHalves,
+  ...scope: typeof _SCOPE_VALUES
 ) => (...args: never[]) => unknown;
+
+// What every generated wrapper source names besides its own: the names, and the values passed
+// for them, side by side (a wrapper's factory and a module's plan function both take them).
+const _SCOPE_NAMES = ["fail", "oob", "AppPtr", "decode", "v128In", "v128Out"] as const;
+const _SCOPE_VALUES = [
+  _nativeFailed,
+  trapOutOfBounds,
+  AppPtr,
+  decodeUtf8,
+  v128FromHalves,
+  v128ToHalves,
+] as const;
+
+/** Whether `impl` takes the `*~` regions of `sig` as offsets (see `NativeSymbolOptions`). */
+function _offsets(sig: Signature, impl: object): boolean {
+  return sig.params.includes("~") && nativeRegions(impl) === "offsets";
+}
 
 /**
  * Generates the body of a wrapper for one signature; `offsets` passes `*~` as two numbers.
@@ -151,8 +163,7 @@ function _factory(sig: Signature, impl: object): _Factory {
   if (bySignature === undefined) _factories.set(impl, bySignature = new Map());
   let factory = bySignature.get(sig.text);
   if (factory === undefined) {
-    const offsets = sig.params.includes("~") && nativeRegions(impl) === "offsets";
-    bySignature.set(sig.text, factory = _newFactory(sig, offsets));
+    bySignature.set(sig.text, factory = _newFactory(sig, _offsets(sig, impl)));
   }
   return factory;
 }
@@ -165,18 +176,7 @@ function _newFactory(sig: Signature, offsets: boolean): _Factory {
     source = _wrapperSource(sig, offsets);
     _sources.set(key, source);
   }
-  return new Function(
-    "impl",
-    "ctx",
-    "label",
-    "fail",
-    "oob",
-    "AppPtr",
-    "decode",
-    "v128In",
-    "v128Out",
-    source,
-  ) as _Factory;
+  return new Function("impl", "ctx", "label", ..._SCOPE_NAMES, source) as _Factory;
 }
 
 /**
@@ -218,12 +218,7 @@ export function wrapNative(
     impl as (...args: unknown[]) => unknown,
     ctx,
     label,
-    _nativeFailed,
-    trapOutOfBounds,
-    AppPtr,
-    decodeUtf8,
-    v128FromHalves,
-    v128ToHalves,
+    ..._SCOPE_VALUES,
   );
 }
 
@@ -259,8 +254,7 @@ export function planWrappers<T>(natives: readonly PlannedNative[]): InstanceWrap
   const contexts: string[] = [];
   for (let k = 0; k < natives.length; k++) {
     const { signature, impl } = natives[k]!;
-    const offsets = signature.params.includes("~") && nativeRegions(impl) === "offsets";
-    const { state, fn } = _wrapperParts(signature, offsets, `_${k}`);
+    const { state, fn } = _wrapperParts(signature, _offsets(signature, impl), `_${k}`);
     if (state !== "") states.push(state);
     fns.push(fn);
     contexts.push(`ctx_${k} = mk(f[${k}])`);
@@ -272,26 +266,11 @@ ${contexts.length === 0 ? "" : `const ${contexts.join(",\n")};`}
 ${states.join("\n")}
 return [${fns.join(",\n")}];
 };`;
-  const factory = new Function(
-    "impls",
-    "labels",
-    "fail",
-    "oob",
-    "AppPtr",
-    "decode",
-    "v128In",
-    "v128Out",
-    source,
-  );
+  const factory = new Function("impls", "labels", ..._SCOPE_NAMES, source);
   return factory(
     natives.map((n) => n.impl),
     natives.map((n) => n.label),
-    _nativeFailed,
-    trapOutOfBounds,
-    AppPtr,
-    decodeUtf8,
-    v128FromHalves,
-    v128ToHalves,
+    ..._SCOPE_VALUES,
   ) as InstanceWrappers<T>;
 }
 
