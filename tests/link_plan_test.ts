@@ -125,3 +125,46 @@ Deno.test("link plan: libraries are set up in first-use order and disposed in re
     ]);
   }
 });
+
+Deno.test("link plan: odd field names, a field imported twice, an unlinked import and a v128 native", () => {
+  const warnings: string[] = [];
+  const lib = defineNativeLibrary({
+    name: "odd",
+    symbols: {
+      ["__proto__"]: native("()i", () => 1),
+      constructor: native("()i", () => 2),
+      'a b"c': native("()i", () => 3),
+      flip: native("(V)i", (_ctx, v) => v[15]!),
+    },
+  });
+  const runtime = new Runtime({ stdout: () => {}, warn: (m) => warnings.push(m), plugins: [lib] });
+  const module = runtime.loadSync(wat(`(module
+    (import "env" "__proto__" (func $p (result i32)))
+    (import "env" "constructor" (func $c (result i32)))
+    (import "env" "a b\\"c" (func $q (result i32)))
+    (import "env" "missing" (func $m (result i32)))
+    (import "env" "constructor" (func $c2 (result i32)))
+    (import "env" "flip" (func $f (param v128) (result i32)))
+    (func (export "run") (result i32)
+      (i32.add (i32.add (i32.mul (call $p) (i32.const 1000)) (i32.mul (call $c) (i32.const 100)))
+        (i32.add (i32.mul (call $q) (i32.const 10)) (call $c2))))
+    (func (export "lane") (result i32)
+      (call $f (v128.const i8x16 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)))
+    (func (export "miss") (result i32) call $m))`));
+  for (let i = 0; i < 2; i++) {
+    const app = runtime.instantiateSync(module, { heapSize: 0 });
+    assert.equal(app.call("run"), 1232);
+    assert.equal(app.call("lane"), 16);
+    assert.throws(
+      () => app.call("miss"),
+      (e: unknown) =>
+        e instanceof TrapError &&
+        e.message === "failed to call unlinked import function (env, missing)",
+    );
+    app.free();
+  }
+  assert.deepEqual(warnings, [
+    "warning: failed to link import function (env, missing)",
+    "warning: failed to link import function (env, missing)",
+  ]);
+});

@@ -20,8 +20,9 @@ import type { NativeLibrary } from "../../sdk/native.ts";
 import { cachedCandidates, type NativeRegistry, registryGeneration } from "./registry.ts";
 import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import {
-  type InstanceWrappers,
+  type InstanceImports,
   nativeFailure,
+  type PlannedImport,
   planWrappers,
   unlinkedImport,
   wrapNative,
@@ -116,7 +117,7 @@ export function linkImports(
   if (module.info.dylink === undefined && !options.trace && !_defines(options.linkers)) {
     const plan = _planOf(module.info, registry);
     if (plan !== undefined && (plan.unlinked.length === 0 || options.unknownImports !== "error")) {
-      return _linkPlanned(module.info.imports, plan, makeContext);
+      return _linkPlanned(plan, makeContext);
     }
   }
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
@@ -326,8 +327,8 @@ interface _Plan {
   readonly unlinked: readonly { readonly module: string; readonly name: string }[];
   /** The natives linked imports link to, in import order (unlinked imports left out). */
   readonly found: readonly ResolvedNative[];
-  /** Makes an instance's wrappers of `found`, all in one call sharing one scope. */
-  readonly wrappers: InstanceWrappers<ResolvedNative>;
+  /** Makes an instance's import object, its wrappers of `found` sharing one scope. */
+  readonly imports: InstanceImports<ResolvedNative>;
 }
 
 /** A module that cannot link by a plan (for this registry generation). */
@@ -381,45 +382,32 @@ function _newPlan(
     impl: c.found!.symbol.impl,
     label: c.label,
   }));
+  let next = 0;
+  const planned = imports.map(({ module, name }, i): PlannedImport => {
+    const choice = choices[i];
+    if (choice === undefined) {
+      return { module, name, native: undefined, value: unlinkedImport(module, name) };
+    }
+    const native = next++;
+    return choice.lifted ? { module, name, native, lift: choice.type! } : { module, name, native };
+  });
   return {
     generation,
     choices,
     libraries: Object.freeze(libraries.slice()),
     unlinked: unlinked.length === 0 ? _NONE : Object.freeze(unlinked.slice()),
     found,
-    wrappers: planWrappers<ResolvedNative>(natives),
+    imports: planWrappers<ResolvedNative>(natives, planned),
   };
 }
 
 /**
- * Links one instance by its module's plan: a context and a wrapper for each import, the
- * wrappers all made by one call.
+ * Links one instance by its module's plan: a context and a wrapper for each import, the whole
+ * import object made by one call.
  */
-function _linkPlanned(
-  imports: readonly Import[],
-  plan: _Plan,
-  makeContext: ContextFactory,
-): LinkResult {
-  const { choices } = plan;
-  const fns = plan.wrappers(makeContext, plan.found);
-  let next = 0;
-  const object: Record<string, Record<string, WebAssembly.ImportValue>> = {};
-  let ns: Record<string, WebAssembly.ImportValue> | undefined;
-  let nsName = "";
-  for (let i = 0; i < imports.length; i++) {
-    const imp = imports[i]!;
-    // Imports of one module name mostly come together.
-    if (ns === undefined || imp.module !== nsName) ns = object[nsName = imp.module] ??= {};
-    const choice = choices[i];
-    if (choice === undefined) {
-      ns[imp.name] = unlinkedImport(imp.module, imp.name);
-      continue;
-    }
-    const fn = fns[next++]!;
-    ns[imp.name] = choice.lifted ? liftFunction(choice.type!, fn) : fn;
-  }
+function _linkPlanned(plan: _Plan, makeContext: ContextFactory): LinkResult {
   return {
-    imports: object,
+    imports: plan.imports(makeContext, plan.found),
     memory: undefined,
     memorySupplied: false,
     libraries: plan.libraries,

@@ -5,7 +5,7 @@
  * per-call loops over parameter kinds); each native gets its own factory from it, made once and
  * reused by every instance, and each linked import its own closure from that factory. Modules
  * linked by a plan get one generated function per module instead, whose call per instance makes
- * all its wrappers as closures over one scope ({@linkcode planWrappers}).
+ * the whole import object, its wrappers closures over one scope ({@linkcode planWrappers}).
  * Pointer arguments are checked against a cached view, refreshed only when a check fails
  * (growth detaches a non-shared buffer, so its stale view has length 0). A `*~` region's view
  * is kept and handed out again while the same region comes with the same memory view (a view
@@ -23,8 +23,9 @@
 import { TrapError, trapOutOfBounds } from "../../sdk/errors.ts";
 import { AppPtr, decodeUtf8 } from "../../sdk/memory.ts";
 import type { Signature } from "../../sdk/signature.ts";
+import type { FuncType } from "../module/binary.ts";
 import { type NativeContext, nativeRegions } from "../../sdk/native.ts";
-import { v128FromHalves, v128ToHalves } from "./v128.ts";
+import { liftFunction, v128FromHalves, v128ToHalves } from "./v128.ts";
 
 /** What a wrapper needs from its native's context. */
 export type WrapperContext = NativeContext<unknown>;
@@ -230,25 +231,42 @@ export interface PlannedNative {
   readonly label: string;
 }
 
-/**
- * Makes an instance's wrappers of `natives`, in order, each with the context made for its
- * entry of `found` (`makeContext` is called once per native, in order).
- */
-export type InstanceWrappers<T> = (
-  makeContext: (found: T) => WrapperContext,
-  found: readonly T[],
-) => ((...args: never[]) => unknown)[];
+/** One import of a module linked by a plan, for {@linkcode planWrappers}. */
+export interface PlannedImport {
+  readonly module: string;
+  readonly name: string;
+  /** The index of its native, or undefined for an import that takes `value`. */
+  readonly native: number | undefined;
+  /** What the import takes when no native provides it (the same for every instance). */
+  readonly value?: unknown;
+  /** The import's type when it has a v128: its wrapper is lifted to it. */
+  readonly lift?: FuncType;
+}
 
 /**
- * Wrappers for a module's natives, all made by one generated function: one `new Function` per
- * module (made once), whose call per instance returns every wrapper as a closure over one scope
- * (the instance's contexts and views), where {@linkcode wrapNative} makes a scope per import.
- * Each import keeps its own function literal, so its call to the native stays monomorphic.
+ * Makes an instance's import object: each native's wrapper with the context made for its
+ * entry of `found` (`makeContext` is called once per native, in order).
+ */
+export type InstanceImports<T> = (
+  makeContext: (found: T) => WrapperContext,
+  found: readonly T[],
+) => Record<string, Record<string, WebAssembly.ImportValue>>;
+
+/**
+ * A module's import object, made by one generated function: one `new Function` per module
+ * (made once), whose call per instance returns the whole import object as one literal, every
+ * wrapper a closure over one scope (the instance's contexts and views), where
+ * {@linkcode wrapNative} makes a scope per import. Each import keeps its own function literal,
+ * so its call to the native stays monomorphic.
  *
  * @param natives the natives the module's imports link to, in import order
- * @returns the function making an instance's wrappers
+ * @param imports the module's imports, each naming its native or its value
+ * @returns the function making an instance's import object
  */
-export function planWrappers<T>(natives: readonly PlannedNative[]): InstanceWrappers<T> {
+export function planWrappers<T>(
+  natives: readonly PlannedNative[],
+  imports: readonly PlannedImport[],
+): InstanceImports<T> {
   const states: string[] = [];
   const fns: string[] = [];
   const contexts: string[] = [];
@@ -259,19 +277,40 @@ export function planWrappers<T>(natives: readonly PlannedNative[]): InstanceWrap
     fns.push(fn);
     contexts.push(`ctx_${k} = mk(f[${k}])`);
   }
+  // Grouped by module name; a name imported twice takes its last import, as assignment would.
+  const modules = new Map<string, string[]>();
+  for (let i = 0; i < imports.length; i++) {
+    const { module, name, native, lift } = imports[i]!;
+    let value = native === undefined ? `x[${i}]` : fns[native]!;
+    if (native !== undefined && lift !== undefined) value = `lift(x[${i}], ${value})`;
+    let fields = modules.get(module);
+    if (fields === undefined) modules.set(module, fields = []);
+    fields.push(`${_key(name)}: ${value}`);
+  }
+  const object = [...modules].map(([module, fields]) =>
+    `${_key(module)}: {\n${fields.join(",\n")}\n}`
+  );
   const names = natives.map((_, k) => `impl_${k} = impls[${k}], label_${k} = labels[${k}]`);
   const source = `${names.length === 0 ? "" : `const ${names.join(",\n")};`}
 return function instance(mk, f) {
 ${contexts.length === 0 ? "" : `const ${contexts.join(",\n")};`}
 ${states.join("\n")}
-return [${fns.join(",\n")}];
+return {${object.join(",\n")}};
 };`;
-  const factory = new Function("impls", "labels", ..._SCOPE_NAMES, source);
+  const factory = new Function("impls", "labels", "x", "lift", ..._SCOPE_NAMES, source);
   return factory(
     natives.map((n) => n.impl),
     natives.map((n) => n.label),
+    imports.map((imp) => imp.native === undefined ? imp.value : imp.lift),
+    liftFunction,
     ..._SCOPE_VALUES,
-  ) as InstanceWrappers<T>;
+  ) as InstanceImports<T>;
+}
+
+/** A property name for an object literal; `__proto__` computed, so it stays an own property. */
+function _key(name: string): string {
+  const text = JSON.stringify(name);
+  return name === "__proto__" ? `[${text}]` : text;
 }
 
 /**
