@@ -265,9 +265,10 @@ export class AppInstance implements AppHandle {
     const i = this.#libraries.indexOf(library);
     if (i >= 0) return this.#states[i];
     const state = library.setup?.(this);
-    // Exact-size copies: a pushed-to empty array reserves 17 slots (~150 B an instance keeps).
-    this.#libraries = [...this.#libraries, library];
-    this.#states = [...this.#states, state];
+    // Exact-size copies: a pushed-to empty array reserves 17 slots (~150 B an instance keeps),
+    // and so does a spread (`[...a, x]`); `concat` allocates what it holds.
+    this.#libraries = this.#libraries.concat([library]);
+    this.#states = this.#states.concat([state]);
     return state;
   }
 

@@ -66,11 +66,15 @@ function _wrapperSource(sig: Signature, offsets: boolean, s = ""): string {
   return `${state}\nreturn ${fn};`;
 }
 
-/** A wrapper's scope variables and its function expression. */
+/**
+ * A wrapper's scope variables and its function expression; an `arrow` function is smaller (no
+ * prototype slot: 8 B an import an instance keeps) and takes its name from its property.
+ */
 function _wrapperParts(
   sig: Signature,
   offsets: boolean,
   s: string,
+  arrow = false,
 ): { state: string; fn: string } {
   const n = sig.params.length;
   const params = sig.params.flatMap((c, i) => c === "V" ? [`a${i}`, `b${i}`] : [`a${i}`]);
@@ -134,7 +138,7 @@ function _wrapperParts(
   const call = `impl${s}(${args.join(", ")})`;
   return {
     state: state.join("\n"),
-    fn: `function native(${params.join(", ")}) {
+    fn: `${arrow ? "" : "function native"}(${params.join(", ")}) ${arrow ? "=> " : ""}{
 ${prologue}${checks.join("\n")}
 try { ${_resultSource(sig, call)} } catch (e) { fail(e, label${s}); }
 }`,
@@ -272,7 +276,7 @@ export function planWrappers<T>(
   const contexts: string[] = [];
   for (let k = 0; k < natives.length; k++) {
     const { signature, impl } = natives[k]!;
-    const { state, fn } = _wrapperParts(signature, _offsets(signature, impl), `_${k}`);
+    const { state, fn } = _wrapperParts(signature, _offsets(signature, impl), `_${k}`, true);
     if (state !== "") states.push(state);
     fns.push(fn);
     contexts.push(`ctx_${k} = mk(f[${k}])`);
