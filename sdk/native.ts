@@ -105,6 +105,8 @@ export interface NativeSymbol<S extends string = string, State = unknown> {
   readonly async?: boolean;
   /** How `--trace` decodes the arguments, when it differs from `signature`. */
   readonly traceAs?: string;
+  /** How `*~` regions reach `impl` (see {@linkcode NativeSymbolOptions}); views when absent. */
+  readonly regions?: NativeRegions;
   /**
    * More declarations of the same name with other wasm types (see {@linkcode overload}): an
    * import links to the one whose signature matches its type.
@@ -131,21 +133,6 @@ export interface NativeSymbolOptions<R extends NativeRegions = NativeRegions> {
    * current view from `ctx.memory.refresh()` (growth detaches the old buffer: length 0).
    */
   regions?: R;
-}
-
-// How each implementation declared through `native` takes its `*~` regions. An impl has one
-// form, so the wrappers (keyed by impl) look it up rather than every linker passing it on.
-const _regions = new WeakMap<object, NativeRegions>();
-
-/**
- * How an implementation declared with {@linkcode native} takes its `*~` regions (the
- * runtime's wrappers ask; implementations never declared through `native` take views).
- *
- * @param impl a symbol's implementation
- * @returns `"offsets"` or `"views"`
- */
-export function nativeRegions(impl: object): NativeRegions {
-  return _regions.get(impl) ?? "views";
 }
 
 /**
@@ -201,20 +188,12 @@ export function native<
 ): NativeSymbol<S, State> {
   parseSignature(signature);
   if (options.traceAs !== undefined) parseSignature(options.traceAs);
-  const regions = options.regions ?? "views";
-  const declared = _regions.get(impl);
-  if (declared !== undefined && declared !== regions) {
-    throw new TypeError(
-      `Native implementation of "${signature}" was already declared with regions "${declared}", ` +
-        `not "${regions}"`,
-    );
-  }
-  if (declared === undefined) _regions.set(impl, regions);
   return {
     signature,
     impl: impl as NativeSymbol<S, State>["impl"],
     ...("attachment" in options ? { attachment: options.attachment } : {}),
     ...(options.traceAs === undefined ? {} : { traceAs: options.traceAs }),
+    ...(options.regions === "offsets" ? { regions: "offsets" as const } : {}),
   };
 }
 

@@ -174,7 +174,7 @@ export function linkImports(
         if (!found || type === undefined) throw new LinkError(_mismatch(imp, candidates));
         if (!libraries.includes(found.library)) libraries.push(found.library);
         const ctx = makeContext(found);
-        let fn = wrapNative(found.signature, found.symbol.impl, ctx, label);
+        let fn = wrapNative(found.signature, found.symbol.impl, ctx, label, found.symbol.regions);
         if (found.symbol.async) fn = _asyncFailures(fn, label);
         if (options.trace) {
           const name = `${found.library.name}.${found.name}`;
@@ -381,6 +381,7 @@ function _newPlan(
     signature: c.found!.signature,
     impl: c.found!.symbol.impl,
     label: c.label,
+    regions: c.found!.symbol.regions,
   }));
   let next = 0;
   const planned = imports.map(({ module, name }, i): PlannedImport => {

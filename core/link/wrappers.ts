@@ -22,9 +22,9 @@
 
 import { TrapError, trapOutOfBounds } from "../../sdk/errors.ts";
 import { AppPtr, decodeUtf8 } from "../../sdk/memory.ts";
-import type { Signature } from "../../sdk/signature.ts";
+import type { NativeRegions, Signature } from "../../sdk/signature.ts";
 import type { FuncType } from "../module/binary.ts";
-import { type NativeContext, nativeRegions } from "../../sdk/native.ts";
+import type { NativeContext } from "../../sdk/native.ts";
 import { liftFunction, v128FromHalves, v128ToHalves } from "./v128.ts";
 
 /** What a wrapper needs from its native's context. */
@@ -52,9 +52,9 @@ const _SCOPE_VALUES = [
   v128ToHalves,
 ] as const;
 
-/** Whether `impl` takes the `*~` regions of `sig` as offsets (see `NativeSymbolOptions`). */
-function _offsets(sig: Signature, impl: object): boolean {
-  return sig.params.includes("~") && nativeRegions(impl) === "offsets";
+/** Whether a native takes the `*~` regions of `sig` as offsets (see `NativeSymbolOptions`). */
+function _offsets(sig: Signature, regions: NativeRegions | undefined): boolean {
+  return regions === "offsets" && sig.params.includes("~");
 }
 
 /**
@@ -161,21 +161,18 @@ const _factories = new WeakMap<object, Map<string, _Factory>>();
 // ~1.1 us an import at every instantiation. Not one per signature either: separate factories
 // give each native's wrappers their own feedback, so the call to `impl` stays monomorphic
 // even when many natives share a signature; every instance's wrappers of one native share it.
-// An implementation has one regions form (`native` refuses a second), so the signature text
-// alone keys its factories.
-function _factory(sig: Signature, impl: object): _Factory {
+// An implementation's factories are keyed by signature text and regions form.
+function _factory(sig: Signature, impl: object, offsets: boolean): _Factory {
   let bySignature = _factories.get(impl);
   if (bySignature === undefined) _factories.set(impl, bySignature = new Map());
-  let factory = bySignature.get(sig.text);
-  if (factory === undefined) {
-    bySignature.set(sig.text, factory = _newFactory(sig, _offsets(sig, impl)));
-  }
+  const key = offsets ? `offsets ${sig.text}` : sig.text;
+  let factory = bySignature.get(key);
+  if (factory === undefined) bySignature.set(key, factory = _newFactory(sig, offsets, key));
   return factory;
 }
 
 // The source is generated once per signature and form; V8 caches the compile by source text.
-function _newFactory(sig: Signature, offsets: boolean): _Factory {
-  const key = offsets ? `offsets ${sig.text}` : sig.text;
+function _newFactory(sig: Signature, offsets: boolean, key: string): _Factory {
   let source = _sources.get(key);
   if (source === undefined) {
     source = _wrapperSource(sig, offsets);
@@ -211,6 +208,7 @@ function _nativeFailed(error: unknown, label: string): never {
  * @param impl the implementation (receives the context first)
  * @param ctx the context passed to it
  * @param label `(module, name)` text used when the native throws
+ * @param regions how `*~` regions reach `impl` (the symbol's `regions`; views when undefined)
  * @returns the function to place in the import object
  */
 export function wrapNative(
@@ -218,8 +216,9 @@ export function wrapNative(
   impl: (...args: never[]) => unknown,
   ctx: WrapperContext,
   label: string,
+  regions?: NativeRegions,
 ): (...args: never[]) => unknown {
-  return _factory(sig, impl)(
+  return _factory(sig, impl, _offsets(sig, regions))(
     impl as (...args: unknown[]) => unknown,
     ctx,
     label,
@@ -233,6 +232,8 @@ export interface PlannedNative {
   readonly impl: (...args: never[]) => unknown;
   /** `(module, name)` text used when the native throws. */
   readonly label: string;
+  /** How `*~` regions reach `impl` (the symbol's `regions`; views when undefined). */
+  readonly regions: NativeRegions | undefined;
 }
 
 /** One import of a module linked by a plan, for {@linkcode planWrappers}. */
@@ -275,8 +276,8 @@ export function planWrappers<T>(
   const fns: string[] = [];
   const contexts: string[] = [];
   for (let k = 0; k < natives.length; k++) {
-    const { signature, impl } = natives[k]!;
-    const { state, fn } = _wrapperParts(signature, _offsets(signature, impl), `_${k}`, true);
+    const { signature, regions } = natives[k]!;
+    const { state, fn } = _wrapperParts(signature, _offsets(signature, regions), `_${k}`, true);
     if (state !== "") states.push(state);
     fns.push(fn);
     contexts.push(`ctx_${k} = mk(f[${k}])`);
