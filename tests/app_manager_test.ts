@@ -40,6 +40,18 @@ Deno.test("app manager: install prints WAMR's lines and runs on_init", () => {
   assert.equal(h.manager.install("client", CLIENT).id, 2);
 });
 
+Deno.test("app manager: apps installed from the same bytes share one description, each with its name", () => {
+  const h = harness();
+  const a = h.manager.install("a", SERVER.slice());
+  const b = h.manager.install("b", SERVER.slice());
+  assert.deepEqual([a.module.name, b.module.name], ["a", "b"]);
+  assert.deepEqual([a.instance.name, b.instance.name], ["a", "b"]);
+  assert.equal(a.module.info, b.module.info, "one reading of the bytes");
+  assert.deepEqual([a.state, b.state], ["running", "running"]);
+  h.manager.uninstall("a");
+  assert.equal(h.manager.install("c", SERVER).module.info, b.module.info);
+});
+
 Deno.test("app manager: install errors carry WAMR's messages", () => {
   const h = harness({ maxApps: 2 });
   h.manager.install("a", CLIENT);

@@ -630,12 +630,16 @@ export class AppManager extends EventTarget {
   /**
    * The module of an installed app with the same bytes, or a new load: apps installed many
    * times (a fleet's apps, serve's) share one read module and its compiled variants instead
-   * of holding a copy each (~14 KiB of JS heap per app for request_handler).
+   * of holding a copy each (~14 KiB of JS heap per app for request_handler). Each app's
+   * module record carries its own name.
    */
   #loadBytes(bytes: Uint8Array, name: string): AppModule {
     for (const apps of [this.#apps, this.#pendingInstalls]) {
       for (const app of apps.values()) {
-        if (_sameBytes(app.module.bytes, bytes)) return app.module;
+        const { module } = app;
+        if (_sameBytes(module.bytes, bytes)) {
+          return module.name === name ? module : { ...module, name };
+        }
       }
     }
     return this.runtime.loadSync(bytes, name);

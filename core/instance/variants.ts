@@ -6,20 +6,23 @@
  */
 
 import { type AppModule, toLoadError } from "../module/module.ts";
+import type { ModuleInfo } from "../module/binary.ts";
 import { instrumentModule, type InstrumentOptions } from "./instrument.ts";
 
 export { Governor } from "./governor.ts";
 
 /** Compiled variants of each module, by the instrumentation they carry. */
-const _variants = new WeakMap<AppModule, Map<string, WebAssembly.Module>>();
+// Keyed by the module's description: copies of one loaded module (apps installed from the same
+// bytes under their own names) share its variants.
+const _variants = new WeakMap<ModuleInfo, Map<string, WebAssembly.Module>>();
 
 function _variantKey(options: InstrumentOptions): string {
   return [options.meter, options.stackLimit, options.shadowStack, options.maxMemoryPages].join();
 }
 
 function _cached(module: AppModule, key: string, compiled: WebAssembly.Module): AppModule {
-  let variants = _variants.get(module);
-  if (!variants) _variants.set(module, variants = new Map());
+  let variants = _variants.get(module.info);
+  if (!variants) _variants.set(module.info, variants = new Map());
   variants.set(key, compiled);
   return { ...module, module: compiled };
 }
@@ -39,7 +42,7 @@ export async function compileInstrumented(
   options: InstrumentOptions,
 ): Promise<AppModule> {
   const key = _variantKey(options);
-  const known = _variants.get(module)?.get(key);
+  const known = _variants.get(module.info)?.get(key);
   if (known) return { ...module, module: known };
   const bytes = instrumentModule(module.bytes, module.info, options);
   try {
@@ -62,7 +65,7 @@ export function compileInstrumentedSync(
   options: InstrumentOptions,
 ): AppModule {
   const key = _variantKey(options);
-  const known = _variants.get(module)?.get(key);
+  const known = _variants.get(module.info)?.get(key);
   if (known) return { ...module, module: known };
   const bytes = instrumentModule(module.bytes, module.info, options);
   try {
