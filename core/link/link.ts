@@ -22,8 +22,8 @@ import { parseSignature, signatureMatches } from "../../sdk/signature.ts";
 import {
   type InstanceImports,
   nativeFailure,
+  planImports,
   type PlannedImport,
-  planWrappers,
   unlinkedImport,
   wrapNative,
   type WrapperContext,
@@ -398,7 +398,7 @@ function _newPlan(
     libraries: Object.freeze(libraries.slice()),
     unlinked: unlinked.length === 0 ? _NONE : Object.freeze(unlinked.slice()),
     found,
-    imports: planWrappers<ResolvedNative>(natives, planned),
+    imports: planImports<ResolvedNative>(natives, planned),
   };
 }
 

@@ -5,7 +5,7 @@
  * per-call loops over parameter kinds); each native gets its own factory from it, made once and
  * reused by every instance, and each linked import its own closure from that factory. Modules
  * linked by a plan get one generated function per module instead, whose call per instance makes
- * the whole import object, its wrappers closures over one scope ({@linkcode planWrappers}).
+ * the whole import object, its wrappers closures over one scope ({@linkcode planImports}).
  * Pointer arguments are checked against a cached view, refreshed only when a check fails
  * (growth detaches a non-shared buffer, so its stale view has length 0). A `*~` region's view
  * is kept and handed out again while the same region comes with the same memory view (a view
@@ -226,7 +226,7 @@ export function wrapNative(
   );
 }
 
-/** One native a module's imports link to, for {@linkcode planWrappers}. */
+/** One native a module's imports link to, for {@linkcode planImports}. */
 export interface PlannedNative {
   readonly signature: Signature;
   readonly impl: (...args: never[]) => unknown;
@@ -236,7 +236,7 @@ export interface PlannedNative {
   readonly regions: NativeRegions | undefined;
 }
 
-/** One import of a module linked by a plan, for {@linkcode planWrappers}. */
+/** One import of a module linked by a plan, for {@linkcode planImports}. */
 export interface PlannedImport {
   readonly module: string;
   readonly name: string;
@@ -268,7 +268,7 @@ export type InstanceImports<T> = (
  * @param imports the module's imports, each naming its native or its value
  * @returns the function making an instance's import object
  */
-export function planWrappers<T>(
+export function planImports<T>(
   natives: readonly PlannedNative[],
   imports: readonly PlannedImport[],
 ): InstanceImports<T> {
