@@ -206,24 +206,22 @@ function _memcpy(ctx: NativeContext, dst: number, src: number, n: number): numbe
 }
 
 function _memcmp(ctx: NativeContext, s1: number, s2: number, n: number): number {
-  const a = s1 >>> 0, b = s2 >>> 0, len = n >>> 0;
-  ctx.memory.check(b, len);
-  const u8 = ctx.memory.check(a, len);
-  for (let i = 0; i < len; i++) {
-    const x = u8[a + i]!, y = u8[b + i]!;
-    if (x !== y) return x - y;
-  }
-  return 0;
+  return _compare(ctx, s1, s2, n, false);
 }
 
 function _strncmp(ctx: NativeContext, s1: number, s2: number, n: number): number {
+  return _compare(ctx, s1, s2, n, true);
+}
+
+// memcmp and strncmp: the first differing byte decides; strncmp also ends at a NUL in both.
+function _compare(ctx: NativeContext, s1: number, s2: number, n: number, toNul: boolean): number {
   const a = s1 >>> 0, b = s2 >>> 0, len = n >>> 0;
   ctx.memory.check(b, len);
   const u8 = ctx.memory.check(a, len);
   for (let i = 0; i < len; i++) {
     const x = u8[a + i]!, y = u8[b + i]!;
     if (x !== y) return x - y;
-    if (x === 0) return 0;
+    if (toNul && x === 0) return 0;
   }
   return 0;
 }
