@@ -168,7 +168,13 @@ Deno.test("wasi: C args and environment echo matches node:wasi", async () => {
 
 Deno.test("wasi: C clocks and nanosleep behave as under node:wasi", async () => {
   const ours = await runOurs({ args: ["demo", "clock"] });
-  const node = await runNode({ args: ["demo", "clock"] });
+  // node:wasi's nanosleep sometimes ends before 20 ms of monotonic time have passed (node's run
+  // printed 0 there about 1 run in 25 under load, ours never): node's run is taken again, up to
+  // 3 runs, while it shows that. Ours is asserted exactly, every time.
+  let node = await runNode({ args: ["demo", "clock"] });
+  for (let runs = 1; runs < 3 && node.stdout.includes("slept at least 20 ms: 0"); runs++) {
+    node = await runNode({ args: ["demo", "clock"] });
+  }
   assert.equal(
     ours.stdout,
     "realtime after 2020: 1\nslept at least 20 ms: 1\nslept under 2 s: 1\nres ok: 1\n" +
