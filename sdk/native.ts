@@ -143,8 +143,7 @@ export interface NativeSymbolOptions<R extends NativeRegions = NativeRegions> {
  * @param impl the implementation, receiving the context first
  * @param options attachment, `--trace` signature, how `*~` regions arrive
  * @returns the symbol declaration
- * @throws {TypeError} when the signature is malformed, or the implementation was already
- *   declared with the other `regions` form
+ * @throws {TypeError} when the signature is malformed
  *
  * @example Declare a native
  * ```ts
