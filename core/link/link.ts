@@ -24,6 +24,7 @@ import {
   nativeFailure,
   planImports,
   type PlannedImport,
+  type PlannedNative,
   unlinkedImport,
   wrapNative,
   type WrapperContext,
@@ -319,8 +320,6 @@ function _defines(linkers: readonly Linker[] | undefined): boolean {
 interface _Plan {
   /** The registry's libraries this plan was made for ({@linkcode registryGeneration}). */
   readonly generation: object;
-  /** Per import: the native it links to, undefined for one nothing provides. */
-  readonly choices: readonly (_Choice | undefined)[];
   /** Libraries that provide at least one import, in first-use order. */
   readonly libraries: readonly NativeLibrary[];
   /** Imports nothing provides. */
@@ -334,7 +333,7 @@ interface _Plan {
 /** A module that cannot link by a plan (for this registry generation). */
 interface _NoPlan {
   readonly generation: object;
-  readonly choices: undefined;
+  readonly imports: undefined;
 }
 
 const _plans = new WeakMap<ModuleInfo, _Plan | _NoPlan>();
@@ -347,7 +346,7 @@ function _planOf(info: ModuleInfo, registry: NativeRegistry): _Plan | undefined 
     plan = _newPlan(info.imports, registry, generation);
     _plans.set(info, plan);
   }
-  return plan.choices === undefined ? undefined : plan;
+  return plan.imports === undefined ? undefined : plan;
 }
 
 function _newPlan(
@@ -355,49 +354,43 @@ function _newPlan(
   registry: NativeRegistry,
   generation: object,
 ): _Plan | _NoPlan {
-  const none: _NoPlan = { generation, choices: undefined };
-  // Exact lengths: a module keeps its plan while it is loaded (pushing reserves slack).
-  const choices = new Array<_Choice | undefined>(imports.length);
+  const none: _NoPlan = { generation, imports: undefined };
   const libraries: NativeLibrary[] = [];
   const unlinked: { module: string; name: string }[] = [];
-  for (let i = 0; i < imports.length; i++) {
-    const imp = imports[i]!;
+  const found: ResolvedNative[] = [];
+  const natives: PlannedNative[] = [];
+  const planned: PlannedImport[] = [];
+  for (const imp of imports) {
     if (imp.kind !== "function" || imp.type === undefined) return none;
-    const candidates = cachedCandidates(registry, imp.module, imp.name);
+    const { module, name } = imp;
+    const candidates = cachedCandidates(registry, module, name);
     if (candidates.length === 0) {
-      choices[i] = undefined;
-      unlinked.push(Object.freeze({ module: imp.module, name: imp.name }));
+      unlinked.push(Object.freeze({ module, name }));
+      planned.push({ module, name, native: undefined, value: unlinkedImport(module, name) });
       continue;
     }
     const choice = _sharedChoice(imp, candidates);
-    const { found } = choice;
-    if (found === undefined || found.symbol.async) return none;
-    if (!libraries.includes(found.library)) libraries.push(found.library);
-    choices[i] = choice;
+    const linked = choice.found;
+    if (linked === undefined || linked.symbol.async) return none;
+    if (!libraries.includes(linked.library)) libraries.push(linked.library);
+    const { symbol } = linked;
+    const native = found.push(linked) - 1;
+    natives.push({
+      signature: linked.signature,
+      impl: symbol.impl,
+      label: choice.label,
+      regions: symbol.regions,
+    });
+    planned.push(
+      choice.lifted ? { module, name, native, lift: choice.type! } : { module, name, native },
+    );
   }
-  const linked = choices.filter((c) => c !== undefined);
-  const found = linked.map((c) => c.found!);
-  const natives = linked.map((c) => ({
-    signature: c.found!.signature,
-    impl: c.found!.symbol.impl,
-    label: c.label,
-    regions: c.found!.symbol.regions,
-  }));
-  let next = 0;
-  const planned = imports.map(({ module, name }, i): PlannedImport => {
-    const choice = choices[i];
-    if (choice === undefined) {
-      return { module, name, native: undefined, value: unlinkedImport(module, name) };
-    }
-    const native = next++;
-    return choice.lifted ? { module, name, native, lift: choice.type! } : { module, name, native };
-  });
+  // Exact lengths: a module keeps its plan while it is loaded (pushing reserves slack).
   return {
     generation,
-    choices,
     libraries: Object.freeze(libraries.slice()),
     unlinked: unlinked.length === 0 ? _NONE : Object.freeze(unlinked.slice()),
-    found,
+    found: found.slice(),
     imports: planImports<ResolvedNative>(natives, planned),
   };
 }
